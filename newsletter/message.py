@@ -1,0 +1,35 @@
+"""Turn an `Email` into an RFC 5322 multipart/alternative message (text first, then HTML).
+
+Used by the outbox, SMTP and `preview`'s `.eml`; the HTTP providers send the parts as fields.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from newsletter.models import Email
+
+
+def build_message(email: Email, *, to: str, message_id: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message["From"] = email.sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id or make_msgid(domain=sender_domain(email.sender))
+    message["MIME-Version"] = "1.0"
+    for name, value in email.headers.items():
+        message[name] = value
+    if email.language:
+        message["Content-Language"] = email.language
+    message.set_content(email.text, subtype="plain", charset="utf-8")
+    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    return message
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address, so Message-IDs look like the sender's own."""
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2]
+    return domain or "localhost"
