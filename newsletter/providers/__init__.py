@@ -19,12 +19,11 @@ def traits_for(config: Config) -> Traits:
     name = config.provider.name
     options = config.provider.options
     if name == "outbox":
-        directory = Path(options.get("dir") or config.base_dir / "outbox")
         address = parseaddr(config.newsletter.sender)[1]
         mailto = f"mailto:{address}?subject=unsubscribe"
         return Traits(
             name="outbox",
-            destination=f"outbox:{directory.resolve()}",
+            destination="outbox",
             unsubscribe=Unsubscribe(url=mailto, list_unsubscribe=f"<{mailto}>"),
         )
     raise NotImplementedError(name)
