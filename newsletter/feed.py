@@ -1,0 +1,329 @@
+"""Read the blog's feed: fetch it (httpx or a local file), then parse it (feedparser).
+
+Fetching and parsing are kept apart (as lemon24/reader does) so that parsing is a pure
+function of bytes and headers, and the network is one small, testable seam.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from newsletter.errors import ConfigError, FeedError
+from newsletter.models import Feed, FetchResult, Post, Validators
+
+MAX_FEED_BYTES = 20 * 1024 * 1024
+"""A feed larger than this is refused: real feeds are well under 5 MB, and the cap keeps a
+misconfigured URL (a video, a dump) from filling memory."""
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def is_remote(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def fetch(
+    location: str,
+    *,
+    validators: Validators | None = None,
+    timeout: float = 20.0,
+    user_agent: str,
+    max_bytes: int = MAX_FEED_BYTES,
+    attempts: int = 3,
+    backoff: float = 1.0,
+    transport: Any = None,
+) -> FetchResult:
+    """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`."""
+    if not is_remote(location):
+        return _read_local(location, max_bytes)
+    import httpx  # imported here so that `newsletter --help` does not pay for it
+
+    headers = {"User-Agent": user_agent, "Accept": ACCEPT}
+    if validators and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    client = httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        max_redirects=5,
+        headers=headers,
+        transport=transport,
+    )
+    with client:
+        for attempt in range(1, attempts + 1):
+            try:
+                result = _get_once(client, location, timeout=timeout, max_bytes=max_bytes)
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                if attempt == attempts:
+                    raise FeedError(_network_sentence(location, error, attempts)) from None
+            except _RetryableStatus as status:
+                if attempt == attempts:
+                    raise FeedError(
+                        f"The feed at {location} answered {status} {attempts} times; the blog's "
+                        "server is having trouble, so try again later."
+                    ) from None
+            else:
+                return result
+            time.sleep(min(backoff * 2 ** (attempt - 1), 30) * random.uniform(0.5, 1.0))  # noqa: S311
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+class _RetryableStatus(Exception):
+    pass
+
+
+def _get_once(client: Any, location: str, *, timeout: float, max_bytes: int) -> FetchResult:
+    import httpx
+
+    deadline = time.monotonic() + timeout * 3
+    with client.stream("GET", location) as response:
+        status = response.status_code
+        if status == 304:
+            return FetchResult(
+                url=str(response.url), body=None, headers={}, validators=Validators(), status=304
+            )
+        if status in RETRY_STATUSES or status == 429:
+            raise _RetryableStatus(f"{status} {response.reason_phrase}")
+        if status >= 400:
+            raise FeedError(_status_sentence(location, status, response.reason_phrase))
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedError(_too_big_sentence(location, max_bytes))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise FeedError(_too_big_sentence(location, max_bytes))
+            if time.monotonic() > deadline:
+                # A server that trickles bytes never trips the per-read timeout.
+                raise httpx.ReadTimeout("the whole response took too long")
+            chunks.append(chunk)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return FetchResult(
+            url=str(response.url),
+            body=b"".join(chunks),
+            headers=headers,
+            validators=Validators(
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            ),
+            status=status,
+        )
+
+
+def _read_local(location: str, max_bytes: int) -> FetchResult:
+    path = Path(unquote(urlsplit(location).path)) if location.startswith("file://") else Path(location)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise FeedError(_too_big_sentence(str(path), max_bytes))
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The feed file {path} does not exist; check [feed] url or the --feed path."
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"The feed path {path} is a folder, not a feed file.") from None
+    except OSError as error:
+        raise FeedError(f"Cannot read the feed file {path} ({error.strerror}).") from None
+    return FetchResult(url=path.resolve().as_uri(), body=body, headers={}, validators=Validators())
+
+
+def _status_sentence(location: str, status: int, reason: str) -> str:
+    if status in (401, 403):
+        return (
+            f"The feed at {location} refused access ({status} {reason}); some hosts block "
+            "unknown clients, so check the URL opens in a browser, or set [feed] user_agent."
+        )
+    if status in (404, 410):
+        return f"The feed at {location} was not found ({status} {reason}); check [feed] url."
+    return f"The feed at {location} answered {status} {reason}; check [feed] url."
+
+
+def _too_big_sentence(location: str, max_bytes: int) -> str:
+    return (
+        f"The feed at {location} is larger than {max_bytes // (1024 * 1024)} MB, which no blog "
+        "feed should be; check that [feed] url points at the feed itself."
+    )
+
+
+def _network_sentence(location: str, error: Exception, attempts: int) -> str:
+    kind = "timed out" if "Timeout" in type(error).__name__ else "could not be reached"
+    host = urlsplit(location).netloc
+    return (
+        f"The feed at {location} {kind} ({attempts} tries); check that {host} is up and "
+        "the address is right, then run again."
+    )
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> Feed:
+    """Parse feed bytes; raise FeedError when they are not a feed at all.
+
+    feedparser is given bytes (so it honours the XML declaration and BOM) and lower-cased
+    headers with an absolute content-location; HTML sanitising and URL resolution are left
+    to the excerpt stage, which needs the publisher's own markup to find the break
+    (reference/feed-excerpts.md §14.1, §14.6).
+    """
+    import feedparser
+
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    response_headers["content-location"] = url
+    if "content-type" not in response_headers:
+        # A local file or a header-less server: say it is XML so feedparser decodes it by
+        # its declaration instead of flagging a missing content type.
+        response_headers["content-type"] = "application/xml"
+    parsed: Any = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    entries = parsed.entries
+    channel = parsed.feed
+    if not parsed.version and not entries:
+        raise FeedError(_not_a_feed_sentence(url, body, response_headers.get("content-type", "")))
+    warnings: list[str] = []
+    if parsed.bozo and not isinstance(
+        parsed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
+    ):
+        warnings.append(
+            f"The feed at {url} is not well-formed ({parsed.bozo_exception}); "
+            f"{len(entries)} posts were read anyway."
+        )
+
+    link = urljoin(url, channel.get("link") or "") or url
+    language = channel.get("language") or None
+    posts = tuple(_post(entry, feed_url=url, feed_language=language) for entry in entries)
+    return Feed(
+        title=_plain(channel.get("title")) or urlsplit(link).netloc or "Blog",
+        link=link,
+        url=url,
+        language=language,
+        generator=channel.get("generator") or None,
+        posts=posts,
+        warnings=tuple(warnings),
+    )
+
+
+def _not_a_feed_sentence(url: str, body: bytes, content_type: str) -> str:
+    head = body[:2048].lstrip().lower()
+    if content_type.startswith(HTML_TYPES) or head.startswith((b"<!doctype html", b"<html")):
+        return (
+            f"{url} is a web page, not a feed; set [feed] url to the blog's RSS or Atom feed "
+            "(often /feed/, /rss.xml, /atom.xml or /index.xml)."
+        )
+    if not body.strip():
+        return f"{url} is empty, not a feed; check [feed] url."
+    return f"{url} does not contain an RSS or Atom feed; check [feed] url."
+
+
+def _post(entry: Any, *, feed_url: str, feed_language: str | None) -> Post:
+    link = urljoin(feed_url, entry.get("link") or "")
+    body, summary_html, base, language, full = _choose_body(entry)
+    if not base or base == feed_url:
+        # feedparser fills `base` with the document URL when there is no xml:base; the
+        # item's own link is the better anchor for relative URLs in its content (§14.4).
+        base = link or feed_url
+    published = _datetime(entry.get("published_parsed")) or _datetime(entry.get("updated_parsed"))
+    title = _plain(entry.get("title")) or _first_words(body) or "Untitled"
+    return Post(
+        id=(entry.get("id") or link or title).strip(),
+        link=link,
+        title=title,
+        author=_plain(entry.get("author")) or None,
+        published=published,
+        updated=_datetime(entry.get("updated_parsed")),
+        html=body,
+        summary_html=summary_html,
+        language=language or feed_language,
+        base_url=base,
+        orig_link=entry.get("feedburner_origlink") or None,
+        content_is_full=full,
+    )
+
+
+def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
+    """The longest HTML content (not content[0]: podcast feeds put itunes:summary first),
+    and the summary only when it is a real teaser, not feedparser's copy of the content."""
+    contents = [c for c in entry.get("content", []) if c.get("value")]
+    html_contents = [c for c in contents if c.get("type", "text/html") in (*HTML_TYPES, "text/html")]
+    summary = entry.get("summary") or ""
+    detail = entry.get("summary_detail") or {}
+    summary_is_html = detail.get("type", "text/html") in HTML_TYPES
+    summary_html = summary if summary_is_html else _escape_text(summary)
+    if html_contents or contents:
+        best = max(html_contents or contents, key=lambda c: len(c.get("value", "")))
+        value = best["value"]
+        if best.get("type") == "text/plain":
+            value = _escape_text(value)
+        teaser = summary_html if (summary and "summary_detail" in entry and summary != best["value"]) else None
+        return value, teaser, best.get("base", ""), best.get("language"), True
+    return summary_html, None, detail.get("base", ""), detail.get("language"), False
+
+
+def _escape_text(text: str) -> str:
+    from html import escape
+
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+
+
+def _plain(value: Any) -> str:
+    """Feed titles and names sometimes carry markup or entities; emails want plain text."""
+    if not value:
+        return ""
+    text = str(value)
+    if "<" in text or "&" in text:
+        from html import unescape
+
+        import lxml.html
+
+        try:
+            text = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
+        except Exception:  # noqa: BLE001 - unparsable markup: keep the raw text
+            text = unescape(text)
+    return " ".join(text.split())
+
+
+def _first_words(html_body: str, count: int = 8) -> str:
+    words = _plain(html_body).split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+
+
+def _datetime(parsed: Any) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def load(
+    location: str,
+    *,
+    validators: Validators | None = None,
+    timeout: float = 20.0,
+    user_agent: str,
+) -> tuple[Feed | None, FetchResult]:
+    """Fetch and parse; `(None, result)` when the server said nothing changed (304)."""
+    result = fetch(location, validators=validators, timeout=timeout, user_agent=user_agent)
+    if result.body is None:
+        return None, result
+    return parse(result.body, url=result.url, headers=result.headers), result
