@@ -183,7 +183,8 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     import feedparser
 
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers["content-location"] = url
+    if is_remote(url):
+        response_headers["content-location"] = url
     if "content-type" not in response_headers:
         # A local file or a header-less server: say it is XML so feedparser decodes it by
         # its declaration instead of flagging a missing content type.
