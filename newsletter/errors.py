@@ -28,7 +28,17 @@ class FeedError(NewsletterError):
 
 
 class ProviderError(NewsletterError):
-    """The mail provider could not be reached or refused the email: exit 1."""
+    """The mail provider could not be reached or refused the email: exit 1.
+
+    `maybe_sent` says whether some subscribers may have received the email anyway (a timeout
+    after the request went out, a 5xx, a batch that failed half-way). Only a failure that
+    proves nothing went out (a 4xx rejection, a refused connection) sets it False, so that the
+    pipeline can drop the `pending` records instead of asking the author to resolve them.
+    """
+
+    def __init__(self, message: str, *, maybe_sent: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class LedgerError(NewsletterError):
