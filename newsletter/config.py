@@ -175,7 +175,11 @@ def _type_name(value: Any) -> str:
 # Provider keys: which keys each provider accepts, and how to check them. Paths are marked
 # so that they resolve against the config file's folder.
 _PATH = "path"
-_HTTP_COMMON: dict[str, Checker | str] = {"base_url": _http_url, "concurrency": _int_range(1, 16)}
+_HTTP_COMMON: dict[str, Checker | str] = {
+    "base_url": _http_url,
+    "concurrency": _int_range(1, 16),
+    "timeout": _positive_number,
+}
 PROVIDER_KEYS: dict[str, dict[str, Checker | str]] = {
     "outbox": {"dir": _PATH},
     "smtp": {
