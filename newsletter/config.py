@@ -227,7 +227,7 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path |
 def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     path = find_config_path(explicit, os.environ if environ is None else environ)
     if path is None:
-        return Config(base_dir=Path.cwd())
+        return parse_config({})
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
