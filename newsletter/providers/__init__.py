@@ -45,7 +45,9 @@ def traits_for(config: Config) -> Traits:
         return Traits(name="outbox", destination="outbox", unsubscribe=_mailto_sender(config))
     if name == "smtp":
         host = _required(options, "host", name)
-        return Traits(name="smtp", destination=f"smtp:{host}", unsubscribe=_smtp_unsubscribe(config))
+        return Traits(
+            name="smtp", destination=f"smtp:{host}", unsubscribe=_smtp_unsubscribe(config)
+        )
     if name == "buttondown":
         # Buttondown adds List-Unsubscribe itself on every real send.
         return Traits(
@@ -66,9 +68,10 @@ def traits_for(config: Config) -> Traits:
         # With the domain's unsubscribe tracking on, Mailgun substitutes these variables and
         # adds List-Unsubscribe and List-Unsubscribe-Post itself.
         placeholder = "%mailing_list_unsubscribe_url%" if list_address else "%unsubscribe_url%"
+        audience = parseaddr(list_address)[1] if list_address else "subscribers"
         return Traits(
             name="mailgun",
-            destination=f"mailgun:{domain}:{parseaddr(list_address)[1] if list_address else 'subscribers'}",
+            destination=f"mailgun:{domain}:{audience}",
             unsubscribe=Unsubscribe(url=placeholder),
         )
     if name == "postmark":

@@ -1,0 +1,135 @@
+"""Postmark: PascalCase JSON to `/email/batch`, at most 500 messages per request.
+
+Postmark has no subscriber lists, so the subscribers file is cut into batches, one message
+per subscriber, each on the configured broadcast `MessageStream` (Postmark then adds its own
+RFC 8058 unsubscribe headers and fills `{{{ pm:unsubscribe }}}`). A batch answers 200 with
+one result per message; each result's `ErrorCode` is read: 0 is accepted, 406 is a
+suppressed (inactive) recipient, anything else a per-message failure. Both are reported as
+rejections. The run fails only when nothing at all was accepted and at least one failure was
+not a suppression: that points at the setup (sender signature, stream), not at the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import ConfigError, ProviderError
+from newsletter.models import Email, Receipt, Rejection
+from newsletter.providers.base import Traits
+from newsletter.providers.http import HttpClient
+from newsletter.providers.subscribers import Subscriber, load_subscribers
+
+MAX_BATCH = 500
+INACTIVE_RECIPIENT = 406
+
+
+@dataclass
+class _BatchOutcome:
+    accepted: list[str] = field(default_factory=list)
+    """Postmark's MessageID of each accepted message."""
+    suppressed: list[Rejection] = field(default_factory=list)
+    failed: list[Rejection] = field(default_factory=list)
+
+
+class PostmarkProvider:
+    def __init__(
+        self, traits: Traits, http: HttpClient, *, message_stream: str, subscribers_path: Path
+    ) -> None:
+        self.traits = traits
+        self.http = http
+        self.message_stream = message_stream
+        self.subscribers_path = subscribers_path
+
+    @staticmethod
+    def auth_headers(secret: str) -> dict[str, str]:
+        return {"X-Postmark-Server-Token": secret, "Accept": "application/json"}
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        listing = load_subscribers(self.subscribers_path)
+        batches = [
+            listing.subscribers[start : start + MAX_BATCH]
+            for start in range(0, len(listing.subscribers), MAX_BATCH)
+        ]
+        outcomes = self.http.map_concurrently(lambda batch: self._send_batch(email, batch), batches)
+        accepted = [ok for outcome in outcomes for ok in outcome.accepted]
+        suppressed = [r for outcome in outcomes for r in outcome.suppressed]
+        failed = [r for outcome in outcomes for r in outcome.failed]
+        if not accepted and failed:
+            raise ProviderError(
+                f"Postmark accepted none of the {len(listing.subscribers)} messages; the first "
+                f"refusal was {failed[0].reason}. Fix what it names and try again."
+            )
+        return Receipt(
+            provider="postmark",
+            message_id=accepted[0] if accepted else None,
+            accepted=len(accepted),
+            rejected=(*listing.skipped, *suppressed, *failed),
+        )
+
+    def send_test(self, email: Email, *, address: str) -> Receipt:
+        response = self.http.request("POST", "/email", json=self._message(email, address))
+        answer: Any = self.http.json(response)
+        code = answer.get("ErrorCode", 0) if isinstance(answer, dict) else 0
+        if code:
+            raise ProviderError(
+                f"Postmark did not send the test email (ErrorCode {code}: "
+                f"{answer.get('Message', '')}); fix what it names and try again."
+            )
+        message_id = answer.get("MessageID") if isinstance(answer, dict) else None
+        return Receipt(provider="postmark", message_id=message_id, accepted=1)
+
+    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
+        raise ConfigError("Postmark has no drafts; --draft works with Buttondown and Resend.")
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _send_batch(self, email: Email, batch: Sequence[Subscriber]) -> _BatchOutcome:
+        messages = [self._message(email, s.to_header) for s in batch]
+        response = self.http.request("POST", "/email/batch", json=messages)
+        answer: Any = self.http.json(response)
+        if not isinstance(answer, list) or len(answer) != len(batch):
+            raise ProviderError(
+                "Postmark answered the batch with an unexpected body (not one result per "
+                "message); check base_url points at https://api.postmarkapp.com."
+            )
+        outcome = _BatchOutcome()
+        for subscriber, result in zip(batch, answer, strict=True):
+            code = result.get("ErrorCode", 0) if isinstance(result, dict) else -1
+            message = str(result.get("Message", "")) if isinstance(result, dict) else ""
+            if code == 0:
+                outcome.accepted.append(str(result.get("MessageID", "")))
+            elif code == INACTIVE_RECIPIENT:
+                reason = f"suppressed by Postmark (ErrorCode 406: {message})"
+                outcome.suppressed.append(Rejection(subscriber.email, reason))
+            else:
+                reason = f"Postmark ErrorCode {code}: {message}"
+                outcome.failed.append(Rejection(subscriber.email, reason))
+        return outcome
+
+    def _message(self, email: Email, to: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "From": email.sender,
+            "To": to,
+            "Subject": email.subject,
+            "HtmlBody": email.html,
+            "TextBody": email.text,
+            "MessageStream": self.message_stream,
+        }
+        headers = dict(email.headers)
+        reply_to = _pop_header(headers, "Reply-To")
+        if reply_to:
+            message["ReplyTo"] = reply_to
+        if headers:
+            message["Headers"] = [{"Name": name, "Value": value} for name, value in headers.items()]
+        return message
+
+
+def _pop_header(headers: dict[str, str], name: str) -> str | None:
+    for key in list(headers):
+        if key.lower() == name.lower():
+            return headers.pop(key)
+    return None

@@ -1,0 +1,127 @@
+"""Resend: a broadcast to an audience (segment), Bearer auth, created and then sent.
+
+`POST /broadcasts` with `segment_id` creates it (a draft unless sent), `POST
+/broadcasts/{id}/send` sends it; Resend fills `{{{RESEND_UNSUBSCRIBE_URL}}}` and manages
+the unsubscribes. Broadcasts have no header field, so only Reply-To (its own field) is kept.
+A test goes to one address through `POST /emails`, as Resend has no broadcast test endpoint.
+
+Resend documents `Idempotency-Key` for `/emails`; we send it on the broadcast calls too, and
+do not rely on it there: each broadcast is named after its key, and a send first looks for a
+broadcast with that name, so a retried run sends the existing broadcast (or reports it sent)
+instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsletter.errors import ProviderError
+from newsletter.models import Email, Receipt
+from newsletter.providers.base import Traits
+from newsletter.providers.http import HttpClient
+from newsletter.providers.idempotency import step_key
+
+_NAME_LIMIT = 80
+
+
+class ResendProvider:
+    def __init__(self, traits: Traits, http: HttpClient, *, audience_id: str) -> None:
+        self.traits = traits
+        self.http = http
+        self.audience_id = audience_id
+
+    @staticmethod
+    def auth_headers(secret: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secret}"}
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        existing = self._find_broadcast(idempotency_key)
+        if existing is not None and existing.get("status") != "draft":
+            return Receipt(provider="resend", message_id=str(existing["id"]), accepted=1)
+        if existing is not None:
+            broadcast_id = str(existing["id"])
+        else:
+            create_key = step_key(idempotency_key, "create")
+            broadcast_id = self._create(email, key=idempotency_key, idempotency=create_key)
+        self.http.request(
+            "POST",
+            f"/broadcasts/{broadcast_id}/send",
+            json={},
+            headers={"Idempotency-Key": step_key(idempotency_key, "send")},
+        )
+        return Receipt(provider="resend", message_id=broadcast_id, accepted=1)
+
+    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
+        key = step_key(idempotency_key, "draft")
+        broadcast_id = self._create(email, key=key, idempotency=key)
+        return Receipt(provider="resend", message_id=broadcast_id, accepted=0, drafted=True)
+
+    def send_test(self, email: Email, *, address: str) -> Receipt:
+        headers = dict(email.headers)
+        reply_to = _pop_header(headers, "Reply-To")
+        body: dict[str, Any] = {
+            "from": email.sender,
+            "to": [address],
+            "subject": email.subject,
+            "html": email.html,
+            "text": email.text,
+        }
+        if reply_to:
+            body["reply_to"] = reply_to
+        if headers:
+            body["headers"] = headers
+        answer = self.http.json(self.http.request("POST", "/emails", json=body))
+        return Receipt(provider="resend", message_id=_id(answer), accepted=1)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _create(self, email: Email, *, key: str, idempotency: str) -> str:
+        reply_to = _pop_header(dict(email.headers), "Reply-To")
+        body: dict[str, Any] = {
+            "segment_id": self.audience_id,
+            "from": email.sender,
+            "subject": email.subject,
+            "name": broadcast_name(email.subject, key),
+            "html": email.html,
+            "text": email.text,
+        }
+        if email.preheader:
+            body["preview_text"] = email.preheader
+        if reply_to:
+            body["reply_to"] = [reply_to]
+        response = self.http.request(
+            "POST", "/broadcasts", json=body, headers={"Idempotency-Key": idempotency}
+        )
+        return _id(self.http.json(response))
+
+    def _find_broadcast(self, key: str) -> dict[str, Any] | None:
+        answer = self.http.json(self.http.request("GET", "/broadcasts"))
+        listing = answer.get("data") if isinstance(answer, dict) else None
+        marker = f"({key})"
+        for broadcast in listing if isinstance(listing, list) else []:
+            if isinstance(broadcast, dict) and str(broadcast.get("name", "")).endswith(marker):
+                return broadcast
+        return None
+
+
+def broadcast_name(subject: str, key: str) -> str:
+    """The name shown in Resend's dashboard: readable, and carrying the send's key."""
+    return f"{subject[:_NAME_LIMIT]} ({key})"
+
+
+def _id(answer: Any) -> str:
+    found = answer.get("id") if isinstance(answer, dict) else None
+    if isinstance(found, str) and found:
+        return found
+    raise ProviderError(
+        "Resend accepted the request but its answer has no id; check base_url points at "
+        "https://api.resend.com."
+    )
+
+
+def _pop_header(headers: dict[str, str], name: str) -> str | None:
+    for key in list(headers):
+        if key.lower() == name.lower():
+            return headers.pop(key)
+    return None

@@ -1,0 +1,174 @@
+"""Plain SMTP: one connection, one message per subscriber from the subscribers file.
+
+Each subscriber gets their own message (their address alone in To), sent over a single
+connection that is opened with `starttls` (default), implicit `ssl`, or `none` (a local relay).
+A recipient the server refuses is reported and the run goes on; losing the connection, or
+the server refusing the login or the sender, stops the run.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from newsletter.errors import ConfigError, ProviderError
+from newsletter.message import build_message
+from newsletter.models import Email, Receipt, Rejection
+from newsletter.providers.base import Traits
+from newsletter.providers.subscribers import load_subscribers
+
+PASSWORD_ENV = "SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    """`starttls`, `ssl` or `none`."""
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:
+        # The dataclass default would print the password in any traceback or debug log.
+        return (
+            f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r})"
+        )
+
+
+class SmtpProvider:
+    def __init__(
+        self,
+        traits: Traits,
+        settings: SmtpSettings,
+        *,
+        subscribers_path: Path,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.traits = traits
+        self.settings = settings
+        self.subscribers_path = subscribers_path
+        self.tls_context = tls_context or ssl.create_default_context()
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        listing = load_subscribers(self.subscribers_path)
+        rejected = list(listing.skipped)
+        accepted = 0
+        first_id: str | None = None
+        with self._connect() as connection:
+            for subscriber in listing.subscribers:
+                message = build_message(email, to=subscriber.to_header)
+                refusal = self._deliver(connection, message, subscriber.email)
+                if refusal:
+                    rejected.append(Rejection(subscriber.email, refusal))
+                    continue
+                accepted += 1
+                first_id = first_id or str(message["Message-ID"])
+        return Receipt(
+            provider="smtp", message_id=first_id, accepted=accepted, rejected=tuple(rejected)
+        )
+
+    def send_test(self, email: Email, *, address: str) -> Receipt:
+        message = build_message(email, to=address)
+        with self._connect() as connection:
+            refusal = self._deliver(connection, message, address)
+        if refusal:
+            raise ProviderError(f"The SMTP server refused the test address {address}: {refusal}.")
+        return Receipt(provider="smtp", message_id=str(message["Message-ID"]), accepted=1)
+
+    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
+        raise ConfigError("SMTP has no drafts; --draft works with Buttondown and Resend.")
+
+    def close(self) -> None:
+        """Each send opens and closes its own connection; nothing stays open."""
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        where = f"the SMTP server {s.host}:{s.port}"
+        try:
+            if s.security == "ssl":
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=self.tls_context
+                )
+            else:
+                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            try:
+                if s.security == "starttls":
+                    connection.starttls(context=self.tls_context)
+                if s.username and s.password:
+                    connection.login(s.username, s.password)
+            except BaseException:
+                connection.close()
+                raise
+        except smtplib.SMTPAuthenticationError as error:
+            raise ProviderError(
+                f"{where} refused the login for {s.username} ({_reply(error)}); check "
+                f"provider.username and the password in ${PASSWORD_ENV}."
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise ProviderError(
+                f"{where} does not offer STARTTLS; set provider.security to \"ssl\" (usually "
+                "port 465) or, for a local relay only, \"none\"."
+            ) from None
+        except ssl.SSLError as error:
+            raise ProviderError(
+                f"The TLS handshake with {where} failed ({error.reason or error}); check "
+                "provider.port and provider.security."
+            ) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise ProviderError(
+                f"Cannot connect to {where} ({_describe(error)}); check provider.host, "
+                "provider.port and provider.security."
+            ) from None
+        return connection
+
+    def _deliver(self, connection: smtplib.SMTP, message: object, address: str) -> str | None:
+        """Send one message; return why the server refused this recipient, or None."""
+        from email.message import EmailMessage
+
+        assert isinstance(message, EmailMessage)
+        sender = parseaddr(str(message["From"]))[1]
+        try:
+            refused = connection.send_message(message, from_addr=sender, to_addrs=[address])
+        except smtplib.SMTPRecipientsRefused as error:
+            return "; ".join(_reply_text(code, text) for code, text in error.recipients.values())
+        except smtplib.SMTPSenderRefused as error:
+            raise ProviderError(
+                f"The SMTP server refused the sender {sender} ({_reply(error)}); check "
+                "newsletter.from is an address this server may send as."
+            ) from None
+        except smtplib.SMTPDataError as error:
+            if 500 <= error.smtp_code < 600:
+                return _reply(error)
+            raise ProviderError(
+                f"The SMTP server deferred a message ({_reply(error)}); try again later."
+            ) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise ProviderError(
+                f"Lost the connection to the SMTP server {self.settings.host} "
+                f"({_describe(error)}); the posts stay pending, check which subscribers got the "
+                "email before running `newsletter resolve`."
+            ) from None
+        if refused:
+            return "; ".join(_reply_text(code, text) for code, text in refused.values())
+        return None
+
+
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    return _reply_text(error.smtp_code, error.smtp_error)
+
+
+def _reply_text(code: int, text: bytes | str) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(message.split())}"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _reply(error)
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__

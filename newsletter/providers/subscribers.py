@@ -1,0 +1,93 @@
+"""Read the author's subscribers file: CSV with a header row, an `email` column, optional `name`.
+
+Used by the providers that have no list of their own (SMTP, Postmark, Mailgun without a
+mailing list). Addresses are checked for syntax only (no DNS: the run must work offline and
+on CI); bad and duplicate rows are reported back and never sent to.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from email.utils import formataddr
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+from newsletter.errors import ConfigError
+from newsletter.models import Rejection
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    name: str = ""
+
+    @property
+    def to_header(self) -> str:
+        """`Name <address>` with the name quoted/encoded as needed, or the bare address."""
+        return formataddr((self.name, self.email)) if self.name else self.email
+
+
+@dataclass(frozen=True)
+class SubscriberList:
+    subscribers: tuple[Subscriber, ...]
+    skipped: tuple[Rejection, ...]
+    """Rows that were not valid addresses, or repeated an earlier address."""
+
+
+def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> SubscriberList:
+    """Parse the file at `path`; `key` names the setting in errors so the author can fix it."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The subscribers file {path} does not exist; create it (CSV with an 'email' "
+            f"column) or point {key} at it."
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"The subscribers file {path} is not UTF-8 text; save it as UTF-8."
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"Cannot read the subscribers file {path} ({error.strerror}).") from None
+    return parse_subscribers(text, source=str(path))
+
+
+def parse_subscribers(text: str, *, source: str) -> SubscriberList:
+    reader = csv.DictReader(text.splitlines())
+    columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
+    if "email" not in columns:
+        raise ConfigError(
+            f"The subscribers file {source} has no 'email' column; its first row must be a "
+            "header such as: email,name"
+        )
+    email_column, name_column = columns["email"], columns.get("name")
+    subscribers: list[Subscriber] = []
+    skipped: list[Rejection] = []
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        raw = (row.get(email_column) or "").strip()
+        if not raw:
+            if any((value or "").strip() for value in row.values() if isinstance(value, str)):
+                skipped.append(Rejection(address="", reason=f"line {line}: no email address"))
+            continue
+        try:
+            valid = validate_email(raw, check_deliverability=False)
+        except EmailNotValidError as error:
+            skipped.append(Rejection(address=raw, reason=f"line {line}: {error}"))
+            continue
+        address = valid.normalized
+        if address.lower() in seen:
+            skipped.append(Rejection(address=address, reason=f"line {line}: duplicate address"))
+            continue
+        seen.add(address.lower())
+        name = " ".join((row.get(name_column) or "").split()) if name_column else ""
+        subscribers.append(Subscriber(email=address, name=name))
+    if not subscribers:
+        raise ConfigError(
+            f"The subscribers file {source} has no valid address to send to; add at least one "
+            "row with an email address."
+        )
+    return SubscriberList(subscribers=tuple(subscribers), skipped=tuple(skipped))
