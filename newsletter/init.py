@@ -1,0 +1,101 @@
+"""`newsletter init`: set up a blog's repository for the weekly newsletter.
+
+It writes a starter `newsletter.toml`, the GitHub workflow and a `templates/` folder, and never
+overwrites: each file is created in exclusive mode, so one that exists, even one created a
+moment earlier by something else, is kept and reported instead.
+
+The workflow is the very file this project runs (`newsletter/starter/newsletter.yml` links to
+`.github/workflows/newsletter.yml`), with one change: the package it installs is pinned to the
+version that ran `init`, so a blog upgrades when its author decides to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from newsletter import __version__
+from newsletter.errors import ConfigError, NewsletterError
+
+CONFIG_PATH = Path("newsletter.toml")
+WORKFLOW_PATH = Path(".github/workflows/newsletter.yml")
+TEMPLATES_DIR = Path("templates")
+
+# The workflow's own default installs the project it sits in, or the latest release.
+UNPINNED_PACKAGE_LINE = '  NEWSLETTER_PACKAGE: ""\n'
+
+NEXT_STEPS = f"""\
+Next steps:
+  1. Edit {CONFIG_PATH}: set [feed] url to your blog's feed and [newsletter] from.
+  2. Try it without sending: newsletter check, then newsletter preview --open.
+  3. Choose a provider in {CONFIG_PATH} and add its secret on GitHub under
+     Settings > Secrets and variables > Actions (e.g. BUTTONDOWN_API_KEY).
+  4. Commit and push. {WORKFLOW_PATH} then sends every week (its cron line says
+     when, in UTC); Actions > Newsletter > Run workflow sends now, or a test to yourself."""
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """What `init_project` did, with paths relative to the folder it set up."""
+
+    written: tuple[Path, ...]
+    skipped: tuple[Path, ...]
+    """Already there, so left exactly as they were."""
+    next_steps: str = NEXT_STEPS
+
+
+def init_project(target: Path) -> InitReport:
+    """Write the starter files into `target` (a blog's repository), keeping any that exist."""
+    if not target.is_dir():
+        raise ConfigError(
+            f"{target} is not a folder; pass --dir with the path of your blog's repository."
+        )
+    written: list[Path] = []
+    skipped: list[Path] = []
+
+    def place(relative: Path, text: str) -> None:
+        (written if _create(target / relative, text) else skipped).append(relative)
+
+    place(CONFIG_PATH, _starter("newsletter.toml"))
+    place(WORKFLOW_PATH, pin_package(_starter("newsletter.yml"), f"newsletter=={__version__}"))
+    # An existing templates/ folder is the author's (or another tool's): leave it alone.
+    if (target / TEMPLATES_DIR).exists():
+        skipped.append(TEMPLATES_DIR)
+    else:
+        place(TEMPLATES_DIR / "README.md", _starter("templates-README.md"))
+    return InitReport(written=tuple(written), skipped=tuple(skipped))
+
+
+def pin_package(workflow: str, requirement: str) -> str:
+    """The workflow with NEWSLETTER_PACKAGE set to `requirement` instead of auto-detection."""
+    if UNPINNED_PACKAGE_LINE not in workflow:
+        raise NewsletterError(
+            "The bundled workflow has no NEWSLETTER_PACKAGE line to pin; reinstall newsletter."
+        )
+    return workflow.replace(UNPINNED_PACKAGE_LINE, f'  NEWSLETTER_PACKAGE: "{requirement}"\n', 1)
+
+
+def _starter(name: str) -> str:
+    return resources.files("newsletter").joinpath("starter", name).read_text(encoding="utf-8")
+
+
+def _create(path: Path, text: str) -> bool:
+    """Write a new file; False when something already exists at `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NewsletterError(
+            f"Cannot create the folder {path.parent} ({error.strerror}); "
+            "move whatever is in the way or check that the folder is writable."
+        ) from None
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise NewsletterError(
+            f"Cannot write {path} ({error.strerror}); check that the folder is writable."
+        ) from None
+    return True
