@@ -197,7 +197,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     )
     entries = parsed.entries
     channel = parsed.feed
-    if not parsed.version and not entries:
+    if not parsed.get("version") and not entries:
         raise FeedError(_not_a_feed_sentence(url, body, response_headers.get("content-type", "")))
     warnings: list[str] = []
     if parsed.bozo and not isinstance(
@@ -241,7 +241,10 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None) -> Post:
         # feedparser fills `base` with the document URL when there is no xml:base; the
         # item's own link is the better anchor for relative URLs in its content (§14.4).
         base = link or feed_url
-    published = _datetime(entry.get("published_parsed")) or _datetime(entry.get("updated_parsed"))
+    # dict.get: feedparser's own .get maps a missing updated_parsed onto published_parsed
+    # (with a DeprecationWarning), which would blur the two dates.
+    updated = _datetime(dict.get(entry, "updated_parsed"))
+    published = _datetime(dict.get(entry, "published_parsed")) or updated
     title = _plain(entry.get("title")) or _first_words(body) or "Untitled"
     return Post(
         id=(entry.get("id") or link or title).strip(),
@@ -249,7 +252,7 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None) -> Post:
         title=title,
         author=_plain(entry.get("author")) or None,
         published=published,
-        updated=_datetime(entry.get("updated_parsed")),
+        updated=updated,
         html=body,
         summary_html=summary_html,
         language=language or feed_language,
@@ -273,8 +276,13 @@ def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
         value = best["value"]
         if best.get("type") == "text/plain":
             value = _escape_text(value)
-        teaser = summary_html if (summary and "summary_detail" in entry and summary != best["value"]) else None
-        return value, teaser, best.get("base", ""), best.get("language"), True
+        # A real teaser differs from the body: feedparser copies the content into `summary`
+        # when there is none, and a second summary-like element (itunes:summary first)
+        # lands in `content` instead (feed-excerpts.md §14.2).
+        teasers = [c["value"] for c in html_contents if c is not best and c["value"] != value]
+        if summary and "summary_detail" in entry and summary != best["value"]:
+            teasers.insert(0 if summary_is_html else len(teasers), summary_html)
+        return value, (teasers[0] if teasers else None), best.get("base", ""), best.get("language"), True
     return summary_html, None, detail.get("base", ""), detail.get("language"), False
 
 

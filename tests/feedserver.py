@@ -22,6 +22,8 @@ class Route:
     delay: float = 0.0
     trickle: float = 0.0
     """Seconds between single bytes: a server that is slow but never silent."""
+    send_length: bool = True
+    """False: no Content-Length, the body ends when the connection closes (HTTP/1.0)."""
     respond: Callable[[dict[str, str]], Route] | None = None
     """Decide per request (e.g. 304 when If-None-Match matches)."""
 
@@ -50,7 +52,7 @@ class FeedServer:
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
-                if "Content-Length" not in route.headers:
+                if route.send_length and "Content-Length" not in route.headers:
                     self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 try:
