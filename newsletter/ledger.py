@@ -543,20 +543,19 @@ class _LedgerReader:
         self.path = path
 
     def ledger(self, document: object) -> Ledger:
-        top = self._object(
-            document,
-            "the top level",
-            required={"version"},
-            optional={"feeds", "destinations", "runs"},
-        )
-        version = top["version"]
-        if type(version) is not int or version < 1:
-            raise self._wrong("version", "a whole number from 1 up")
-        if version > LEDGER_VERSION:
+        # The version comes first: a newer layout is to be upgraded for, not called damaged.
+        version = self._object(document, "the top level").get("version")
+        if type(version) is int and version > LEDGER_VERSION:
             raise LedgerError(
                 f"The ledger {self.path} was written by a newer newsletter (ledger version "
                 f"{version}); it was left untouched: upgrade newsletter to read it."
             )
+        if type(version) is not int or version < 1:
+            raise self._wrong("version", "a whole number from 1 up")
+        top = self._object(
+            document, "the top level", required={"version"},
+            optional={"feeds", "destinations", "runs"},
+        )
         feeds = self._object(top.get("feeds", {}), "feeds")
         destinations = self._object(top.get("destinations", {}), "destinations")
         runs = top.get("runs", [])
@@ -642,7 +641,7 @@ class _LedgerReader:
             raise self._wrong(where, f"an object with {missing[0]!r}")
         unknown = sorted(value.keys() - (required or set()) - (optional or set()))
         if unknown:
-            raise self._wrong(f"{where}[{unknown[0]!r}]", "absent (it is not a ledger field)")
+            raise self._wrong(f"{unknown[0]!r} in {where}", "absent (it is not a ledger field)")
         return value
 
     def _text(self, fields: Mapping[str, Any], name: str, where: str) -> str:

@@ -1,0 +1,551 @@
+"""The ledger: storage, locking, records per destination, and what counts as new."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ConfigError, LedgerBusy, LedgerError
+from newsletter.ledger import (
+    RUNS_KEPT,
+    DestinationLedger,
+    Ledger,
+    RunRecord,
+    Status,
+    select_new,
+)
+from newsletter.models import Post, Validators
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_post(
+    number: int,
+    *,
+    days_ago: float | None = 1,
+    id: str | None = None,
+    link: str | None = None,
+    orig_link: str | None = None,
+    title: str | None = None,
+) -> Post:
+    return Post(
+        id=f"tag:example.org,2026:{number}" if id is None else id,
+        link=f"https://example.org/posts/{number}/" if link is None else link,
+        title=title or f"Post {number}",
+        author="Anna",
+        published=None if days_ago is None else NOW - timedelta(days=days_ago),
+        updated=None,
+        html=f"<p>Body of post {number}.</p>",
+        orig_link=orig_link,
+    )
+
+
+def sent_destination(*posts: Post, name: str = "buttondown") -> DestinationLedger:
+    destination = DestinationLedger(name)
+    destination.mark(posts, Status.SENT, at=NOW - timedelta(days=7), message_id="msg-1")
+    return destination
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+def test_a_missing_file_is_an_empty_ledger(tmp_path: Path) -> None:
+    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
+    assert ledger.destinations() == ()
+    assert ledger.runs == ()
+    assert ledger.destination("outbox").is_first_run
+    assert ledger.validators("https://example.org/feed/") == Validators()
+
+
+def test_everything_recorded_survives_a_save_and_read(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ledger.json"
+    ledger = Ledger.read(path)
+    ledger.remember_validators("https://example.org/feed/", Validators('"abc"', "Tue, 24 Nov 2026"))
+    ledger.destination("buttondown").mark(
+        [make_post(1)], Status.SENT, at=NOW, message_id="em_1", idempotency_key="newsletter-k1"
+    )
+    untidy_title = make_post(2, title="Café  au\nlait")
+    ledger.destination("outbox").mark([untidy_title], Status.PENDING, at=NOW)
+    run = RunRecord(NOW.isoformat(), "send", "buttondown", "sent", ("tag:example.org,2026:1",))
+    ledger.add_run(run)
+    ledger.save()
+
+    again = Ledger.read(path)
+    assert again.destinations() == ("buttondown", "outbox")
+    (sent,) = again.destination("buttondown").records()
+    assert sent.id == "tag:example.org,2026:1"
+    assert sent.link == "https://example.org/posts/1/"
+    assert sent.status is Status.SENT
+    assert sent.at == "2026-11-26T08:00:00Z"
+    assert (sent.message_id, sent.idempotency_key) == ("em_1", "newsletter-k1")
+    (pending,) = again.destination("outbox").pending()
+    assert pending.title == "Café au lait"
+    assert again.validators("https://example.org/feed/") == Validators('"abc"', "Tue, 24 Nov 2026")
+    assert again.runs == (run,)
+
+
+def test_the_file_is_stable_readable_json(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    ledger = Ledger.read(path)
+    ledger.destination("outbox").mark([make_post(2), make_post(1)], Status.SENT, at=NOW)
+    ledger.save()
+    first = path.read_bytes()
+    Ledger.read(path).save()
+
+    assert path.read_bytes() == first
+    text = first.decode()
+    assert text.endswith("}\n")
+    assert '\n  "destinations": {\n' in text
+    document = json.loads(text)
+    assert document["version"] == 1
+    assert list(document["destinations"]["outbox"]["posts"]) == [
+        "tag:example.org,2026:1",
+        "tag:example.org,2026:2",
+    ]
+    assert "message_id" not in document["destinations"]["outbox"]["posts"]["tag:example.org,2026:1"]
+    assert [entry.name for entry in tmp_path.iterdir()] == ["ledger.json"]
+
+
+def test_one_more_post_is_a_small_git_diff(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    ledger = Ledger.read(path)
+    ledger.destination("outbox").mark([make_post(n) for n in range(1, 30)], Status.SENT, at=NOW)
+    ledger.save()
+    before = path.read_text().splitlines()
+    ledger.destination("outbox").mark([make_post(30)], Status.SENT, at=NOW)
+    ledger.save()
+    after = path.read_text().splitlines()
+
+    changed = [
+        line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert len(changed) <= 8
+
+
+def test_only_the_last_runs_are_kept(tmp_path: Path) -> None:
+    ledger = Ledger.read(tmp_path / "ledger.json")
+    for number in range(RUNS_KEPT + 5):
+        ledger.add_run(RunRecord(f"2026-11-{1 + number % 28:02d}T08:00:00Z", "send", "outbox",
+                                 "nothing new", (), detail=str(number)))
+    ledger.save()
+    runs = Ledger.read(ledger.path).runs
+    assert len(runs) == RUNS_KEPT
+    assert runs[-1].detail == str(RUNS_KEPT + 4)
+    assert runs[0].detail == "5"
+
+
+def test_forgotten_validators_leave_the_file(tmp_path: Path) -> None:
+    ledger = Ledger.read(tmp_path / "ledger.json")
+    ledger.remember_validators("https://example.org/feed/", Validators(etag='"1"'))
+    ledger.remember_validators("https://example.org/feed/", Validators())
+    ledger.save()
+    assert json.loads(ledger.path.read_text())["feeds"] == {}
+
+
+def test_a_failed_write_keeps_the_previous_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.json"
+    ledger = Ledger.read(path)
+    ledger.destination("outbox").mark([make_post(1)], Status.SENT, at=NOW)
+    ledger.save()
+    before = path.read_bytes()
+    ledger.destination("outbox").mark([make_post(2)], Status.SENT, at=NOW)
+
+    def disk_full(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(LedgerError, match="No space left on device") as raised:
+        ledger.save()
+    assert str(path) in str(raised.value)
+    assert path.read_bytes() == before
+    assert [entry.name for entry in tmp_path.iterdir()] == ["ledger.json"]
+
+
+def test_saving_keeps_the_file_mode(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    Ledger.read(path).save()
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o664)
+    Ledger.read(path).save()
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
+# --- a damaged ledger is refused, never reset ---------------------------------------------
+
+GOOD_RECORD = {"link": "https://example.org/1", "title": "One", "status": "sent",
+               "at": "2026-11-19T08:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'{"version": 1, "destinations": {', "not valid JSON (line 1, column 33)"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"[]", "the top level should be an object"),
+        (b'{"destinations": {}}', "version should be a whole number"),
+        (b'{"version": "1"}', "version should be a whole number"),
+        (b'{"version": true}', "version should be a whole number"),
+        (b'{"version": 1, "runs": {}}', "runs should be a list"),
+        (b'{"version": 1, "surprise": 1}', "'surprise' in the top level should be absent"),
+        (b'{"version": 1, "feeds": {"u": {"etag": 5}}}', "feeds['u'].etag should be text"),
+        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
+            "p1": {**GOOD_RECORD, "status": "mailed"}}}}}).encode(),
+         "destinations['outbox'].posts['p1'].status should be one of pending, sent"),
+        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
+            "p1": {**GOOD_RECORD, "at": "last tuesday"}}}}}).encode(),
+         "posts['p1'].at should be an ISO-8601 time"),
+        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
+            "p1": {key: value for key, value in GOOD_RECORD.items() if key != "title"}}}}}
+         ).encode(), "should be an object with 'title'"),
+        (json.dumps({"version": 1, "runs": [{"at": "2026-11-19T08:00:00Z", "command": "send",
+            "destination": "outbox", "result": "sent", "posts": [1]}]}).encode(),
+         "runs[0].posts should be a list of post ids"),
+    ],
+)
+def test_a_damaged_ledger_is_named_and_left_untouched(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "ledger.json"
+    path.write_bytes(content)
+    with pytest.raises(LedgerError) as raised:
+        Ledger.read(path)
+    message = str(raised.value)
+    assert problem in message
+    assert str(path) in message
+    assert "left untouched" in message
+    assert "restore" in message
+    assert raised.value.exit_code == 2
+    assert path.read_bytes() == content
+
+
+def test_a_ledger_from_a_newer_version_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    path.write_text('{"version": 2, "whatever": "comes next"}\n')
+    with pytest.raises(LedgerError, match=r"newer newsletter \(ledger version 2\).*upgrade"):
+        Ledger.read(path)
+
+
+def test_an_unreadable_ledger_is_an_error_not_an_empty_one(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    path.mkdir()
+    with pytest.raises(LedgerError, match="cannot be read"):
+        Ledger.read(path)
+
+
+def test_the_lock_is_released_when_the_ledger_is_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    path.write_text("{")
+    with pytest.raises(LedgerError), Ledger.locked(path):
+        pass
+    path.write_text('{"version": 1}')
+    with Ledger.locked(path) as ledger:
+        assert ledger.destinations() == ()
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def test_a_second_holder_fails_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ledger.json"
+    with Ledger.locked(path):
+        with pytest.raises(LedgerBusy) as raised, Ledger.locked(path):
+            pass
+        assert raised.value.exit_code == 1
+        assert f"Another newsletter run is using {path}" in str(raised.value)
+    with Ledger.locked(path):
+        pass
+
+
+def test_a_run_in_another_process_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from newsletter.ledger import Ledger\n"
+         "with Ledger.locked(Path(sys.argv[1])):\n"
+         "    print('holding', flush=True); sys.stdin.readline()",
+         str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        with pytest.raises(LedgerBusy), Ledger.locked(path):
+            pass
+    finally:
+        holder.communicate("done\n", timeout=30)
+    with Ledger.locked(path):
+        pass
+
+
+def test_the_lock_never_saves_by_itself(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    with Ledger.locked(path) as ledger:
+        ledger.destination("outbox").mark([make_post(1)], Status.SENT, at=NOW)
+    assert not path.exists()
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+def test_a_post_matches_by_guid_after_its_link_changed() -> None:
+    destination = sent_destination(make_post(1))
+    moved = make_post(1, link="https://blog.example.net/hello-world")
+    record = destination.match(moved)
+    assert record is not None and record.status is Status.SENT
+
+
+@pytest.mark.parametrize(
+    "new_link",
+    [
+        "http://www.example.org/posts/1",
+        "https://EXAMPLE.org/posts/1?utm_source=rss&utm_medium=feed",
+        "https://example.org/posts/1/#more-1",
+    ],
+)
+def test_a_post_matches_by_link_after_its_guid_changed(new_link: str) -> None:
+    destination = sent_destination(make_post(1))
+    record = destination.match(make_post(1, id="https://example.org/?p=1", link=new_link))
+    assert record is not None and record.id == "tag:example.org,2026:1"
+
+
+def test_feedburner_links_match_on_joining_and_on_leaving() -> None:
+    proxied = make_post(
+        1, id="guid-a", link="https://feedproxy.google.com/~r/example/~3/xyz/",
+        orig_link="https://example.org/posts/1/",
+    )
+    assert sent_destination(make_post(1, id="guid-b")).match(proxied) is not None
+    left = make_post(1, id="guid-c", link="https://example.org/posts/1")
+    assert sent_destination(proxied).match(left) is not None
+
+
+def test_a_post_with_a_new_guid_and_a_new_link_is_unknown() -> None:
+    destination = sent_destination(make_post(1))
+    assert destination.match(make_post(1, id="new-guid", link="https://new.example/1")) is None
+
+
+def test_a_link_several_records_share_identifies_none_of_them() -> None:
+    home = "https://example.org/"
+    destination = sent_destination(make_post(1, link=home), make_post(2, link=home))
+    assert destination.match(make_post(3, link=home)) is None
+    assert destination.match(make_post(2, link=home)) is not None
+
+
+def test_destinations_are_kept_apart(tmp_path: Path) -> None:
+    ledger = Ledger.read(tmp_path / "ledger.json")
+    ledger.destination("outbox").mark([make_post(1)], Status.SENT, at=NOW)
+    assert ledger.destination("buttondown").match(make_post(1)) is None
+    assert ledger.destination("buttondown").is_first_run
+    assert not ledger.destination("outbox").is_first_run
+
+
+def test_baseline_never_overwrites_a_sent_record() -> None:
+    destination = sent_destination(make_post(1))
+    destination.mark([make_post(1), make_post(2)], Status.BASELINE, at=NOW)
+    statuses = {record.id: record.status for record in destination.records()}
+    assert statuses == {
+        "tag:example.org,2026:1": Status.SENT,
+        "tag:example.org,2026:2": Status.BASELINE,
+    }
+
+
+def test_pending_then_sent_records_the_message_id() -> None:
+    destination = DestinationLedger("buttondown")
+    posts = [make_post(1), make_post(2)]
+    destination.mark(posts, Status.PENDING, at=NOW, idempotency_key="newsletter-k")
+    assert [record.idempotency_key for record in destination.pending()] == ["newsletter-k"] * 2
+    assert destination.pending_batches() == (destination.pending(),)
+    destination.mark(posts, Status.SENT, at=NOW, message_id="em_9", idempotency_key="newsletter-k")
+    assert destination.pending() == ()
+    assert {record.message_id for record in destination.records()} == {"em_9"}
+
+
+def test_pending_posts_are_grouped_by_their_send() -> None:
+    destination = DestinationLedger("resend")
+    destination.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="k1")
+    destination.mark([make_post(2), make_post(3)], Status.PENDING, at=NOW, idempotency_key="k2")
+    batches = destination.pending_batches()
+    assert [[record.id[-1] for record in batch] for batch in batches] == [["1"], ["2", "3"]]
+
+
+def test_forget_undoes_only_this_runs_pending_marks() -> None:
+    destination = sent_destination(make_post(1))
+    destination.mark([make_post(1), make_post(2)], Status.PENDING, at=NOW)
+    destination.forget([make_post(1), make_post(2)])
+    (record,) = destination.records()
+    assert (record.id, record.status) == ("tag:example.org,2026:1", Status.SENT)
+
+    interrupted = DestinationLedger("postmark", [replace(record, status=Status.PENDING)])
+    interrupted.forget([make_post(1)])
+    assert len(interrupted.pending()) == 1
+
+
+def test_resolve_as_sent_by_id() -> None:
+    destination = DestinationLedger("postmark")
+    destination.mark([make_post(1)], Status.PENDING, at=NOW - timedelta(hours=1))
+    settled = destination.resolve("tag:example.org,2026:1", True, at=NOW)
+    assert (settled.status, settled.at) == (Status.SENT, "2026-11-26T08:00:00Z")
+    assert destination.pending() == ()
+    assert destination.match(make_post(1)) == settled
+
+
+def test_resolve_as_unsent_by_any_spelling_of_the_link() -> None:
+    destination = DestinationLedger("postmark")
+    destination.mark([make_post(1)], Status.PENDING, at=NOW)
+    destination.resolve("http://www.example.org/posts/1?utm_source=x", False, at=NOW)
+    assert destination.records() == ()
+    assert select_new([make_post(1)], destination, now=NOW, first_run_days=7).new == (
+        make_post(1),
+    )
+
+
+def test_resolve_refuses_what_is_not_pending() -> None:
+    destination = sent_destination(make_post(1))
+    with pytest.raises(ConfigError, match=r"is not pending \(it is sent since 2026-11-19\)"):
+        destination.resolve("tag:example.org,2026:1", True, at=NOW)
+    with pytest.raises(ConfigError, match="run `newsletter status`") as raised:
+        destination.resolve("https://example.org/never", False, at=NOW)
+    assert raised.value.exit_code == 2
+
+
+def test_marking_a_post_without_id_or_link_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="neither an id nor a link"):
+        DestinationLedger("outbox").mark([make_post(1, id="", link="")], Status.SENT, at=NOW)
+
+
+# --- what counts as new ------------------------------------------------------------------
+
+
+def test_the_first_run_sends_only_the_window_and_baselines_the_rest() -> None:
+    recent, old, undated = make_post(1, days_ago=2), make_post(2, days_ago=30), make_post(
+        3, days_ago=None
+    )
+    selection = select_new(
+        [recent, old, undated], DestinationLedger("outbox"), now=NOW, first_run_days=7
+    )
+    assert selection.new == (recent,)
+    assert selection.baseline == (old, undated)
+    assert dict(selection.skipped) == {
+        old: "older than the first-run window (7 days)",
+        undated: "undated on the first run",
+    }
+
+
+def test_a_one_day_window_reads_naturally() -> None:
+    selection = select_new([make_post(1, days_ago=3)], DestinationLedger("x"), now=NOW,
+                           first_run_days=1)
+    assert selection.skipped[0][1] == "older than the first-run window (1 day)"
+
+
+def test_after_the_first_run_undated_and_old_unknown_posts_are_new() -> None:
+    destination = sent_destination(make_post(1))
+    undated, old = make_post(2, days_ago=None), make_post(3, days_ago=400)
+    selection = select_new([undated, old], destination, now=NOW, first_run_days=7)
+    assert set(selection.new) == {undated, old}
+    assert selection.baseline == ()
+
+
+def test_future_posts_wait_until_their_date() -> None:
+    destination = sent_destination(make_post(1))
+    scheduled = make_post(2, days_ago=-5)
+    selection = select_new([scheduled], destination, now=NOW, first_run_days=7)
+    assert selection.new == ()
+    assert selection.skipped == ((scheduled, "dated in the future (2026-12-01)"),)
+    later = select_new([scheduled], destination, now=NOW + timedelta(days=6), first_run_days=7)
+    assert later.new == (scheduled,)
+
+
+def test_an_edited_post_is_never_resent() -> None:
+    destination = sent_destination(make_post(1))
+    edited = replace(
+        make_post(1, title="Post 1 (updated)"),
+        updated=NOW,
+        html="<p>Corrected body.</p>",
+    )
+    selection = select_new([edited], destination, now=NOW, first_run_days=7)
+    assert selection.new == ()
+    assert selection.skipped == ((edited, "already sent on 2026-11-19"),)
+
+
+def test_a_migrated_blog_resends_nothing() -> None:
+    archive = [make_post(n, days_ago=n) for n in range(1, 6)]
+    destination = sent_destination(*archive)
+    migrated = [
+        make_post(n, days_ago=n, id=f"https://example.org/?p={n}",
+                  link=f"http://www.example.org/posts/{n}?utm_source=rss")
+        for n in range(1, 6)
+    ]
+    selection = select_new(migrated, destination, now=NOW, first_run_days=7)
+    assert selection.new == ()
+    assert all(reason.endswith("matched by its link, its id changed")
+               for _, reason in selection.skipped)
+
+
+def test_since_makes_older_posts_new_on_the_first_run() -> None:
+    posts = [make_post(1, days_ago=20), make_post(2, days_ago=40), make_post(3, days_ago=2)]
+    since = (NOW - timedelta(days=20)).date()
+    selection = select_new(posts, DestinationLedger("outbox"), now=NOW, first_run_days=7,
+                           since=since)
+    assert selection.new == (posts[0], posts[2])
+    assert selection.baseline == (posts[1],)
+
+
+def test_since_never_resends_what_the_ledger_holds() -> None:
+    destination = sent_destination(make_post(1, days_ago=3))
+    selection = select_new([make_post(1, days_ago=3)], destination, now=NOW, first_run_days=7,
+                           since=date(2026, 1, 1))
+    assert selection.new == ()
+
+
+def test_new_posts_come_oldest_first_and_undated_last() -> None:
+    destination = sent_destination(make_post(99))
+    newest, undated, oldest = make_post(1, days_ago=1), make_post(2, days_ago=None), make_post(
+        3, days_ago=5
+    )
+    selection = select_new([newest, undated, oldest], destination, now=NOW, first_run_days=7)
+    assert selection.new == (oldest, newest, undated)
+
+
+def test_a_post_listed_twice_is_new_once() -> None:
+    post = make_post(1)
+    selection = select_new([post, post], DestinationLedger("outbox"), now=NOW, first_run_days=7)
+    assert selection.new == (post,)
+    assert selection.skipped == ((post, "appears twice in the feed"),)
+
+
+def test_posts_that_all_link_to_the_home_page_are_told_apart_by_id() -> None:
+    home = "https://example.org/"
+    destination = sent_destination(make_post(1, link=home))
+    posts = [make_post(1, link=home), make_post(2, link=home), make_post(3, link=home)]
+    selection = select_new(posts, destination, now=NOW, first_run_days=7)
+    assert set(selection.new) == {posts[1], posts[2]}
+
+
+def test_a_post_without_id_or_link_is_skipped_with_a_reason() -> None:
+    nameless = make_post(1, id="", link="")
+    selection = select_new([nameless], sent_destination(make_post(2)), now=NOW, first_run_days=7)
+    assert selection.skipped == ((nameless, "has neither an id nor a link"),)
+
+
+def test_a_pending_post_is_not_new() -> None:
+    destination = DestinationLedger("postmark")
+    destination.mark([make_post(1)], Status.PENDING, at=NOW)
+    (skipped,) = select_new([make_post(1)], destination, now=NOW, first_run_days=7).skipped
+    assert skipped[1].startswith("pending since 2026-11-26")
+
+
+def test_dates_without_a_zone_are_taken_as_utc() -> None:
+    naive = replace(make_post(1), published=datetime(2026, 11, 27, 7, 0))
+    selection = select_new([naive], sent_destination(make_post(2)), now=NOW, first_run_days=7)
+    assert selection.skipped == ((naive, "dated in the future (2026-11-27)"),)
