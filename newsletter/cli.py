@@ -38,9 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted; run `newsletter status` to see anything left pending.", file=sys.stderr)
+        print(
+            "error: interrupted; run `newsletter status` to see anything left pending.",
+            file=sys.stderr,
+        )
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one sentence, no trace
+    except Exception as error:
         if verbosity > 0:
             traceback.print_exc()
         print(
@@ -219,7 +222,9 @@ def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date such as 2026-11-01") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date such as 2026-11-01"
+        ) from None
 
 
 def _address(text: str) -> str:
@@ -232,48 +237,107 @@ def _address(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsletter",
-        description="Send a blog's new posts as an email newsletter, cut at the 'continue reading' break.",
+        description=(
+            "Send a blog's new posts as an email newsletter, cut at the 'continue reading' break."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"newsletter {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="show details (and tracebacks)")
-    parser.add_argument("-q", "--quiet", action="count", default=0, help="print only results and errors")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="show details (and tracebacks)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="count", default=0, help="print only results and errors"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser("init", help="write a starter newsletter.toml and GitHub workflow (never overwrites)")
+    init = commands.add_parser(
+        "init", help="write a starter newsletter.toml and GitHub workflow (never overwrites)"
+    )
     init.add_argument("--dir", default=".", help="the blog repository to set up (default: here)")
 
     def feed_options(sub: argparse.ArgumentParser, *, since: bool = True) -> None:
-        sub.add_argument("--feed", metavar="URL_OR_PATH", help="read this feed instead of [feed] url")
+        sub.add_argument(
+            "--feed", metavar="URL_OR_PATH", help="read this feed instead of [feed] url"
+        )
         if since:
-            sub.add_argument("--since", type=_iso_date, metavar="DATE",
-                             help="posts published on or after this date count as new")
+            sub.add_argument(
+                "--since",
+                type=_iso_date,
+                metavar="DATE",
+                help="posts published on or after this date count as new",
+            )
 
-    check = commands.add_parser("check", help="show what the next send would send, and why others are skipped")
+    check = commands.add_parser(
+        "check", help="show what the next send would send, and why others are skipped"
+    )
     feed_options(check)
 
     preview = commands.add_parser("preview", help="render the next email(s) to files; never sends")
     feed_options(preview)
-    preview.add_argument("--out", default="preview", metavar="DIR", help="where to write .html/.txt/.eml (default: preview/)")
-    preview.add_argument("--post", action="append", metavar="URL_OR_ID", help="preview this post (repeatable)")
+    preview.add_argument(
+        "--out",
+        default="preview",
+        metavar="DIR",
+        help="where to write .html/.txt/.eml (default: preview/)",
+    )
+    preview.add_argument(
+        "--post", action="append", metavar="URL_OR_ID", help="preview this post (repeatable)"
+    )
     preview.add_argument("--open", action="store_true", help="open the HTML in the default browser")
-    preview.add_argument("--screenshot", action="store_true", help="also write desktop and phone PNGs (headless Chromium)")
+    preview.add_argument(
+        "--screenshot",
+        action="store_true",
+        help="also write desktop and phone PNGs (headless Chromium)",
+    )
 
-    send = commands.add_parser("send", help="fetch, pick new posts, render, send, record in the ledger")
+    send = commands.add_parser(
+        "send", help="fetch, pick new posts, render, send, record in the ledger"
+    )
     feed_options(send)
-    send.add_argument("--dry-run", action="store_true", help="do everything but send and write the ledger")
-    send.add_argument("--test-to", type=_address, metavar="ADDRESS", help="send only to this address, subject prefixed [Test]")
-    send.add_argument("--post", action="append", metavar="URL_OR_ID", help="send exactly this post (repeatable)")
-    send.add_argument("--draft", action="store_true", help="create a draft for review (Buttondown, Resend)")
-    send.add_argument("--force", action="store_true", help="override the flood limit, the size limit, and resend what --post names")
+    send.add_argument(
+        "--dry-run", action="store_true", help="do everything but send and write the ledger"
+    )
+    send.add_argument(
+        "--test-to",
+        type=_address,
+        metavar="ADDRESS",
+        help="send only to this address, subject prefixed [Test]",
+    )
+    send.add_argument(
+        "--post", action="append", metavar="URL_OR_ID", help="send exactly this post (repeatable)"
+    )
+    send.add_argument(
+        "--draft", action="store_true", help="create a draft for review (Buttondown, Resend)"
+    )
+    send.add_argument(
+        "--force",
+        action="store_true",
+        help="override the flood limit, the size limit, and resend what --post names",
+    )
 
-    baseline = commands.add_parser("baseline", help="record every post now in the feed as already sent")
+    baseline = commands.add_parser(
+        "baseline", help="record every post now in the feed as already sent"
+    )
     feed_options(baseline, since=False)
 
     commands.add_parser("status", help="show recent runs, sent posts and anything pending")
 
-    resolve = commands.add_parser("resolve", help="settle a post left pending by an interrupted send")
-    resolve.add_argument("--post", required=True, metavar="URL_OR_ID", help="the pending post's link or id")
-    resolve.add_argument("--as", dest="as_", required=True, choices=("sent", "unsent"),
-                         help="sent: it reached subscribers; unsent: send it again next time")
+    resolve = commands.add_parser(
+        "resolve", help="settle a post left pending by an interrupted send"
+    )
+    resolve.add_argument(
+        "--post", required=True, metavar="URL_OR_ID", help="the pending post's link or id"
+    )
+    resolve.add_argument(
+        "--as",
+        dest="as_",
+        required=True,
+        choices=("sent", "unsent"),
+        help="sent: it reached subscribers; unsent: send it again next time",
+    )
     return parser

@@ -163,13 +163,21 @@ def _http_url(value: Any) -> str:
 def _address(value: Any) -> str:
     text = _single_line(_nonempty_string(value))
     if "@" not in text:
-        raise ValueError(f"must be an email address such as 'Blog <news@example.org>', not {text!r}")
+        raise ValueError(
+            f"must be an email address such as 'Blog <news@example.org>', not {text!r}"
+        )
     return text
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 # Provider keys: which keys each provider accepts, and how to check them. Paths are marked
@@ -209,7 +217,9 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path |
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"The config file {explicit} does not exist; check the --config path.")
+            raise ConfigError(
+                f"The config file {explicit} does not exist; check the --config path."
+            )
         return path
     from_env = environ.get(CONFIG_ENV)
     if from_env:
@@ -231,7 +241,9 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML ({error}); fix the file and try again.") from None
+        raise ConfigError(
+            f"{path} is not valid TOML ({error}); fix the file and try again."
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"Cannot read the config file {path} ({error}).") from None
     return parse_config(raw, path=path.resolve())
@@ -255,9 +267,20 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     news = reader.table(raw, "newsletter")
     _no_unknown(
         news,
-        {"title", "from", "reply_to", "mode", "subject", "max_posts", "flood_limit",
-         "first_run_days", "postal_address", "templates"},
-        "newsletter.", where,
+        {
+            "title",
+            "from",
+            "reply_to",
+            "mode",
+            "subject",
+            "max_posts",
+            "flood_limit",
+            "first_run_days",
+            "postal_address",
+            "templates",
+        },
+        "newsletter.",
+        where,
     )
     newsletter_config = NewsletterConfig(
         title=reader.get(news, "newsletter.title", _single_line, None),

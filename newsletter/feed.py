@@ -126,7 +126,9 @@ def _get_once(client: Any, location: str, *, timeout: float, max_bytes: int) -> 
 
 
 def _read_local(location: str, max_bytes: int) -> FetchResult:
-    path = Path(unquote(urlsplit(location).path)) if location.startswith("file://") else Path(location)
+    path = (
+        Path(unquote(urlsplit(location).path)) if location.startswith("file://") else Path(location)
+    )
     try:
         if path.stat().st_size > max_bytes:
             raise FeedError(_too_big_sentence(str(path), max_bytes))
@@ -266,7 +268,9 @@ def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
     """The longest HTML content (not content[0]: podcast feeds put itunes:summary first),
     and the summary only when it is a real teaser, not feedparser's copy of the content."""
     contents = [c for c in entry.get("content", []) if c.get("value")]
-    html_contents = [c for c in contents if c.get("type", "text/html") in (*HTML_TYPES, "text/html")]
+    html_contents = [
+        c for c in contents if c.get("type", "text/html") in (*HTML_TYPES, "text/html")
+    ]
     summary = entry.get("summary") or ""
     detail = entry.get("summary_detail") or {}
     summary_is_html = detail.get("type", "text/html") in HTML_TYPES
@@ -282,7 +286,13 @@ def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
         teasers = [c["value"] for c in html_contents if c is not best and c["value"] != value]
         if summary and "summary_detail" in entry and summary != best["value"]:
             teasers.insert(0 if summary_is_html else len(teasers), summary_html)
-        return value, (teasers[0] if teasers else None), best.get("base", ""), best.get("language"), True
+        return (
+            value,
+            (teasers[0] if teasers else None),
+            best.get("base", ""),
+            best.get("language"),
+            True,
+        )
     return summary_html, None, detail.get("base", ""), detail.get("language"), False
 
 
@@ -305,7 +315,7 @@ def _plain(value: Any) -> str:
 
         try:
             text = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
-        except Exception:  # noqa: BLE001 - unparsable markup: keep the raw text
+        except Exception:
             text = unescape(text)
     return " ".join(text.split())
 
@@ -319,7 +329,8 @@ def _datetime(parsed: Any) -> datetime | None:
     if not parsed:
         return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 

@@ -80,7 +80,9 @@ class _Context:
 # --- commands -------------------------------------------------------------------------
 
 
-def check(config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify) -> Report:
+def check(
+    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+) -> Report:
     traits = traits_for(config)
     ledger = Ledger.read(config.state.path)
     plan = _plan(_Context(config, environ, notify), ledger, traits, options, conditional=False)
@@ -117,12 +119,20 @@ def preview(
     files = tuple(write_preview(emails, out_dir))
     outcome = f"Wrote {len(emails)} email preview(s) to {out_dir}."
     return Report(
-        "preview", traits.destination, traits.name, plan, tuple(emails),
-        outcome=outcome, warnings=tuple(warnings), files=files,
+        "preview",
+        traits.destination,
+        traits.name,
+        plan,
+        tuple(emails),
+        outcome=outcome,
+        warnings=tuple(warnings),
+        files=files,
     )
 
 
-def send(config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify) -> Report:
+def send(
+    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+) -> Report:
     context = _Context(config, environ, notify)
     traits = traits_for(config)
     if options.draft and not traits.drafts:
@@ -139,17 +149,34 @@ def send(config: Config, options: SendOptions, environ: Mapping[str, str], notif
             f"Dry run: would send {len(plan.to_send)} post(s) in {len(emails)} email(s) "
             f"through {traits.name}; nothing was sent and the ledger was not written."
         )
-        return Report("send", traits.destination, traits.name, plan, tuple(emails),
-                      outcome=outcome, warnings=plan.feed.warnings)
+        return Report(
+            "send",
+            traits.destination,
+            traits.name,
+            plan,
+            tuple(emails),
+            outcome=outcome,
+            warnings=plan.feed.warnings,
+        )
 
     with Ledger.locked(config.state.path) as ledger:
         destination = ledger.destination(traits.destination)
         pending = destination.pending()
         if pending:
             return _retry_pending(context, ledger, destination, traits, options)
-        plan = _plan(context, ledger, traits, options, conditional=not (options.posts or options.since))
+        plan = _plan(
+            context, ledger, traits, options, conditional=not (options.posts or options.since)
+        )
         if plan.unchanged:
-            return _finish(context, ledger, plan, traits, (), (), "The feed has not changed since the last run; nothing to send.")
+            return _finish(
+                context,
+                ledger,
+                plan,
+                traits,
+                (),
+                (),
+                "The feed has not changed since the last run; nothing to send.",
+            )
         if plan.baseline:
             destination.mark(plan.baseline, Status.BASELINE, at=context.now)
         if not plan.to_send:
@@ -166,13 +193,17 @@ def send(config: Config, options: SendOptions, environ: Mapping[str, str], notif
         if not plan.waiting:
             _remember_validators(context, ledger)
         verb = "Drafted" if options.draft else "Sent"
-        outcome = f"{verb} {len(plan.to_send)} post(s) in {len(emails)} email(s) through {traits.name}."
+        outcome = (
+            f"{verb} {len(plan.to_send)} post(s) in {len(emails)} email(s) through {traits.name}."
+        )
         if plan.waiting:
             outcome += f" {len(plan.waiting)} more post(s) wait for the next run (max_posts)."
         return _finish(context, ledger, plan, traits, tuple(emails), tuple(receipts), outcome)
 
 
-def baseline(config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify) -> Report:
+def baseline(
+    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+) -> Report:
     context = _Context(config, environ, notify)
     traits = traits_for(config)
     with Ledger.locked(config.state.path) as ledger:
@@ -196,8 +227,15 @@ def resolve(config: Config, reference: str, as_sent: bool, notify: Notify) -> Re
         record = ledger.destination(traits.destination).resolve(reference, as_sent, at=now)
         verdict = "sent" if as_sent else "unsent (the next send will send it)"
         outcome = f"Marked {record.title!r} as {verdict}."
-        ledger.add_run(RunRecord(at=_iso(now), command="resolve", destination=traits.destination,
-                                 result="sent" if as_sent else "unsent", posts=(record.id,)))
+        ledger.add_run(
+            RunRecord(
+                at=_iso(now),
+                command="resolve",
+                destination=traits.destination,
+                result="sent" if as_sent else "unsent",
+                posts=(record.id,),
+            )
+        )
         ledger.save()
     return Report("resolve", traits.destination, traits.name, None, outcome=outcome)
 
@@ -217,11 +255,13 @@ def _plan(
     feed = _load_feed(context, ledger, options, conditional=conditional)
     if feed is None:
         empty = Feed("", "", "", None, None, ())
-        return Plan(empty, traits.destination, (), (), (), (), destination.is_first_run, unchanged=True)
+        return Plan(
+            empty, traits.destination, (), (), (), (), destination.is_first_run, unchanged=True
+        )
     if options.posts:
         chosen = _chosen_posts(feed, destination, options)
         return Plan(feed, traits.destination, chosen, (), (), (), destination.is_first_run)
-    selection: Selection = select_new(
+    selection = select_new(
         feed.posts,
         destination,
         now=context.now,
@@ -234,7 +274,8 @@ def _plan(
         raise SafetyRefusal(
             f"{len(new)} posts look new at once, more than flood_limit ({limit}); this usually "
             "means the blog moved or changed its post ids, so check `newsletter check`, then "
-            "run `newsletter baseline` to mark them as sent, or `send --force` if they really are new."
+            "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
+            "are new."
         )
     cap = context.config.newsletter.max_posts
     return Plan(
@@ -248,7 +289,9 @@ def _plan(
     )
 
 
-def _chosen_posts(feed: Feed, destination: DestinationLedger, options: SendOptions) -> tuple[Post, ...]:
+def _chosen_posts(
+    feed: Feed, destination: DestinationLedger, options: SendOptions
+) -> tuple[Post, ...]:
     from newsletter.identity import same_post
 
     chosen: list[Post] = []
@@ -271,7 +314,9 @@ def _chosen_posts(feed: Feed, destination: DestinationLedger, options: SendOptio
     return tuple(chosen)
 
 
-def _load_feed(context: _Context, ledger: Ledger, options: SendOptions, *, conditional: bool) -> Feed | None:
+def _load_feed(
+    context: _Context, ledger: Ledger, options: SendOptions, *, conditional: bool
+) -> Feed | None:
     from newsletter import feed as feed_stage
 
     location = options.feed or context.config.feed.url
@@ -309,7 +354,10 @@ def _render(context: _Context, feed: Feed, posts: Sequence[Post], traits: Traits
 
     config = context.config
     items: list[tuple[Post, Excerpt]] = [
-        (post, cut(post, markers=config.excerpt.markers, fallback_words=config.excerpt.fallback_words))
+        (
+            post,
+            cut(post, markers=config.excerpt.markers, fallback_words=config.excerpt.fallback_words),
+        )
         for post in posts
     ]
     settings = RenderSettings(
@@ -343,7 +391,10 @@ def _too_large_sentence(email: Email, size: int, limit: int, *, sending: bool) -
         if sending
         else "Gmail will clip it; lower max_posts or fallback_words"
     )
-    return f"The email {email.subject!r} is {size // 1000} KB of HTML, over Gmail's {limit // 1000} KB limit; {advice}."
+    return (
+        f"The email {email.subject!r} is {size // 1000} KB of HTML, over Gmail's "
+        f"{limit // 1000} KB limit; {advice}."
+    )
 
 
 def _create_provider(context: _Context, traits: Traits) -> Provider:
@@ -370,7 +421,9 @@ def _deliver(
         key = idempotency_key(destination.name, email.post_ids)
         destination.mark(posts, Status.PENDING, at=context.now, idempotency_key=key)
         ledger.save()
-        receipts.append(_call_provider(context, ledger, destination, provider, email, posts, key, options))
+        receipts.append(
+            _call_provider(context, ledger, destination, provider, email, posts, key, options)
+        )
     return receipts
 
 
@@ -397,7 +450,13 @@ def _call_provider(
         ledger.save()
         raise
     drafted = options.draft or receipt.drafted
-    destination.mark(posts, Status.DRAFTED if drafted else Status.SENT, at=datetime.now(UTC), message_id=receipt.message_id, idempotency_key=key)
+    destination.mark(
+        posts,
+        Status.DRAFTED if drafted else Status.SENT,
+        at=datetime.now(UTC),
+        message_id=receipt.message_id,
+        idempotency_key=key,
+    )
     ledger.save()
     for rejection in receipt.rejected:
         context.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
@@ -436,7 +495,9 @@ def _retry_pending(
         f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the same "
         f"idempotency key so {traits.name} does not send them twice."
     )
-    plan = Plan(feed, traits.destination, tuple(p for ps in by_key.values() for p in ps), (), (), (), False)
+    plan = Plan(
+        feed, traits.destination, tuple(p for ps in by_key.values() for p in ps), (), (), (), False
+    )
     provider = _create_provider(context, traits)
     receipts: list[Receipt] = []
     emails: list[Email] = []
@@ -446,7 +507,9 @@ def _retry_pending(
                 emails.append(email)
                 group = [p for p in posts if p.id in email.post_ids]
                 receipts.append(
-                    _call_provider(context, ledger, destination, provider, email, group, key, options)
+                    _call_provider(
+                        context, ledger, destination, provider, email, group, key, options
+                    )
                 )
     finally:
         provider.close()
@@ -457,7 +520,9 @@ def _retry_pending(
 def _send_test(context: _Context, traits: Traits, options: SendOptions) -> Report:
     """A test send goes to one address and never reads the lock or writes the ledger."""
     assert options.test_to is not None
-    plan = _plan(context, Ledger.read(context.config.state.path), traits, options, conditional=False)
+    plan = _plan(
+        context, Ledger.read(context.config.state.path), traits, options, conditional=False
+    )
     posts = plan.to_send or ((_latest(plan.feed.posts),) if plan.feed.posts else ())
     if not posts:
         raise ConfigError("The feed has no posts, so there is nothing to send as a test.")
@@ -471,9 +536,20 @@ def _send_test(context: _Context, traits: Traits, options: SendOptions) -> Repor
         receipts = tuple(provider.send_test(email, address=options.test_to) for email in emails)
     finally:
         provider.close()
-    outcome = f"Sent {len(emails)} test email(s) to {options.test_to} through {traits.name}; the ledger was not touched."
-    return Report("send", traits.destination, traits.name, plan, tuple(emails), receipts, outcome,
-                  plan.feed.warnings)
+    outcome = (
+        f"Sent {len(emails)} test email(s) to {options.test_to} through {traits.name}; "
+        "the ledger was not touched."
+    )
+    return Report(
+        "send",
+        traits.destination,
+        traits.name,
+        plan,
+        tuple(emails),
+        receipts,
+        outcome,
+        plan.feed.warnings,
+    )
 
 
 def _finish(
@@ -490,7 +566,16 @@ def _finish(
     result = "sent" if receipts else ("baseline" if command == "baseline" else "nothing new")
     _record_run(context, ledger, traits.destination, result, plan.to_send, outcome, command=command)
     ledger.save()
-    return Report(command, traits.destination, traits.name, plan, emails, receipts, outcome, plan.feed.warnings)
+    return Report(
+        command,
+        traits.destination,
+        traits.name,
+        plan,
+        emails,
+        receipts,
+        outcome,
+        plan.feed.warnings,
+    )
 
 
 def _record_run(
@@ -503,8 +588,16 @@ def _record_run(
     *,
     command: str = "send",
 ) -> None:
-    ledger.add_run(RunRecord(at=_iso(context.now), command=command, destination=destination,
-                             result=result, posts=tuple(p.id for p in posts), detail=detail))
+    ledger.add_run(
+        RunRecord(
+            at=_iso(context.now),
+            command=command,
+            destination=destination,
+            result=result,
+            posts=tuple(p.id for p in posts),
+            detail=detail,
+        )
+    )
 
 
 def _nothing_new_sentence(plan: Plan) -> str:
@@ -518,7 +611,11 @@ def _nothing_new_sentence(plan: Plan) -> str:
 
 def _latest(posts: Sequence[Post]) -> Post:
     dated = [post for post in posts if post.published]
-    return max(dated, key=lambda p: p.published or datetime.min.replace(tzinfo=UTC)) if dated else posts[0]
+    return (
+        max(dated, key=lambda p: p.published or datetime.min.replace(tzinfo=UTC))
+        if dated
+        else posts[0]
+    )
 
 
 def _iso(moment: datetime) -> str:

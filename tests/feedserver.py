@@ -18,7 +18,9 @@ from typing import Any
 class Route:
     body: bytes = b""
     status: int = 200
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml; charset=utf-8"})
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"Content-Type": "application/rss+xml; charset=utf-8"}
+    )
     delay: float = 0.0
     trickle: float = 0.0
     """Seconds between single bytes: a server that is slow but never silent."""
@@ -42,7 +44,7 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.requests.append(Request("GET", self.path, headers))
                 route = server._route(self.path)
@@ -74,7 +76,9 @@ class FeedServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def _route(self, path: str) -> Route:
-        route = self.routes.get(path.split("?")[0], Route(b"not found", 404, {"Content-Type": "text/plain"}))
+        route = self.routes.get(
+            path.split("?")[0], Route(b"not found", 404, {"Content-Type": "text/plain"})
+        )
         if isinstance(route, list):
             return route.pop(0) if len(route) > 1 else route[0]
         return route
@@ -90,4 +94,3 @@ class FeedServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-

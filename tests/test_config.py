@@ -29,14 +29,18 @@ def test_no_file_gives_working_defaults(tmp_path: Path, monkeypatch: pytest.Monk
     assert DEFAULT_USER_AGENT.startswith("newsletter/")
 
 
-def test_lookup_order_flag_then_environment_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lookup_order_flag_then_environment_then_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path, '[newsletter]\ntitle = "cwd"\n')
     env_file = write(tmp_path, '[newsletter]\ntitle = "env"\n', "env.toml")
     flag_file = write(tmp_path, '[newsletter]\ntitle = "flag"\n', "flag.toml")
     assert load_config(None, {}).newsletter.title == "cwd"
     assert load_config(None, {"NEWSLETTER_CONFIG": str(env_file)}).newsletter.title == "env"
-    assert load_config(str(flag_file), {"NEWSLETTER_CONFIG": str(env_file)}).newsletter.title == "flag"
+    assert (
+        load_config(str(flag_file), {"NEWSLETTER_CONFIG": str(env_file)}).newsletter.title == "flag"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +104,9 @@ def test_urls_are_not_treated_as_paths(tmp_path: Path) -> None:
 
 
 def test_provider_options_are_checked_per_provider() -> None:
-    config = parse_config({"provider": {"name": "smtp", "host": "mail.example.org", "port": 2525, "security": "none"}})
+    config = parse_config(
+        {"provider": {"name": "smtp", "host": "mail.example.org", "port": 2525, "security": "none"}}
+    )
     assert config.provider.options == {"host": "mail.example.org", "port": 2525, "security": "none"}
 
 

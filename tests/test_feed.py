@@ -12,14 +12,18 @@ from tests.feedserver import FeedServer, Route
 UA = "newsletter-tests/1.0 (+https://example.org)"
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+<rss version="2.0"
+     xmlns:content="http://purl.org/rss/1.0/modules/content/"
      xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
-<channel><title>Tiny &amp; Blog</title><link>https://tiny.example.org/</link><language>fr</language>
-<item><title>First</title><link>https://tiny.example.org/first/</link><guid isPermaLink="false">p-1</guid>
+<channel><title>Tiny &amp; Blog</title><link>https://tiny.example.org/</link>
+<language>fr</language>
+<item><title>First</title><link>https://tiny.example.org/first/</link>
+<guid isPermaLink="false">p-1</guid>
 <pubDate>Tue, 24 Nov 2026 08:30:00 +0000</pubDate>
 <itunes:summary>A short plain summary that comes first.</itunes:summary>
 <description><![CDATA[<p>Teaser of the first post.</p>]]></description>
-<content:encoded><![CDATA[<p>The whole first post, much longer than its teaser, with <img src="pic.jpg"> a picture.</p>]]></content:encoded>
+<content:encoded><![CDATA[<p>The whole first post, much longer than its teaser,
+with <img src="pic.jpg"> a picture.</p>]]></content:encoded>
 </item>
 <item><title>Second</title><link>/second/</link>
 <description>Only a description here.</description></item>
@@ -28,7 +32,8 @@ RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Blog</title>
 <link href="https://atom.example.org/"/><id>urn:x</id><updated>2026-11-20T10:00:00Z</updated>
-<entry><title type="html">Fish &amp;amp; &lt;em&gt;Chips&lt;/em&gt;</title><id>tag:atom.example.org,2026:1</id>
+<entry><title type="html">Fish &amp;amp; &lt;em&gt;Chips&lt;/em&gt;</title>
+<id>tag:atom.example.org,2026:1</id>
 <link href="https://atom.example.org/2026/fish/"/><updated>2026-11-20T10:00:00Z</updated>
 <content type="html" xml:base="https://atom.example.org/2026/fish/">&lt;p&gt;Body&lt;/p&gt;</content></entry>
 </feed>"""
@@ -44,7 +49,9 @@ def test_parse_picks_the_longest_html_content_not_content_zero() -> None:
     assert first.content_is_full
     assert first.id == "p-1"
     assert first.language == "fr"
-    assert first.published is not None and first.published.isoformat() == "2026-11-24T08:30:00+00:00"
+    assert (
+        first.published is not None and first.published.isoformat() == "2026-11-24T08:30:00+00:00"
+    )
     assert parsed.title == "Tiny & Blog"
     assert parsed.language == "fr"
 
@@ -73,8 +80,14 @@ def test_atom_xml_base_html_titles_and_updated_as_date() -> None:
 
 
 def test_content_type_charset_decodes_the_body() -> None:
-    latin = RSS.replace(b'encoding="UTF-8"', b"").replace(b"First</title>", "Café</title>".encode("latin-1"))
-    parsed = feed.parse(latin, url="https://x.example/feed", headers={"Content-Type": "application/rss+xml; charset=ISO-8859-1"})
+    latin = RSS.replace(b'encoding="UTF-8"', b"").replace(
+        b"First</title>", "Café</title>".encode("latin-1")
+    )
+    parsed = feed.parse(
+        latin,
+        url="https://x.example/feed",
+        headers={"Content-Type": "application/rss+xml; charset=ISO-8859-1"},
+    )
     assert parsed.posts[0].title == "Café"
 
 
@@ -88,8 +101,16 @@ def test_recoverable_fault_keeps_entries_with_a_warning() -> None:
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        (b"<!DOCTYPE html><html><body><h1>My blog</h1></body></html>", "text/html", "web page, not a feed"),
-        (b"\x00\x9f\x92garbage\xff" * 20, "application/octet-stream", "does not contain an RSS or Atom feed"),
+        (
+            b"<!DOCTYPE html><html><body><h1>My blog</h1></body></html>",
+            "text/html",
+            "web page, not a feed",
+        ),
+        (
+            b"\x00\x9f\x92garbage\xff" * 20,
+            "application/octet-stream",
+            "does not contain an RSS or Atom feed",
+        ),
         (b"", "application/rss+xml", "empty"),
     ],
 )
@@ -107,7 +128,14 @@ def test_fetch_sends_user_agent_and_validators_and_reads_304(feed_server: FeedSe
     def respond(headers: dict[str, str]) -> Route:
         if headers.get("if-none-match") == '"v1"':
             return Route(b"", 304, {})
-        return Route(RSS, headers={"Content-Type": "application/rss+xml", "ETag": '"v1"', "Last-Modified": "Tue, 24 Nov 2026 08:30:00 GMT"})
+        return Route(
+            RSS,
+            headers={
+                "Content-Type": "application/rss+xml",
+                "ETag": '"v1"',
+                "Last-Modified": "Tue, 24 Nov 2026 08:30:00 GMT",
+            },
+        )
 
     feed_server.routes["/feed.xml"] = Route(respond=respond)
     first = feed.fetch(feed_server.url(), user_agent=UA)
@@ -146,7 +174,9 @@ def test_fetch_gives_up_on_persistent_server_errors(feed_server: FeedServer) -> 
     assert len(feed_server.requests) == 2
 
 
-@pytest.mark.parametrize(("status", "words"), [(404, "not found"), (403, "user_agent"), (400, "answered 400")])
+@pytest.mark.parametrize(
+    ("status", "words"), [(404, "not found"), (403, "user_agent"), (400, "answered 400")]
+)
 def test_client_errors_are_not_retried(feed_server: FeedServer, status: int, words: str) -> None:
     feed_server.routes["/feed.xml"] = Route(b"no", status, {"Content-Type": "text/plain"})
     with pytest.raises(FeedError, match=words):

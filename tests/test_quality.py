@@ -16,7 +16,9 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed: pip install -e '.[test]'")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None, reason="ruff is not installed: pip install -e '.[test]'"
+)
 def test_ruff_finds_nothing() -> None:
     result = _run("ruff", "check", "newsletter", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -30,7 +30,9 @@ class OutboxProvider:
     def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
         from newsletter.errors import ConfigError
 
-        raise ConfigError("The outbox provider has no drafts; --draft works with Buttondown and Resend.")
+        raise ConfigError(
+            "The outbox provider has no drafts; --draft works with Buttondown and Resend."
+        )
 
     def close(self) -> None:
         """Nothing to release: each email is written and closed at once."""
