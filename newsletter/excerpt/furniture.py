@@ -1,0 +1,147 @@
+"""What platforms add to a post that is not the author's writing: pixels, footers, widgets.
+
+Removed before looking for the break, because most of it sits at the end of the post,
+exactly where a truncated teaser's "Continue reading" link would be
+(reference/feed-excerpts.md §1.5, §1.6, §6, §7, §12, §15.2).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from newsletter.excerpt.tree import (
+    classes,
+    drop,
+    has_content_after,
+    is_blank,
+    is_element,
+    tag_of,
+    trim_trailing,
+)
+from newsletter.excerpt.urls import PostAddress
+
+TRACKER_SOURCES = (
+    "pixel.wp.com/",  # WordPress.com stats
+    "stats.wordpress.com/",
+    "medium.com/_/stat",  # Medium read counter
+    "feeds.feedburner.com/~r/",  # FeedBurner click and view counters
+    "feeds.feedburner.com/~ff/",
+    "feedproxy.google.com/~r/",
+    "feeds.wordpress.com/1.0/",  # WordPress.com "comments" feedflare
+)
+_TRACKER_LINKS = ("feeds.wordpress.com/1.0/", "feeds.feedburner.com/~ff/", "feedads.g.doubleclick")
+
+REMOVED_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "link",
+        "meta",
+        "title",
+        "head",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "label",
+        "fieldset",
+    }
+)
+"""Never content in an email. `noscript` only repeats a lazy-loaded image, which the media
+stage recovers from its `data-src`."""
+
+WIDGET_CLASSES = frozenset(
+    {
+        # Substack subscribe and share buttons, in free and paid posts
+        "subscription-widget-wrap-editor",
+        "subscription-widget-wrap",
+        "subscription-widget",
+        "button-wrapper",
+        "subscribe-widget",
+        # FeedBurner and Jetpack sharing rows
+        "feedflare",
+        "sharedaddy",
+        "jp-relatedposts",
+        "wp-block-jetpack-subscriptions",
+    }
+)
+
+_YOAST = re.compile(r"appeared first on", re.IGNORECASE)
+_MEDIUM_FOOTER = re.compile(r"was originally published in .+ on Medium", re.IGNORECASE | re.DOTALL)
+_PIXEL_SIZE = 2
+
+
+def is_tracking_pixel(img: HtmlElement) -> bool:
+    src = img.get("src") or ""
+    if any(source in src for source in TRACKER_SOURCES):
+        return True
+    sizes = [_pixels(img.get(name)) for name in ("width", "height")]
+    given = [size for size in sizes if size is not None]
+    return bool(given) and all(size <= _PIXEL_SIZE for size in given)
+
+
+def _pixels(value: str | None) -> int | None:
+    match = re.match(r"\s*(\d+)\s*(?:px)?\s*$", value or "")
+    return int(match.group(1)) if match else None
+
+
+def remove_furniture(root: HtmlElement, address: PostAddress) -> None:
+    """Strip trackers, widgets and platform footers, then blank space at the end."""
+    doomed: list[HtmlElement] = []
+    for node in root.iter():
+        if not is_element(node):
+            continue
+        tag = tag_of(node)
+        if tag in REMOVED_TAGS or classes(node) & WIDGET_CLASSES:
+            doomed.append(node)
+        elif tag == "img" and is_tracking_pixel(node):
+            # A pixel wrapped in its own link (feedflare) takes the link with it.
+            parent = node.getparent()
+            only_child = parent is not None and tag_of(parent) == "a" and len(parent) == 1
+            doomed.append(parent if only_child and parent is not None else node)
+        elif tag == "a" and any(link in (node.get("href") or "") for link in _TRACKER_LINKS):
+            doomed.append(node)
+    for node in doomed:
+        if node.getparent() is not None:
+            drop(node)
+    trim_trailing(root)
+    while _drop_footer(root, address):
+        trim_trailing(root)
+
+
+def _drop_footer(root: HtmlElement, address: PostAddress) -> bool:
+    """Remove one trailing platform footer paragraph; True if there was one."""
+    paragraphs = list(root.iter("p"))
+    if not paragraphs:
+        return False
+    last = paragraphs[-1]
+    if has_content_after(last, root):
+        return False
+    text = last.text_content()
+    if _MEDIUM_FOOTER.search(text):
+        rule = last.getprevious()
+        if rule is not None and tag_of(rule) == "hr" and is_blank(rule.tail):
+            drop(rule)
+        drop(last)
+        return True
+    if _is_yoast_footer(last, text, address):
+        drop(last)
+        return True
+    return False
+
+
+def _is_yoast_footer(paragraph: HtmlElement, text: str, address: PostAddress) -> bool:
+    """Yoast's "The post X appeared first on Y." in any language: a link to the post, then a
+    link to the blog, and nothing else but a few words (reference §1.5)."""
+    links = list(paragraph.iter("a"))
+    if len(links) != 2 or not address.is_link_to_post(links[0].get("href")):
+        return False
+    if _YOAST.search(text):
+        return True
+    words_outside_links = len(text.split()) - sum(len(a.text_content().split()) for a in links)
+    return address.is_link_to_site(links[1].get("href")) and words_outside_links <= 8

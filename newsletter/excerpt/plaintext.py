@@ -1,0 +1,139 @@
+"""The excerpt as plain text, for the email's text part.
+
+Paragraphs are separated by a blank line, list items start with "- " or "1. ", quotes with
+"> ", and a link reads "label (https://url)" so that the address survives in any client;
+a link whose label is its own address is written once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from newsletter.excerpt.tree import BLOCK_TAGS, is_element, parse_fragment, tag_of
+
+_SPACES = re.compile(r"[ \t\n\r\f\v\xa0]+")
+_LINE_BREAK = "\x00"
+"""Stands for `<br>` while runs of whitespace are collapsed."""
+_BLOCKS = BLOCK_TAGS | {"tr", "tbody", "thead", "tfoot", "caption"}
+
+
+def to_text(html: str) -> str:
+    blocks: list[str] = []
+    _container(parse_fragment(html), blocks)
+    return "\n\n".join(blocks)
+
+
+def _container(element: HtmlElement, blocks: list[str]) -> None:
+    """Render children that mix running text and blocks; each run of text is a paragraph."""
+    run = [element.text or ""]
+    for child in element:
+        if is_element(child) and tag_of(child) in _BLOCKS:
+            _flush(run, blocks)
+            _block(child, blocks)
+            run = []
+        elif is_element(child):
+            run.append(_inline(child))
+        run.append(child.tail or "")
+    _flush(run, blocks)
+
+
+def _flush(run: list[str], blocks: list[str]) -> None:
+    text = _SPACES.sub(" ", "".join(run))
+    lines = [line.strip() for line in text.split(_LINE_BREAK)]
+    paragraph = "\n".join(lines).strip("\n")
+    if paragraph.strip():
+        blocks.append(paragraph)
+    run.clear()
+
+
+def _block(element: HtmlElement, blocks: list[str]) -> None:
+    tag = tag_of(element)
+    if tag == "pre":
+        blocks.append(element.text_content().strip("\n"))
+    elif tag in ("ul", "ol"):
+        items = _list_items(element, ordered=tag == "ol")
+        if items:
+            blocks.append("\n".join(items))
+    elif tag == "blockquote":
+        inner: list[str] = []
+        _container(element, inner)
+        if inner:
+            quoted = "\n\n".join(inner).split("\n")
+            blocks.append("\n".join(f"> {line}".rstrip() for line in quoted))
+    elif tag == "hr":
+        blocks.append("* * *")
+    elif tag == "table":
+        rows = [_row(row) for row in element.iter("tr")]
+        table = "\n".join(row for row in rows if row)
+        if table:
+            blocks.append(table)
+    else:
+        _container(element, blocks)
+
+
+def _list_items(element: HtmlElement, *, ordered: bool) -> list[str]:
+    items: list[str] = []
+    number = int(element.get("start") or 1) if (element.get("start") or "1").isdigit() else 1
+    for child in element:
+        if not is_element(child):
+            continue
+        parts: list[str] = []
+        _container(child, parts)
+        if not parts:
+            continue
+        bullet = f"{number}. " if ordered else "- "
+        number += 1
+        lines = "\n".join(parts).split("\n")
+        indent = " " * len(bullet)
+        items.append(
+            bullet + lines[0] + "".join(f"\n{indent}{line}" if line else "\n" for line in lines[1:])
+        )
+    return items
+
+
+def _row(row: HtmlElement) -> str:
+    cells = [
+        _SPACES.sub(" ", _inline_content(cell)).replace(_LINE_BREAK, " ").strip()
+        for cell in row
+        if is_element(cell)
+    ]
+    return " | ".join(cell for cell in cells if cell)
+
+
+def _inline(element: HtmlElement) -> str:
+    tag = tag_of(element)
+    if tag == "br":
+        return _LINE_BREAK
+    if tag == "img":
+        alt = " ".join((element.get("alt") or "").split())
+        return f"[{alt}]" if alt else ""
+    if tag == "a":
+        return _link(element)
+    return _inline_content(element)
+
+
+def _inline_content(element: HtmlElement) -> str:
+    parts = [element.text or ""]
+    for child in element:
+        if is_element(child):
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _link(element: HtmlElement) -> str:
+    href = (element.get("href") or "").strip()
+    label = _SPACES.sub(" ", _inline_content(element)).replace(_LINE_BREAK, " ").strip()
+    label = label.removeprefix("[").removesuffix("]") if label.startswith("[") else label
+    if not href:
+        return label
+    shown = href.removeprefix("mailto:")
+    if not label or _bare(label) == _bare(shown):
+        return shown
+    return f"{label} ({shown})"
+
+
+def _bare(url: str) -> str:
+    return re.sub(r"^[a-z]+://(www\.)?", "", url.strip().lower()).rstrip("/")

@@ -1,0 +1,277 @@
+"""The HTML tree the cutter works on: parse once, cut in document order, serialise once.
+
+lxml keeps text in two places: `element.text` (before the first child) and `child.tail`
+(after the child, inside the parent). "Everything after a point in document order" is
+therefore the point's own tail, its following siblings, and the same again for each
+ancestor up to the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html import escape
+from typing import Literal
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "ul",
+    }
+)
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+CONTENT_TAGS = frozenset({"img"})
+"""Elements that are content without any text (by the time we judge emptiness, embeds and
+videos have become linked images)."""
+WALK_EVENTS: tuple[Literal["start", "end", "comment"], ...] = ("start", "end", "comment")
+"""For `etree.iterwalk`: a comment comes as one "comment" event (its tail is text too)."""
+_KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col", "colgroup"})
+"""Table structure: an empty cell still holds its row together."""
+
+
+def parse_fragment(html: str) -> HtmlElement:
+    """The publisher's HTML inside one `<div>` root (a whole document is reduced to its body)."""
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        # Input that libxml2 rejects outright (only control characters, say): nothing to keep.
+        return lxml.html.fragment_fromstring("", create_parent="div")
+
+
+def inner_html(root: HtmlElement) -> str:
+    """The root's content, without the root's own tags."""
+    parts = [escape(root.text, quote=False)] if root.text else []
+    parts.extend(lxml.html.tostring(child, encoding="unicode", with_tail=True) for child in root)
+    return "".join(parts)
+
+
+def is_element(node: object) -> bool:
+    """True for elements, False for comments and processing instructions."""
+    return isinstance(node, HtmlElement) and isinstance(node.tag, str)
+
+
+def tag_of(node: HtmlElement) -> str:
+    return node.tag.lower() if isinstance(node.tag, str) else ""
+
+
+def classes(node: HtmlElement) -> frozenset[str]:
+    return frozenset((node.get("class") or "").split())
+
+
+def is_blank(text: str | None) -> bool:
+    return not text or not text.strip()
+
+
+def is_empty(node: HtmlElement) -> bool:
+    """No visible text and no image: what a cut may leave behind and should not keep."""
+    if not is_element(node):
+        return True
+    if tag_of(node) in CONTENT_TAGS:
+        return False
+    if not is_blank(node.text_content()):
+        return False
+    return not any(True for _ in node.iter(*CONTENT_TAGS))
+
+
+def drop(node: HtmlElement) -> None:
+    """Remove a node with its content, keeping the text that follows it."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    tail = node.tail
+    previous = node.getprevious()
+    parent.remove(node)
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def unwrap(node: HtmlElement) -> None:
+    """Replace an element by its content."""
+    node.drop_tag()
+
+
+def drop_following(node: HtmlElement, root: HtmlElement) -> None:
+    """Remove everything after `node` and its tail, up to the end of `root`."""
+    current = node
+    while current is not root:
+        parent = current.getparent()
+        if parent is None:
+            return
+        for sibling in list(current.itersiblings()):
+            parent.remove(sibling)
+        if parent is root:
+            return
+        parent.tail = None
+        current = parent
+
+
+def cut_before(node: HtmlElement, root: HtmlElement) -> None:
+    """Keep only what precedes `node`; drop the node and ancestors the cut leaves empty."""
+    parent = node.getparent()
+    node.tail = None
+    drop_following(node, root)
+    if parent is None:
+        return
+    parent.remove(node)
+    prune_empty(parent, root)
+
+
+def cut_in_text(node: HtmlElement, in_tail: bool, offset: int, root: HtmlElement) -> None:
+    """Keep only what precedes character `offset` of the node's text (or tail)."""
+    if in_tail:
+        node.tail = (node.tail or "")[:offset]
+        drop_following(node, root)
+        return
+    node.text = (node.text or "")[:offset]
+    for child in list(node):
+        node.remove(child)
+    node.tail = None
+    drop_following(node, root)
+    prune_empty(node, root)
+
+
+def prune_empty(node: HtmlElement, root: HtmlElement) -> None:
+    """Drop `node` and then each ancestor for as long as they hold nothing visible."""
+    current: HtmlElement | None = node
+    while current is not None and current is not root and is_empty(current):
+        parent = current.getparent()
+        drop(current)
+        current = parent
+
+
+def trim_trailing(root: HtmlElement) -> None:
+    """Drop empty elements, line breaks and comments at the very end of the document."""
+    node = root
+    while len(node):
+        last = node[-1]
+        if not is_blank(last.tail):
+            return
+        if (is_empty(last) and tag_of(last) not in _KEEP_WHEN_EMPTY) or not is_element(last):
+            node.remove(last)
+            node = root
+            continue
+        if not is_blank(last.text) and len(last) == 0:
+            return
+        node = last
+
+
+def text_segments(root: HtmlElement) -> Iterator[tuple[HtmlElement, bool, str]]:
+    """Every text run in document order: (owner, is_tail, text), comments' text excluded."""
+    for event, node in etree.iterwalk(root, events=WALK_EVENTS):
+        if event == "start":
+            if node.text:
+                yield node, False, node.text
+        elif node is not root and node.tail:
+            yield node, True, node.tail
+
+
+def last_text_segment(root: HtmlElement) -> tuple[HtmlElement, bool, str] | None:
+    """The last non-blank text run of the document."""
+    found: tuple[HtmlElement, bool, str] | None = None
+    for segment in text_segments(root):
+        if not is_blank(segment[2]):
+            found = segment
+    return found
+
+
+def set_segment(owner: HtmlElement, in_tail: bool, text: str) -> None:
+    if in_tail:
+        owner.tail = text
+    else:
+        owner.text = text
+
+
+def block_of(node: HtmlElement, root: HtmlElement) -> HtmlElement:
+    """The nearest block-level ancestor (or the root): the node's paragraph."""
+    current = node.getparent()
+    while current is not None and current is not root and tag_of(current) not in BLOCK_TAGS:
+        current = current.getparent()
+    return current if current is not None else root
+
+
+def has_content_after(node: HtmlElement, within: HtmlElement) -> bool:
+    """Whether visible text or an image follows `node` inside `within`."""
+    current = node
+    while current is not within:
+        if not is_blank(current.tail):
+            return True
+        for sibling in current.itersiblings():
+            if not is_empty(sibling) or not is_blank(sibling.tail):
+                return True
+        parent = current.getparent()
+        if parent is None:
+            return False
+        current = parent
+    return False
+
+
+def has_content_before(node: HtmlElement, within: HtmlElement) -> bool:
+    """Whether visible text or an image precedes `node` inside `within`."""
+    current = node
+    while current is not within:
+        parent = current.getparent()
+        if parent is None:
+            return False
+        for sibling in current.itersiblings(preceding=True):
+            if not is_empty(sibling) or not is_blank(sibling.tail):
+                return True
+        if not is_blank(parent.text):
+            return True
+        current = parent
+    return False
+
+
+def content_follows(owner: HtmlElement, in_tail: bool, root: HtmlElement) -> bool:
+    """Whether an image or text comes after a text run (its owner's text, or its tail)."""
+    if not in_tail and any(not is_empty(child) or not is_blank(child.tail) for child in owner):
+        return True
+    current = owner
+    if not in_tail:
+        if owner is root:
+            return False
+        if not is_blank(owner.tail):
+            return True
+    while current is not root:
+        for sibling in current.itersiblings():
+            if not is_empty(sibling) or not is_blank(sibling.tail):
+                return True
+        parent = current.getparent()
+        if parent is None:
+            return False
+        if parent is not root and not is_blank(parent.tail):
+            return True
+        current = parent
+    return False
