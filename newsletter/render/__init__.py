@@ -1,0 +1,152 @@
+"""Render stage: posts and their excerpts become finished emails (HTML + text).
+
+Jinja2 renders MJML (compiled to HTML by mjml-python) and a plain-text part from templates
+in `templates/`; an author's own templates folder overrides any of them file by file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from markupsafe import Markup, escape
+
+from newsletter.links import LinkTagger
+from newsletter.models import Email, Excerpt, Feed, Post
+from newsletter.providers.base import Unsubscribe
+from newsletter.render.compiler import compile_mjml
+from newsletter.render.context import BlogView, PostView, blog_view, post_view
+from newsletter.render.environment import Verbatim, environment, render, render_string
+
+__all__ = ["GMAIL_CLIP_BYTES", "RenderSettings", "build_emails", "html_size"]
+
+GMAIL_CLIP_BYTES = 102_000
+"""Gmail hides everything after about 102 KB of HTML behind "[Message clipped]", and with it
+the unsubscribe link. Sources disagree on whether that K is 1,000 or 1,024 bytes, so we take
+the smaller reading; the figure is the UTF-8 size of the HTML part as we produce it."""
+
+# Invisible characters after the preheader keep mail apps from filling the preview line
+# with the start of the body ("View in browser", the blog's name...).
+_PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 40)  # noqa: S704 (a constant)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    blog_title: str
+    """Config `newsletter.title`, else the feed's title."""
+    blog_url: str
+    """The blog's home page (feed.link)."""
+    language: str | None
+    """From the feed; "en" when unknown."""
+    mode: Literal["digest", "per-post"]
+    subject_template: str | None
+    """Config `newsletter.subject` (a Jinja2 template), or None for the default per mode."""
+    read_more: str
+    postal_address: str
+    utm: Mapping[str, str]
+    templates_dir: Path | None
+    """The author's folder; any file in it overrides the built-in one of the same name."""
+    sender: str
+    reply_to: str | None
+
+
+def build_emails(
+    feed: Feed,
+    items: Sequence[tuple[Post, Excerpt]],
+    settings: RenderSettings,
+    unsubscribe: Unsubscribe,
+) -> list[Email]:
+    """Digest mode: one email with every item; per-post mode: one email per item."""
+    if not items:
+        return []
+    env = environment(settings.templates_dir)
+    language = _language(settings.language or feed.language)
+    blog_url = settings.blog_url or feed.link or feed.url
+    tagger = LinkTagger(blog_url, settings.utm)
+    blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, language, tagger)
+    posts = [
+        post_view(post, excerpt, base_url=blog_url, language=language, tagger=tagger)
+        for post, excerpt in items
+    ]
+    groups = [posts] if settings.mode == "digest" else [[post] for post in posts]
+    headers = _headers(settings, unsubscribe)
+    return [
+        _build_email(env, group, blog, settings, unsubscribe, language, headers)
+        for group in groups
+    ]
+
+
+def html_size(email: Email) -> int:
+    """The HTML part's size in bytes, as Gmail counts it for clipping."""
+    return len(email.html.encode("utf-8"))
+
+
+def _build_email(
+    env: Any,
+    posts: list[PostView],
+    blog: BlogView,
+    settings: RenderSettings,
+    unsubscribe: Unsubscribe,
+    language: str,
+    headers: Mapping[str, str],
+) -> Email:
+    base: dict[str, Any] = {
+        "posts": posts,
+        "post": posts[0],
+        "blog": blog,
+        "count": len(posts),
+        "mode": settings.mode,
+        "language": language,
+        "read_more": settings.read_more,
+        "postal_address": settings.postal_address.strip(),
+    }
+    subject = _one_line(_subject(env, settings, base)) or blog.title
+    preheader = _one_line(render(env, "preheader.txt.j2", base))
+    base.update(subject=subject, preheader=preheader)
+    name = "digest" if settings.mode == "digest" else "post"
+    mjml_source = render(env, f"{name}.mjml.j2", {
+        **base,
+        "unsubscribe_url": escape(unsubscribe.url),
+        "preheader_padding": _PREHEADER_PADDING if preheader else Markup(""),
+    })
+    html = compile_mjml(mjml_source, env=env, template=f"{name}.mjml.j2")
+    text = render(env, f"{name}.txt.j2", {**base, "unsubscribe_url": Verbatim(unsubscribe.url)})
+    return Email(
+        subject=subject,
+        preheader=preheader,
+        html=html,
+        text=text.strip() + "\n",
+        headers=headers,
+        sender=settings.sender,
+        post_ids=tuple(post.id for post in posts),
+        language=settings.language,
+    )
+
+
+def _subject(env: Any, settings: RenderSettings, context: Mapping[str, Any]) -> str:
+    if settings.subject_template:
+        return render_string(env, settings.subject_template, context, where="newsletter.subject")
+    return render(env, "subject.txt.j2", context)
+
+
+def _headers(settings: RenderSettings, unsubscribe: Unsubscribe) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if settings.reply_to:
+        headers["Reply-To"] = settings.reply_to
+    if unsubscribe.list_unsubscribe is not None:
+        headers["List-Unsubscribe"] = unsubscribe.list_unsubscribe
+        if unsubscribe.one_click:
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _language(value: str | None) -> str:
+    """A BCP 47 tag for `lang`: feeds write `en_US` or `EN-us` as often as `en-US`."""
+    tag = (value or "").strip().replace("_", "-")
+    return tag if tag and all(part.isalnum() for part in tag.split("-")) else "en"

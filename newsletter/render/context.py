@@ -1,0 +1,92 @@
+"""What the templates see: posts and the blog, with links made absolute and tagged.
+
+Values are prepared once here so the templates stay simple and an author's own template gets
+the same safe, ready-to-print values as the built-in one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup
+
+from newsletter.links import LinkTagger, absolute_url
+from newsletter.models import Excerpt, Post
+from newsletter.render.compiler import close_void_tags
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
+_BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
+
+@dataclass(frozen=True)
+class BlogView:
+    title: str
+    url: str
+    """The home page, with UTM parameters."""
+    language: str
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: str
+    title: str
+    url: str
+    """The permalink, absolute, with UTM parameters."""
+    published: datetime | None
+    date: str
+    """`published` for people: '5 March 2024' in English, else the ISO date."""
+    iso_date: str
+    author: str | None
+    image: str | None
+    """The post's picture when the excerpt does not already show it."""
+    excerpt_html: Markup
+    """Sanitised excerpt HTML, links tagged, ready for MJML."""
+    excerpt_text: str
+    summary: str
+    """The excerpt's text on one line, for the preheader."""
+    truncated: bool
+
+
+def blog_view(title: str, url: str, language: str, tagger: LinkTagger) -> BlogView:
+    return BlogView(title=title.strip(), url=tagger.tag(url, always=True), language=language)
+
+
+def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
+              tagger: LinkTagger) -> PostView:
+    link = absolute_url(post.link, post.base_url or base_url)
+    excerpt_html = close_void_tags(tagger.tag_html(excerpt.html, base=link))
+    image = excerpt.image
+    if image and image in _image_sources(excerpt_html):
+        image = None
+    return PostView(
+        id=post.id,
+        title=" ".join(post.title.split()) or link,
+        url=tagger.tag(link, always=True),
+        published=post.published,
+        date=format_date(post.published, language),
+        iso_date=post.published.date().isoformat() if post.published else "",
+        author=" ".join(post.author.split()) if post.author else None,
+        image=image,
+        # The excerpt engine sanitised this HTML (SPEC: sanitised before it is marked safe).
+        excerpt_html=Markup(excerpt_html.translate(_BRACE_ENTITIES)),  # noqa: S704
+        excerpt_text=excerpt.text.strip(),
+        summary=" ".join(excerpt.text.split()),
+        truncated=excerpt.truncated,
+    )
+
+
+def format_date(moment: datetime | None, language: str) -> str:
+    if moment is None:
+        return ""
+    if language.lower().startswith("en"):
+        return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+    return moment.date().isoformat()
+
+
+def _image_sources(fragment: str) -> set[str]:
+    return {html.unescape(match.group(1)) for match in _IMG_SRC.finditer(fragment)}
