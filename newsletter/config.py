@@ -376,7 +376,9 @@ class _Reader:
 
     def _resolve(self, text: str) -> Path:
         path = Path(text).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        # normpath, not resolve(): "../outbox" reads better in messages than a resolved
+        # symlink target, and the folder need not exist yet.
+        return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
 
 def _no_unknown(

@@ -353,6 +353,10 @@ def _render(context: _Context, feed: Feed, posts: Sequence[Post], traits: Traits
     from newsletter.render import RenderSettings, build_emails
 
     config = context.config
+    if config.newsletter.mode == "digest":
+        # Posts are chosen oldest first (so a capped run sends the oldest and the rest wait),
+        # but a digest reads like the blog itself: newest first.
+        posts = sorted(posts, key=_published_or_oldest, reverse=True)
     items: list[tuple[Post, Excerpt]] = [
         (
             post,
@@ -607,6 +611,10 @@ def _nothing_new_sentence(plan: Plan) -> str:
             "none is inside first_run_days, so nothing was sent."
         )
     return "Nothing new to send."
+
+
+def _published_or_oldest(post: Post) -> datetime:
+    return post.published or datetime.min.replace(tzinfo=UTC)
 
 
 def _latest(posts: Sequence[Post]) -> Post:

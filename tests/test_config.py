@@ -94,7 +94,7 @@ def test_relative_paths_resolve_against_the_files_folder(tmp_path: Path) -> None
     config = load_config(str(path), {})
     assert config.feed.url == str(folder.resolve() / "feed.xml")
     assert config.newsletter.templates == folder.resolve() / "mine"
-    assert config.provider.options["dir"] == folder.resolve() / "../out"
+    assert config.provider.options["dir"] == tmp_path.resolve() / "out"
     assert config.state.path == folder.resolve() / "s" / "ledger.json"
 
 
