@@ -1,0 +1,1 @@
+"""Loopback fakes of the mail providers' HTTP APIs, strict about each vendor's contract."""

@@ -1,0 +1,55 @@
+"""Small builders shared by the provider tests: a sample email, a config, a subscribers file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from newsletter.config import Config, parse_config
+from newsletter.models import Email
+
+SECRET = "sk-test-7f3a9c1e5b2d-DO-NOT-LEAK"
+
+
+class SleepRecorder:
+    """Stands in for time.sleep so retry tests are instant and can see each pause."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
+def sample_email(**changes: Any) -> Email:
+    fields: dict[str, Any] = {
+        "subject": "Cutting at the break",
+        "preheader": "Why excerpts matter",
+        "html": "<!doctype html><html><body><p>Hello</p>"
+        '<a href="UNSUB">Unsubscribe</a></body></html>',
+        "text": "Hello\n\nUnsubscribe: UNSUB\n",
+        "headers": {"Reply-To": "author@example.org"},
+        "sender": "Example Blog <news@example.org>",
+        "post_ids": ("https://example.org/a", "https://example.org/b"),
+        "language": "en",
+    }
+    fields.update(changes)
+    return Email(**fields)
+
+
+def provider_config(tmp_path: Path, name: str, **options: Any) -> Config:
+    path = tmp_path / "newsletter.toml"
+    return parse_config(
+        {
+            "newsletter": {"from": "Example Blog <news@example.org>"},
+            "provider": {"name": name, **options},
+        },
+        path=path,
+    )
+
+
+def write_subscribers(tmp_path: Path, addresses: list[str], name: str = "subscribers.csv") -> Path:
+    path = tmp_path / name
+    lines = ["email,name", *(f"{a},Reader {i}" for i, a in enumerate(addresses))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,134 @@
+"""Postmark's email API as documented (postmarkapp.com/developer, the official postmark.js)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from tests.fakes.server import FakeApi, Reply, Request
+
+MAX_BATCH = 500
+MAX_RECIPIENTS = 50
+MESSAGE_FIELDS = {
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Tag",
+    "HtmlBody",
+    "TextBody",
+    "ReplyTo",
+    "Headers",
+    "TrackOpens",
+    "TrackLinks",
+    "Metadata",
+    "Attachments",
+    "MessageStream",
+}
+
+
+class PostmarkFake(FakeApi):
+    def __init__(
+        self,
+        token: str,
+        *,
+        streams: tuple[str, ...] = ("outbound", "broadcast"),
+        suppressed: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.token = token
+        self.streams = set(streams)
+        self.suppressed = {a.lower() for a in suppressed}
+        self.sent: list[dict[str, Any]] = []
+        self.batch_sizes: list[int] = []
+        self._ids = itertools.count(1)
+
+    def handle(self, request: Request) -> Reply:
+        if request.header("x-postmark-server-token") != self.token:
+            return Reply(
+                401,
+                {
+                    "ErrorCode": 10,
+                    "Message": "The Server Token you provided in the "
+                    "X-Postmark-Server-Token request header was invalid.",
+                },
+            )
+        if request.content_type != "application/json" or "application/json" not in (
+            request.header("accept") or ""
+        ):
+            return Reply(
+                422,
+                {
+                    "ErrorCode": 409,
+                    "Message": "JSON required: send Accept and "
+                    "Content-Type headers of application/json.",
+                },
+            )
+        try:
+            body = request.json()
+        except ValueError:
+            return Reply(422, {"ErrorCode": 402, "Message": "Invalid JSON"})
+        if request.method == "POST" and request.path == "/email":
+            result = self._message(body)
+            return Reply(200 if result["ErrorCode"] == 0 else 422, result)
+        if request.method == "POST" and request.path == "/email/batch":
+            if not isinstance(body, list):
+                return Reply(422, {"ErrorCode": 402, "Message": "Invalid JSON: expected an array"})
+            if len(body) > MAX_BATCH:
+                return Reply(
+                    422,
+                    {
+                        "ErrorCode": 410,
+                        "Message": "Too many batch messages "
+                        f"({len(body)}); the limit is {MAX_BATCH}.",
+                    },
+                )
+            self.batch_sizes.append(len(body))
+            return Reply(200, [self._message(message) for message in body])
+        return Reply(404, {"ErrorCode": 404, "Message": "Not found"})
+
+    def _message(self, message: Any) -> dict[str, Any]:
+        problem = self._problem(message)
+        if problem:
+            return {"ErrorCode": problem[0], "Message": problem[1]}
+        to = message["To"]
+        address = to.rsplit("<", 1)[-1].rstrip(">").strip().lower()
+        if address in self.suppressed:
+            return {
+                "ErrorCode": 406,
+                "Message": f"You tried to send to recipient(s) that have "
+                f"been marked as inactive. Found inactive addresses: {address}.",
+            }
+        self.sent.append(message)
+        return {
+            "To": to,
+            "SubmittedAt": "2026-01-05T09:00:00Z",
+            "MessageID": f"0a129aee-e1cd-480d-b08d-{next(self._ids):012d}",
+            "ErrorCode": 0,
+            "Message": "OK",
+        }
+
+    def _problem(self, message: Any) -> tuple[int, str] | None:
+        if not isinstance(message, dict):
+            return 402, "Invalid JSON: each message must be an object"
+        unknown = sorted(set(message) - MESSAGE_FIELDS)
+        if unknown:
+            return 402, f"Invalid JSON: unknown field {unknown[0]}"
+        for required in ("From", "To", "Subject"):
+            if not message.get(required):
+                return 300, f"Invalid email request: {required} is required"
+        if not (message.get("HtmlBody") or message.get("TextBody")):
+            return 300, "Provide either email TextBody or HtmlBody or both."
+        if len(str(message["To"]).split(",")) > MAX_RECIPIENTS:
+            return 300, "Maximum of 50 recipients per message"
+        stream = message.get("MessageStream", "outbound")
+        if stream not in self.streams:
+            return 1235, f"The message stream for the provided 'ID' ({stream}) was not found."
+        headers = message.get("Headers", [])
+        if not isinstance(headers, list) or not all(
+            isinstance(h, dict) and set(h) == {"Name", "Value"} for h in headers
+        ):
+            return 300, "Invalid 'Headers' value: expected a list of {Name, Value}"
+        return None

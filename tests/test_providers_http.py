@@ -1,0 +1,231 @@
+"""The shared HTTP layer: what is retried, how long it waits, what the author is told."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from newsletter.errors import ProviderError
+from newsletter.providers.http import HttpClient, RetryPolicy, provider_message, retry_after
+from tests.fakes.helpers import SECRET, SleepRecorder
+from tests.fakes.server import FakeApi, Reply, Request
+
+
+class EchoApi(FakeApi):
+    """Answers 200 with the request count; scripted failures come first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._count = threading.Lock()
+
+    def handle(self, request: Request) -> Reply:
+        return Reply(200, {"seen": len(self.requests)})
+
+
+class SlowCountingApi(EchoApi):
+    def _answer(self, request: Request) -> Reply:
+        with self._count:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(0.02)
+            return super()._answer(request)
+        finally:
+            with self._count:
+                self.in_flight -= 1
+
+
+@pytest.fixture
+def api() -> Iterator[EchoApi]:
+    with EchoApi() as server:
+        yield server
+
+
+def client(url: str, sleep: SleepRecorder, **kwargs: Any) -> HttpClient:
+    return HttpClient(
+        provider="Acme",
+        base_url=url,
+        secret=SECRET,
+        secret_env="ACME_KEY",
+        headers={"Authorization": f"Token {SECRET}"},
+        sleep=sleep,
+        **kwargs,
+    )
+
+
+def test_5xx_is_retried_with_growing_capped_backoff(api: EchoApi) -> None:
+    api.fail_next(503, {"message": "busy"}, times=3)
+    sleep = SleepRecorder()
+    http = client(api.url, sleep, retry=RetryPolicy(attempts=4, base_delay=1, max_delay=2.5))
+    assert http.request("GET", "/x").json() == {"seen": 4}
+    assert len(sleep.pauses) == 3
+    first, second, third = sleep.pauses
+    assert 0.5 <= first <= 1.0
+    assert 1.0 <= second <= 2.0
+    assert 1.25 <= third <= 2.5  # capped at max_delay, jitter keeps at least half
+
+
+def test_429_waits_exactly_as_retry_after_says(api: EchoApi) -> None:
+    api.fail_next(429, {"detail": "slow down"}, {"Retry-After": "7"})
+    sleep = SleepRecorder()
+    client(api.url, sleep).request("POST", "/x", json={})
+    assert sleep.pauses == [7.0]
+
+
+def test_mailgun_try_again_after_message_is_honoured(api: EchoApi) -> None:
+    api.fail_next(
+        429,
+        {
+            "message": "Domain example.com is not allowed to send: "
+            "account-requests-per-sec limit exceeded, try again after 12 seconds"
+        },
+    )
+    sleep = SleepRecorder()
+    client(api.url, sleep).request("POST", "/x")
+    assert sleep.pauses == [12.0]
+
+
+def test_a_very_long_retry_after_fails_now_instead_of_hanging(api: EchoApi) -> None:
+    api.fail_next(429, {"detail": "quota"}, {"Retry-After": "86400"})
+    sleep = SleepRecorder()
+    with pytest.raises(ProviderError, match="86400 seconds"):
+        client(api.url, sleep).request("POST", "/x")
+    assert sleep.pauses == []
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 422])
+def test_other_4xx_is_never_retried(api: EchoApi, status: int) -> None:
+    api.fail_next(status, {"message": "nope"}, times=2)
+    sleep = SleepRecorder()
+    with pytest.raises(ProviderError):
+        client(api.url, sleep).request("POST", "/x")
+    assert len(api.requests) == 1
+    assert sleep.pauses == []
+
+
+def test_gives_up_after_the_configured_attempts(api: EchoApi) -> None:
+    api.fail_next(502, b"<html>Bad gateway</html>", times=5)
+    sleep = SleepRecorder()
+    with pytest.raises(ProviderError, match=r"Gave up after 3 attempts: Acme answered HTTP 502"):
+        client(api.url, sleep, retry=RetryPolicy(attempts=3)).request("GET", "/x")
+    assert len(api.requests) == 3
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_key_names_the_variable_and_never_the_key(api: EchoApi, status: int) -> None:
+    api.fail_next(status, {"detail": f"Token {SECRET} is not valid"})
+    with pytest.raises(ProviderError) as caught:
+        client(api.url, SleepRecorder()).request("POST", "/x")
+    message = str(caught.value)
+    assert "$ACME_KEY" in message
+    assert SECRET not in message
+    assert "[redacted]" in message
+
+
+def test_validation_errors_quote_the_providers_own_message(api: EchoApi) -> None:
+    api.fail_next(
+        422,
+        {
+            "detail": [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ["body", "payload", "colour"],
+                    "msg": "Extra inputs are not permitted",
+                }
+            ]
+        },
+    )
+    with pytest.raises(ProviderError, match="colour: Extra inputs are not permitted"):
+        client(api.url, SleepRecorder()).request("POST", "/x")
+
+
+def test_basic_auth_token_echoed_back_is_redacted_too(api: EchoApi) -> None:
+    import base64
+
+    token = base64.b64encode(f"api:{SECRET}".encode()).decode()
+    api.fail_next(400, {"message": f"bad header Basic {token}"})
+    http = HttpClient(
+        provider="Mailgun",
+        base_url=api.url,
+        secret=SECRET,
+        secret_env="MAILGUN_API_KEY",
+        auth=("api", SECRET),
+        sleep=SleepRecorder(),
+    )
+    with pytest.raises(ProviderError) as caught:
+        http.request("POST", "/x")
+    assert token not in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    with EchoApi() as closed:
+        url = closed.url
+    sleep = SleepRecorder()
+    with pytest.raises(ProviderError, match="cannot reach Acme"):
+        client(url, sleep, retry=RetryPolicy(attempts=2)).request("GET", "/x")
+    assert len(sleep.pauses) == 1
+
+
+def test_a_timeout_is_retried() -> None:
+    with EchoApi(latency=0.5) as slow:
+        sleep = SleepRecorder()
+        with pytest.raises(ProviderError, match="did not answer in time"):
+            client(slow.url, sleep, timeout=0.05, retry=RetryPolicy(attempts=2)).request(
+                "GET", "/x"
+            )
+        assert len(sleep.pauses) == 1
+
+
+def test_retry_after_as_an_http_date() -> None:
+    response = httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert retry_after(response) == 0.0  # a moment in the past means "now"
+    assert retry_after(httpx.Response(503)) is None
+
+
+def test_provider_message_reads_each_vendor_shape() -> None:
+    assert provider_message(httpx.Response(401, json="Forbidden")) == "Forbidden"
+    assert (
+        provider_message(httpx.Response(422, json={"ErrorCode": 300, "Message": "Bad To"}))
+        == "Bad To"
+    )
+    assert (
+        provider_message(
+            httpx.Response(
+                422, json={"statusCode": 422, "name": "validation_error", "message": "Invalid from"}
+            )
+        )
+        == "Invalid from"
+    )
+    assert provider_message(httpx.Response(400, text="plain\ntext")) == "plain text"
+
+
+def test_batches_share_a_bounded_pool() -> None:
+    with SlowCountingApi() as api:
+        http = client(api.url, SleepRecorder(), concurrency=3)
+        results = http.map_concurrently(
+            lambda n: http.request("GET", f"/{n}").status_code, range(12)
+        )
+        assert results == [200] * 12
+        assert api.most_in_flight <= 3
+        assert api.most_in_flight >= 2  # really concurrent, not one after another
+
+
+def test_a_failed_batch_says_how_much_had_gone_out(api: EchoApi) -> None:
+    http = client(api.url, SleepRecorder(), concurrency=1)
+
+    def work(n: int) -> int:
+        if n == 2:
+            raise ProviderError("Acme rejected the email.")
+        return n
+
+    with pytest.raises(ProviderError, match="2 of 4 batches had been sent"):
+        http.map_concurrently(work, range(4))
