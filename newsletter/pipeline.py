@@ -159,6 +159,7 @@ def send(
             warnings=plan.feed.warnings,
         )
 
+    _feed_location(config, options)  # a usage error must not even create the lock file
     with Ledger.locked(config.state.path) as ledger:
         destination = ledger.destination(traits.destination)
         pending = destination.pending()
@@ -206,6 +207,7 @@ def baseline(
 ) -> Report:
     context = _Context(config, environ, notify)
     traits = traits_for(config)
+    _feed_location(config, options)
     with Ledger.locked(config.state.path) as ledger:
         destination = ledger.destination(traits.destination)
         feed = _load_feed(context, ledger, options, conditional=False)
@@ -319,11 +321,7 @@ def _load_feed(
 ) -> Feed | None:
     from newsletter import feed as feed_stage
 
-    location = options.feed or context.config.feed.url
-    if not location:
-        raise ConfigError(
-            "No feed to read: set url under [feed] in newsletter.toml, or pass --feed URL_OR_PATH."
-        )
+    location = _feed_location(context.config, options)
     validators = ledger.validators(location) if conditional else None
     context.notify(f"Reading the feed {location}")
     feed, result = feed_stage.load(
@@ -335,6 +333,15 @@ def _load_feed(
     if result.body is not None and (result.validators.etag or result.validators.last_modified):
         context.fetched = (location, result.validators)
     return feed
+
+
+def _feed_location(config: Config, options: SendOptions) -> str:
+    location = options.feed or config.feed.url
+    if not location:
+        raise ConfigError(
+            "No feed to read: set url under [feed] in newsletter.toml, or pass --feed URL_OR_PATH."
+        )
+    return location
 
 
 def _remember_validators(context: _Context, ledger: Ledger) -> None:
