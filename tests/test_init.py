@@ -1,0 +1,178 @@
+"""`newsletter init`: the starter files it writes, and that it never overwrites anything."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from newsletter import __version__
+from newsletter.config import PROVIDER_KEYS, parse_config
+from newsletter.errors import ConfigError, NewsletterError
+from newsletter.init import init_project, pin_package
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "newsletter.yml"
+STARTER = ROOT / "newsletter" / "starter"
+
+CONFIG = Path("newsletter.toml")
+WORKFLOW_IN_BLOG = Path(".github/workflows/newsletter.yml")
+TEMPLATES_README = Path("templates/README.md")
+
+# Every key SPEC "Configuration" shows, as `table.key`: the starter names each one, set or
+# commented, so an author discovers them all in one place.
+SPEC_KEYS = {
+    "feed.url", "feed.timeout", "feed.user_agent",
+    "newsletter.title", "newsletter.from", "newsletter.reply_to", "newsletter.mode",
+    "newsletter.subject", "newsletter.max_posts", "newsletter.flood_limit",
+    "newsletter.first_run_days", "newsletter.postal_address", "newsletter.templates",
+    "excerpt.markers", "excerpt.fallback_words", "excerpt.read_more",
+    "links.utm", "provider.name", "state.path",
+}
+
+
+def test_writes_the_three_starter_files_into_an_empty_folder(tmp_path: Path) -> None:
+    report = init_project(tmp_path)
+
+    assert report.written == (CONFIG, WORKFLOW_IN_BLOG, TEMPLATES_README)
+    assert report.skipped == ()
+    assert all((tmp_path / path).is_file() for path in report.written)
+    assert "Settings > Secrets and variables > Actions" in report.next_steps
+
+
+def test_the_starter_config_is_valid_and_sends_to_the_outbox(tmp_path: Path) -> None:
+    init_project(tmp_path)
+    path = tmp_path / CONFIG
+
+    config = parse_config(tomllib.loads(path.read_text(encoding="utf-8")), path=path)
+
+    assert config.provider.name == "outbox"
+    assert config.provider.options["dir"] == tmp_path / "outbox"
+    assert config.state.path == tmp_path / "state" / "ledger.json"
+    assert config.newsletter.templates == tmp_path / "templates"
+
+
+def test_the_starter_config_names_every_spec_key() -> None:
+    named: set[str] = set()
+    table = ""
+    for line in (STARTER / "newsletter.toml").read_text(encoding="utf-8").splitlines():
+        if heading := re.fullmatch(r"\[(\w+)\]", line):
+            table = heading.group(1)
+        elif key := re.match(r"#? ?(\w+) = ", line):
+            named.add(f"{table}.{key.group(1)}")
+    assert SPEC_KEYS - named == set()
+
+
+@pytest.mark.parametrize("provider", [name for name in PROVIDER_KEYS if name != "outbox"])
+def test_each_commented_provider_example_is_a_valid_config(provider: str) -> None:
+    text = (STARTER / "newsletter.toml").read_text(encoding="utf-8")
+    block = re.search(rf'^# name = "{provider}"\n((?:# \w+ = .*\n)*)', text, re.MULTILINE)
+    assert block, f"no commented example for {provider}"
+    example = "[provider]\n" + re.sub(r"^# ", "", block.group(0), flags=re.MULTILINE)
+
+    config = parse_config(tomllib.loads(example), path=Path("/blog/newsletter.toml"))
+
+    assert config.provider.name == provider
+
+
+def test_the_blog_gets_this_projects_workflow_pinned_to_this_version(tmp_path: Path) -> None:
+    init_project(tmp_path)
+
+    written = (tmp_path / WORKFLOW_IN_BLOG).read_text(encoding="utf-8").splitlines()
+    ours = WORKFLOW.read_text(encoding="utf-8").splitlines()
+    differences = [(a, b) for a, b in zip(ours, written, strict=True) if a != b]
+    pinned = f'  NEWSLETTER_PACKAGE: "newsletter=={__version__}"'
+    assert differences == [('  NEWSLETTER_PACKAGE: ""', pinned)]
+
+
+def test_the_starter_workflow_is_a_link_to_the_real_one_not_a_copy() -> None:
+    # A copy would drift; wheels and sdists store the link's target content (checked by hand
+    # with `pip install .` and `python -m build`), so installed packages carry the real file.
+    link = STARTER / "newsletter.yml"
+    assert link.is_symlink()
+    assert link.resolve() == WORKFLOW.resolve()
+
+
+def test_pinning_needs_the_unpinned_line() -> None:
+    with pytest.raises(NewsletterError, match="NEWSLETTER_PACKAGE"):
+        pin_package("name: Newsletter\n", "newsletter==1.0")
+
+
+def test_never_overwrites_an_existing_file(tmp_path: Path) -> None:
+    (tmp_path / CONFIG).write_text("# the author's own config\n", encoding="utf-8")
+    workflow = tmp_path / WORKFLOW_IN_BLOG
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("name: mine\n", encoding="utf-8")
+
+    report = init_project(tmp_path)
+
+    assert report.written == (TEMPLATES_README,)
+    assert report.skipped == (CONFIG, WORKFLOW_IN_BLOG)
+    assert (tmp_path / CONFIG).read_text(encoding="utf-8") == "# the author's own config\n"
+    assert workflow.read_text(encoding="utf-8") == "name: mine\n"
+
+
+def test_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    init_project(tmp_path)
+    (tmp_path / CONFIG).write_text("# edited\n", encoding="utf-8")
+
+    report = init_project(tmp_path)
+
+    assert report.written == ()
+    assert report.skipped == (CONFIG, WORKFLOW_IN_BLOG, Path("templates"))
+    assert (tmp_path / CONFIG).read_text(encoding="utf-8") == "# edited\n"
+
+
+def test_an_existing_templates_folder_is_left_alone(tmp_path: Path) -> None:
+    # Some site generators (Zola, for one) keep their own templates/ folder.
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text("<html></html>", encoding="utf-8")
+
+    report = init_project(tmp_path)
+
+    assert Path("templates") in report.skipped
+    assert sorted(p.name for p in (tmp_path / "templates").iterdir()) == ["page.html"]
+
+
+def test_a_dangling_link_in_the_way_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.toml"
+    blog = tmp_path / "blog"
+    blog.mkdir()
+    (blog / CONFIG).symlink_to(outside)
+
+    report = init_project(blog)
+
+    assert CONFIG in report.skipped
+    assert not outside.exists()
+
+
+def test_a_target_that_is_not_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--dir") as caught:
+        init_project(tmp_path / "missing")
+    assert caught.value.exit_code == 2
+
+
+def test_a_file_in_the_way_of_a_folder_is_reported_plainly(tmp_path: Path) -> None:
+    (tmp_path / ".github").write_text("not a folder", encoding="utf-8")
+
+    with pytest.raises(NewsletterError, match=r"Cannot create the folder .*\.github"):
+        init_project(tmp_path)
+
+
+def test_the_init_command_reports_what_it_wrote_and_kept(tmp_path: Path) -> None:
+    (tmp_path / CONFIG).write_text("# mine\n", encoding="utf-8")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "init", "--dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {WORKFLOW_IN_BLOG}" in result.stdout
+    assert f"kept  {CONFIG}" in result.stdout
+    assert (tmp_path / WORKFLOW_IN_BLOG).is_file()

