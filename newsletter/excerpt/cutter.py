@@ -22,6 +22,8 @@ from newsletter.excerpt.plaintext import to_text
 from newsletter.excerpt.sanitize import email_safe, settle_urls_and_images
 from newsletter.excerpt.tree import (
     BLOCK_TAGS,
+    HEADING_TAGS,
+    block_of,
     content_follows,
     cut_before,
     inner_html,
@@ -30,6 +32,7 @@ from newsletter.excerpt.tree import (
     parse_fragment,
     set_segment,
     tag_of,
+    tidy_top_level,
     trim_trailing,
 )
 from newsletter.excerpt.urls import PostAddress
@@ -38,6 +41,8 @@ from newsletter.models import Excerpt, Post
 ELLIPSIS = "…"
 _SPACED_ELLIPSIS = re.compile(r"\s+(…|\.\.\.)$")
 _ENDS_SENTENCE = re.compile(r"[.!?…:][\"'”’»)\]]*$")
+_NOT_PROSE = HEADING_TAGS | {"pre", "figcaption", "td", "th"}
+"""A heading, code or a caption that stops without a full stop is not a sentence cut short."""
 
 
 def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -> Excerpt:
@@ -55,6 +60,7 @@ def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -
     image = first_image(root, address.base)
     truncated, mid_sentence = _cut(root, post, address, author_markers, fallback_words)
     _tidy_end(root, mid_sentence=mid_sentence)
+    tidy_top_level(root)
     settle_urls_and_images(root, address.base)
     html = email_safe(inner_html(root))
     return Excerpt(html=html, text=to_text(html), image=image, truncated=truncated)
@@ -79,8 +85,11 @@ def _cut(
     if is_teaser:
         return True, mid_sentence
     by_length = cut_to_length(root, fallback_words)
-    # A summary-only feed (Hugo, WordPress excerpts, Blogger "Short") is a teaser by design.
-    return by_length.truncated or not post.content_is_full, by_length.mid_sentence
+    if post.content_is_full:
+        return by_length.truncated, by_length.mid_sentence
+    # A summary-only feed (Hugo, WordPress excerpts, Blogger "Short") is a teaser by design,
+    # cut wherever the platform's word count ran out.
+    return True, True
 
 
 def _tidy_end(root: HtmlElement, *, mid_sentence: bool) -> None:
@@ -93,7 +102,8 @@ def _tidy_end(root: HtmlElement, *, mid_sentence: bool) -> None:
     if content_follows(owner, in_tail, root):
         return
     text = _SPACED_ELLIPSIS.sub(ELLIPSIS, text.rstrip())
-    if not mid_sentence or _ENDS_SENTENCE.search(text):
+    paragraph = owner if not in_tail and tag_of(owner) in BLOCK_TAGS else block_of(owner, root)
+    if not mid_sentence or _ENDS_SENTENCE.search(text) or tag_of(paragraph) in _NOT_PROSE:
         set_segment(owner, in_tail, text)
         return
     if in_tail or tag_of(owner) in BLOCK_TAGS or owner is root:

@@ -58,7 +58,8 @@ def first_image(root: HtmlElement, base: str) -> str | None:
         src = img.get("src") or ""
         if src and not is_tracking_pixel(img):
             url = resolve(src, base)
-            if is_web_url(url):
+            # Gmail and Outlook show no SVG, so an SVG cannot be the post's picture.
+            if is_web_url(url) and not urlsplit(url).path.lower().endswith(".svg"):
                 return url
     return None
 

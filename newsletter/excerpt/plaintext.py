@@ -129,8 +129,11 @@ def _link(element: HtmlElement) -> str:
     label = label.removeprefix("[").removesuffix("]") if label.startswith("[") else label
     if not href:
         return label
+    if not label:
+        # A picture without words that links somewhere: nothing a reader could use.
+        return ""
     shown = href.removeprefix("mailto:")
-    if not label or _bare(label) == _bare(shown):
+    if _bare(label) == _bare(shown):
         return shown
     return f"{label} ({shown})"
 

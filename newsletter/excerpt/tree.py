@@ -275,3 +275,36 @@ def content_follows(owner: HtmlElement, in_tail: bool, root: HtmlElement) -> boo
             return True
         current = parent
     return False
+
+
+def tidy_top_level(root: HtmlElement) -> None:
+    """Drop comments, put loose top-level text and inline elements into paragraphs, and
+    reduce blank runs between blocks to one newline: the same shape on every run."""
+    for comment in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        drop(comment)
+    paragraph: HtmlElement | None = None
+    if not is_blank(root.text):
+        paragraph = root.makeelement("p", {})
+        paragraph.text = (root.text or "").lstrip()
+        root.insert(0, paragraph)
+    root.text = None
+    for child in list(root):
+        if child is paragraph:
+            continue
+        if tag_of(child) not in BLOCK_TAGS:
+            if paragraph is None:
+                paragraph = root.makeelement("p", {})
+                child.addprevious(paragraph)
+            paragraph.append(child)  # its tail comes along, inside the paragraph
+            continue
+        paragraph = None
+        if not is_blank(child.tail):
+            paragraph = root.makeelement("p", {})
+            paragraph.text = (child.tail or "").lstrip()
+            child.addnext(paragraph)
+        child.tail = None
+    for block in list(root):
+        if tag_of(block) == "p" and is_empty(block):
+            drop(block)
+    for block in root[:-1]:
+        block.tail = "\n"

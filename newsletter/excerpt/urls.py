@@ -12,8 +12,11 @@ EMAIL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 def base_of(post: Post) -> str:
-    """What relative URLs in the body resolve against: xml:base, else the item's link."""
-    return post.base_url or post.orig_link or post.link
+    """What relative URLs in the body resolve against: xml:base, else the item's link
+    (FeedBurner's original link rather than its proxy)."""
+    if post.orig_link and post.base_url in ("", post.link):
+        return post.orig_link
+    return post.base_url or post.link
 
 
 def resolve(url: str, base: str) -> str:
