@@ -1,0 +1,269 @@
+"""The send logic: what is recorded when, and what is refused, with a recording provider."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from newsletter import pipeline
+from newsletter.config import Config, parse_config
+from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
+from newsletter.models import Email, Receipt
+from newsletter.pipeline import SendOptions
+from newsletter.providers.base import Traits, Unsubscribe
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def rss(*numbers_and_ages: tuple[int, timedelta]) -> str:
+    items = "".join(
+        f"""<item><title>Post {n}</title><link>https://b.example.org/{n}/</link>
+<guid isPermaLink="false">id-{n}</guid><pubDate>{format_datetime(NOW - age)}</pubDate>
+<description><![CDATA[<p>Body of post {n}.</p>]]></description></item>"""
+        for n, age in numbers_and_ages
+    )
+    return f"""<?xml version="1.0"?><rss version="2.0"><channel><title>B</title>
+<link>https://b.example.org/</link>{items}</channel></rss>"""
+
+
+@dataclass
+class RecordingProvider:
+    traits: Traits
+    sent: list[tuple[Email, str]] = field(default_factory=list)
+    tests: list[tuple[Email, str]] = field(default_factory=list)
+    fail_with: ProviderError | None = None
+    closed: bool = False
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((email, idempotency_key))
+        return Receipt(provider=self.traits.name, message_id=f"m-{len(self.sent)}", accepted=3)
+
+    def send_test(self, email: Email, *, address: str) -> Receipt:
+        self.tests.append((email, address))
+        return Receipt(provider=self.traits.name, message_id="t", accepted=1)
+
+    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
+        self.sent.append((email, idempotency_key))
+        return Receipt(provider=self.traits.name, message_id="d", accepted=0, drafted=True)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def blog(tmp_path: Path) -> Path:
+    (tmp_path / "feed.xml").write_text(rss((1, timedelta(days=1)), (2, timedelta(days=2))))
+    return tmp_path
+
+
+def make_config(folder: Path, **newsletter: object) -> Config:
+    table = {"from": "B <n@b.example.org>", **newsletter}
+    return parse_config(
+        {"feed": {"url": "feed.xml"}, "newsletter": table, "provider": {"name": "outbox"}},
+        path=folder / "newsletter.toml",
+    )
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> RecordingProvider:
+    recording = RecordingProvider(
+        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=False)
+    )
+    monkeypatch.setattr(pipeline, "traits_for", lambda config: recording.traits)
+    monkeypatch.setattr(pipeline, "_create_provider", lambda context, traits: recording)
+    return recording
+
+
+def ledger_of(folder: Path) -> dict[str, object]:
+    return json.loads((folder / "state" / "ledger.json").read_text())
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    destinations = ledger_of(folder)["destinations"]
+    assert isinstance(destinations, dict)
+    posts = destinations.get("fake:list", {}).get("posts", {})
+    return {key: value["status"] for key, value in posts.items()}
+
+
+def quiet(line: str) -> None:
+    """Progress lines are the CLI's business."""
+
+
+def send(folder: Path, config: Config | None = None, **options: object) -> pipeline.Report:
+    return pipeline.send(config or make_config(folder), SendOptions(**options), {}, quiet)  # type: ignore[arg-type]
+
+
+def test_send_records_sent_with_message_id_and_a_deterministic_key(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    report = send(blog)
+    assert len(provider.sent) == 1
+    email, key = provider.sent[0]
+    assert set(email.post_ids) == {"id-1", "id-2"}
+    assert email.html.index("Post 1") < email.html.index("Post 2")  # newest first
+    assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
+    record = ledger_of(blog)["destinations"]["fake:list"]["posts"]["id-1"]  # type: ignore[index]
+    assert record["message_id"] == "m-1"
+    assert record["idempotency_key"] == key
+    assert provider.closed
+    assert report.outcome.startswith("Sent 2 post(s) in 1 email(s)")
+
+    again = send(blog)
+    assert len(provider.sent) == 1
+    assert again.outcome == "Nothing new to send."
+
+
+def test_per_post_mode_sends_one_email_each_oldest_first(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    send(blog, make_config(blog, mode="per-post"))
+    assert [email.post_ids for email, _ in provider.sent] == [("id-2",), ("id-1",)]
+    assert provider.sent[0][1] != provider.sent[1][1]
+
+
+def test_max_posts_leaves_the_rest_for_the_next_run(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    config = make_config(blog, max_posts=1)
+    first = send(blog, config)
+    assert provider.sent[0][0].post_ids == ("id-2",)
+    assert "1 more post(s) wait" in first.outcome
+    send(blog, config)
+    assert provider.sent[1][0].post_ids == ("id-1",)
+
+
+def test_flood_limit_refuses_and_touches_nothing(blog: Path, provider: RecordingProvider) -> None:
+    with pytest.raises(SafetyRefusal, match="flood_limit") as refused:
+        send(blog, make_config(blog, flood_limit=1))
+    assert "baseline" in refused.value.message and "--force" in refused.value.message
+    assert provider.sent == []
+    assert not (blog / "state" / "ledger.json").exists()
+    send(blog, make_config(blog, flood_limit=1), force=True)
+    assert len(provider.sent) == 1
+
+
+def test_test_send_goes_to_one_address_and_never_touches_the_ledger(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    report = send(blog, test_to="me@example.org")
+    assert provider.sent == []
+    email, address = provider.tests[0]
+    assert address == "me@example.org"
+    assert email.subject.startswith("[Test] ")
+    assert not (blog / "state").exists()
+    assert "ledger was not touched" in report.outcome
+
+
+def test_dry_run_sends_and_writes_nothing(blog: Path, provider: RecordingProvider) -> None:
+    report = send(blog, dry_run=True)
+    assert provider.sent == [] and provider.tests == []
+    assert not (blog / "state").exists()
+    assert report.plan is not None and len(report.plan.to_send) == 2
+
+
+def test_post_option_picks_posts_and_refuses_a_resend_without_force(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    send(blog, posts=("https://www.b.example.org/2",))
+    assert provider.sent[0][0].post_ids == ("id-2",)
+    with pytest.raises(SafetyRefusal, match="already sent"):
+        send(blog, posts=("id-2",))
+    send(blog, posts=("id-2",), force=True)
+    assert len(provider.sent) == 2
+    with pytest.raises(ConfigError, match="No post in the feed matches"):
+        send(blog, posts=("https://b.example.org/99/",))
+
+
+def test_a_certain_rejection_leaves_nothing_pending(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    provider.fail_with = ProviderError(
+        "The provider rejected the email: bad from.", maybe_sent=False
+    )
+    with pytest.raises(ProviderError):
+        send(blog)
+    assert statuses(blog) == {}
+    runs = ledger_of(blog)["runs"]
+    assert runs[-1]["result"] == "failed"  # type: ignore[index]
+    provider.fail_with = None
+    send(blog)
+    assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
+
+
+def test_an_uncertain_failure_stays_pending_and_blocks_until_resolved(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    provider.fail_with = ProviderError("The provider timed out after the request went out.")
+    with pytest.raises(ProviderError):
+        send(blog)
+    assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
+
+    provider.fail_with = None
+    with pytest.raises(SafetyRefusal, match="newsletter resolve"):
+        send(blog)
+    assert provider.sent == []
+
+    config = make_config(blog)
+    pipeline.resolve(config, "https://b.example.org/1/", True, quiet)
+    pipeline.resolve(config, "id-2", False, quiet)
+    assert statuses(blog) == {"id-1": "sent"}
+    send(blog)
+    assert provider.sent[0][0].post_ids == ("id-2",)
+
+
+def test_idempotent_providers_retry_pending_posts_with_the_same_key(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
+    provider.fail_with = ProviderError("Timed out.")
+    with pytest.raises(ProviderError):
+        send(blog)
+    pending_key = ledger_of(blog)["destinations"]["fake:list"]["posts"]["id-1"]["idempotency_key"]  # type: ignore[index]
+    provider.fail_with = None
+    report = send(blog)
+    assert provider.sent[0][1] == pending_key
+    assert "interrupted send" in report.outcome
+    assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
+
+
+def test_drafts_are_recorded_as_drafted(blog: Path, provider: RecordingProvider) -> None:
+    provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), drafts=True)
+    send(blog, draft=True)
+    assert statuses(blog) == {"id-1": "drafted", "id-2": "drafted"}
+
+
+def test_draft_is_refused_where_the_provider_has_none(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    with pytest.raises(ConfigError, match="no drafts"):
+        send(blog, draft=True)
+
+
+def test_an_oversized_email_is_refused_unless_forced(
+    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsletter.render
+
+    monkeypatch.setattr(newsletter.render, "GMAIL_CLIP_BYTES", 1000)
+    with pytest.raises(SafetyRefusal, match="Gmail"):
+        send(blog)
+    assert provider.sent == []
+    send(blog, force=True)
+    assert len(provider.sent) == 1
+
+
+def test_baseline_records_everything_without_sending(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    report = pipeline.baseline(make_config(blog), SendOptions(), {}, quiet)
+    assert "Recorded 2 post(s)" in report.outcome
+    assert statuses(blog) == {"id-1": "baseline", "id-2": "baseline"}
+    assert send(blog).outcome == "Nothing new to send."
+    assert provider.sent == []
