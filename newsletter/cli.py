@@ -87,10 +87,11 @@ def _run(args: argparse.Namespace, verbosity: int) -> int:
         for path in report.files:
             print(path)
         if args.screenshot:
-            from newsletter.screenshot import screenshot_all
+            from newsletter.screenshot import screenshot
 
-            for path in screenshot_all([p for p in report.files if p.suffix == ".html"]):
-                print(path)
+            for html_path in (p for p in report.files if p.suffix == ".html"):
+                for path in screenshot(html_path):
+                    print(path)
         if args.open:
             from newsletter.preview import open_in_browser
 
