@@ -59,7 +59,7 @@ def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -
     prepare_media(root, address.base)
     image = first_image(root, address.base)
     truncated, mid_sentence = _cut(root, post, address, author_markers, fallback_words)
-    _tidy_end(root, mid_sentence=mid_sentence)
+    _tidy_end(root, mid_sentence=mid_sentence, truncated=truncated)
     tidy_top_level(root)
     settle_urls_and_images(root, address.base)
     html = email_safe(inner_html(root))
@@ -92,9 +92,13 @@ def _cut(
     return True, True
 
 
-def _tidy_end(root: HtmlElement, *, mid_sentence: bool) -> None:
-    """No blank or empty tail; a cut in mid-sentence ends with an ellipsis."""
+def _tidy_end(root: HtmlElement, *, mid_sentence: bool, truncated: bool) -> None:
+    """No blank or empty tail, no heading left introducing nothing; a cut in mid-sentence
+    ends with an ellipsis."""
     trim_trailing(root)
+    while truncated and len(root) and tag_of(root[-1]) in HEADING_TAGS and len(root) > 1:
+        root.remove(root[-1])
+        trim_trailing(root)
     segment = last_text_segment(root)
     if segment is None:
         return

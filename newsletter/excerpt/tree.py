@@ -303,6 +303,17 @@ def tidy_top_level(root: HtmlElement) -> None:
             paragraph.text = (child.tail or "").lstrip()
             child.addnext(paragraph)
         child.tail = None
+    for line_break in reversed(list(root.iter("br"))):
+        # A line break that ends a paragraph only adds a blank line in some clients.
+        holder = line_break.getparent()
+        if (
+            holder is not None
+            and line_break.getnext() is None
+            and is_blank(line_break.tail)
+            and tag_of(holder) in BLOCK_TAGS
+            and not is_empty(holder)
+        ):
+            drop(line_break)
     for block in list(root):
         if tag_of(block) == "p" and is_empty(block):
             drop(block)
