@@ -82,8 +82,7 @@ def _capture_with_playwright(chromium: str, html_path: Path,
         browser = playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
         try:
             for path, width in shots:
-                page = browser.new_page(viewport={"width": width, "height": 800},
-                                        device_scale_factor=2 if width == PHONE_WIDTH else 1)
+                page = browser.new_page(viewport={"width": width, "height": 800})
                 page.goto(html_path.resolve().as_uri(), wait_until="load")
                 page.screenshot(path=str(path), full_page=True)
                 page.close()

@@ -60,9 +60,9 @@ def _locate(env: jinja2.Environment, template: str, *, reason: str,
     )
 
 
-def _line_of(needle: str, source: str) -> int | None:
-    index = source.find(needle)
-    return source.count("\n", 0, index) + 1 if index >= 0 else None
+def _line_of(tag: str, source: str) -> int | None:
+    found = re.search(re.escape(tag) + r"(?![\w-])", source)
+    return source.count("\n", 0, found.start()) + 1 if found else None
 
 
 def _xml_error_line(source: str) -> int | None:

@@ -21,6 +21,9 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "September", "October", "November", "December")
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+# Browsers indent <figure> by 40 px on each side; next to a 552 px image that pushes the
+# column wider than the phone. Inline, because some Gmail apps ignore <style>.
+_BARE_FIGURE = re.compile(r"<figure\b(?![^>]*\sstyle=)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
               tagger: LinkTagger) -> PostView:
     link = absolute_url(post.link, post.base_url or base_url)
     excerpt_html = close_void_tags(tagger.tag_html(excerpt.html, base=link))
+    excerpt_html = _BARE_FIGURE.sub('<figure style="margin:0 0 16px;"', excerpt_html)
     image = excerpt.image
     if image and image in _image_sources(excerpt_html):
         image = None

@@ -1,0 +1,432 @@
+"""The render stage: templates, contents SPEC lists under "Email contents", escaping, size."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ConfigError
+from newsletter.message import build_message
+from newsletter.models import Email, Excerpt, Feed, Post
+from newsletter.providers.base import Unsubscribe
+from newsletter.render import GMAIL_CLIP_BYTES, RenderSettings, build_emails, html_size
+from newsletter.render.compiler import _xml_error_line
+from newsletter.render.environment import BUILTIN_TEMPLATES
+
+BLOG = "https://blog.example.org/"
+UNSUBSCRIBE = Unsubscribe(url="https://blog.example.org/unsubscribe?list=1&who=x")
+# Every provider's own per-recipient placeholder (SPEC "Email contents").
+PROVIDER_PLACEHOLDERS = [
+    "{{ unsubscribe_url }}",  # Buttondown
+    "%unsubscribe_url%",  # Mailgun
+    "%mailing_list_unsubscribe_url%",  # Mailgun mailing lists
+    "{{{ pm:unsubscribe }}}",  # Postmark
+    "{{{RESEND_UNSUBSCRIBE_URL}}}",  # Resend
+]
+
+SENTENCES = (
+    "The garden was quiet after the rain, and the tomatoes finally started to turn red.",
+    "I spent the weekend rewriting the irrigation timer so it skips days with a forecast.",
+    "Most of the work was reading the old notes and deciding what to keep.",
+    "A neighbour asked how the raised beds survived the winter, so here is the long answer.",
+    "Compost matters more than anything else, and it takes longer than you would think.",
+)
+
+
+def paragraph(words: int, link: str | None = None) -> str:
+    text = " ".join(SENTENCES)
+    chosen = " ".join(text.split()[:words])
+    if link:
+        chosen += f' See <a href="{link}">the earlier post</a> for the details.'
+    return f"<p>{chosen}</p>"
+
+
+def sample_feed(**changes: object) -> Feed:
+    feed = Feed(title="Garden Notes", link=BLOG, url=BLOG + "feed/", language="en",
+                generator=None, posts=())
+    return replace(feed, **changes)  # type: ignore[arg-type]
+
+
+def sample_item(number: int = 1, *, title: str | None = None, image: bool = True,
+                words: int = 200, excerpt_html: str | None = None) -> tuple[Post, Excerpt]:
+    link = f"{BLOG}{2024}/{number:02d}/notes-{number}/"
+    post = Post(
+        id=f"tag:blog.example.org,2024:{number}",
+        link=link,
+        title=title if title is not None else f"Garden notes, week {number}",
+        author="Ada Gardener",
+        published=datetime(2024, 3, number % 28 + 1, 9, 30, tzinfo=UTC),
+        updated=None,
+        html="",
+    )
+    picture = f"https://cdn.example.net/pictures/{number}.jpg" if image else None
+    if excerpt_html is None:
+        per_paragraph = words // 4
+        excerpt_html = "".join([
+            paragraph(per_paragraph, link=f"{BLOG}2023/12/beds/"),
+            f'<p><img src="https://cdn.example.net/inline/{number}.jpg" alt="The beds in March"'
+            ' width="552" style="display:block;max-width:100%;height:auto"></p>',
+            paragraph(per_paragraph, link="https://example.com/compost-guide"),
+            paragraph(per_paragraph),
+            paragraph(per_paragraph),
+        ])
+    text = re.sub(r"<[^>]+>", " ", excerpt_html)
+    return post, Excerpt(html=excerpt_html, text=" ".join(text.split()), image=picture,
+                         truncated=True)
+
+
+def sample_settings(**changes: object) -> RenderSettings:
+    settings = RenderSettings(
+        blog_title="Garden Notes",
+        blog_url=BLOG,
+        language="en",
+        mode="digest",
+        subject_template=None,
+        read_more="Continue reading",
+        postal_address="12 Allotment Lane, Springfield",
+        utm={"utm_source": "newsletter", "utm_medium": "email"},
+        templates_dir=None,
+        sender="Garden Notes <news@blog.example.org>",
+        reply_to=None,
+    )
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def render_one(items: list[tuple[Post, Excerpt]] | None = None,
+               unsubscribe: Unsubscribe = UNSUBSCRIBE, **changes: object) -> Email:
+    emails = build_emails(sample_feed(), items or [sample_item()], sample_settings(**changes),
+                          unsubscribe)
+    assert len(emails) == 1
+    return emails[0]
+
+
+# --- shape ------------------------------------------------------------------------------
+
+def test_digest_is_one_email_with_every_post_in_order() -> None:
+    items = [sample_item(n) for n in (1, 2, 3)]
+    emails = build_emails(sample_feed(), items, sample_settings(), UNSUBSCRIBE)
+    assert len(emails) == 1
+    html = emails[0].html
+    positions = [html.index(f"Garden notes, week {n}</a>") for n in (1, 2, 3)]
+    assert positions == sorted(positions)
+    assert emails[0].post_ids == tuple(post.id for post, _ in items)
+
+
+def test_per_post_is_one_email_per_post() -> None:
+    items = [sample_item(n) for n in (1, 2)]
+    emails = build_emails(sample_feed(), items, sample_settings(mode="per-post"), UNSUBSCRIBE)
+    assert [e.post_ids for e in emails] == [(items[0][0].id,), (items[1][0].id,)]
+    assert "week 2" not in emails[0].html and "week 2" not in emails[0].text
+    assert [e.subject for e in emails] == ["Garden notes, week 1", "Garden notes, week 2"]
+
+
+def test_nothing_to_send_builds_nothing() -> None:
+    assert build_emails(sample_feed(), [], sample_settings(), UNSUBSCRIBE) == []
+
+
+def test_sender_language_and_headers() -> None:
+    one_click = Unsubscribe(url="https://u.example/x", list_unsubscribe="<https://u.example/x>",
+                            one_click=True)
+    sent = render_one(unsubscribe=one_click, reply_to="ada@example.org", language="en-GB")
+    assert sent.sender == "Garden Notes <news@blog.example.org>"
+    assert sent.language == "en-GB"
+    assert sent.headers == {
+        "Reply-To": "ada@example.org",
+        "List-Unsubscribe": "<https://u.example/x>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def test_no_list_unsubscribe_headers_where_the_provider_adds_them() -> None:
+    sent = render_one(unsubscribe=Unsubscribe(url="{{{ pm:unsubscribe }}}"))
+    assert sent.headers == {}
+
+
+def test_list_unsubscribe_without_one_click_has_no_post_header() -> None:
+    mailto = Unsubscribe(url="mailto:x@y.z", list_unsubscribe="<mailto:x@y.z>")
+    sent = render_one(unsubscribe=mailto)
+    assert sent.headers == {"List-Unsubscribe": "<mailto:x@y.z>"}
+
+
+# --- subject and preheader ---------------------------------------------------------------
+
+def test_default_subjects() -> None:
+    assert render_one([sample_item(1)]).subject == "Garden notes, week 1"
+    assert render_one([sample_item(n) for n in (1, 2, 3)]).subject == (
+        "New on Garden Notes: Garden notes, week 1 and 2 more"
+    )
+
+
+def test_configured_subject_template_sees_posts_blog_and_count() -> None:
+    sent = render_one([sample_item(1), sample_item(2)],
+                      subject_template="{{ blog.title }} — {{ count }} new: {{ posts[1].title }}")
+    assert sent.subject == "Garden Notes — 2 new: Garden notes, week 2"
+
+
+def test_subject_is_one_line() -> None:
+    sent = render_one([sample_item(1, title="Broken\r\nBcc: victim@example.com")])
+    assert "\n" not in sent.subject and "\r" not in sent.subject
+    assert sent.subject == "Broken Bcc: victim@example.com"
+
+
+def test_subject_is_not_html_escaped() -> None:
+    assert render_one([sample_item(1, title="Salt & pepper <3")]).subject == "Salt & pepper <3"
+
+
+def test_a_broken_subject_template_names_the_config_key() -> None:
+    with pytest.raises(ConfigError, match=r"newsletter\.subject.*line 1"):
+        render_one(subject_template="{{ posts[0].title ")
+
+
+def test_preheader_defaults_to_the_start_of_the_first_excerpt_and_is_hidden() -> None:
+    sent = render_one()
+    assert sent.preheader.startswith("The garden was quiet after the rain")
+    assert len(sent.preheader) <= 145
+    hidden = re.search(r'<div style="display:none;[^"]*">([^<]*)</div>', sent.html)
+    assert hidden is not None
+    assert hidden.group(1).startswith("The garden was quiet after the rain")
+
+
+# --- contents ------------------------------------------------------------------------------
+
+def test_html_has_every_part_spec_lists() -> None:
+    post, excerpt = sample_item(3)
+    html = render_one([(post, excerpt)]).html
+    utm = "utm_source=newsletter&amp;utm_medium=email"
+    post_link = f'href="{post.link}?{utm}"'
+    assert '<html lang="en"' in html
+    assert '<meta name="color-scheme" content="light dark"' in html
+    assert "Garden Notes</a>" in html and f'href="{BLOG}?{utm}"' in html  # blog name, linked
+    assert html.count(post_link) >= 3  # title, picture and button
+    assert '<time datetime="2024-03-04">4 March 2024</time> · Ada Gardener' in html
+    assert 'src="https://cdn.example.net/pictures/3.jpg" alt="Garden notes, week 3"' in html
+    assert "The garden was quiet after the rain" in html
+    assert ">Continue reading</a>" in html
+    assert "12 Allotment Lane, Springfield" in html
+    assert 'href="https://blog.example.org/unsubscribe?list=1&amp;who=x"' in html
+    assert "because you subscribed to" in html
+
+
+def test_real_headings_digest_has_blog_h1_and_post_h2() -> None:
+    html = render_one([sample_item(1), sample_item(2)]).html
+    assert re.search(r"<h1[^>]*><a [^>]*>Garden Notes</a></h1>", html)
+    assert len(re.findall(r"<h2[^>]*><a [^>]*>Garden notes, week \d</a></h2>", html)) == 2
+
+
+def test_per_post_email_has_the_post_title_as_h1() -> None:
+    html = render_one(mode="per-post").html
+    assert re.search(r"<h1[^>]*><a [^>]*>Garden notes, week 1</a></h1>", html)
+    body = html.split("<body", 1)[1]
+    assert "<h1" not in body.split("Garden notes, week 1")[0]
+
+
+def test_text_part_has_the_same_contents_without_html() -> None:
+    post, _ = sample_item(1, title="Salt & pepper")
+    text = render_one([sample_item(1, title="Salt & pepper")]).text
+    assert "Salt & pepper" in text and "&amp;" not in text and "<p>" not in text
+    assert f"Continue reading: {post.link}?utm_source=newsletter&utm_medium=email" in text
+    assert "4 March 2024" not in text and "2 March 2024 · Ada Gardener" in text
+    assert "12 Allotment Lane, Springfield" in text
+    assert "Unsubscribe: https://blog.example.org/unsubscribe?list=1&who=x" in text
+
+
+def test_language_comes_from_the_feed_and_defaults_to_english() -> None:
+    assert '<html lang="fr-CA"' in render_one(language="fr_CA").html
+    emails = build_emails(sample_feed(language=None), [sample_item()],
+                          sample_settings(language=None), UNSUBSCRIBE)
+    assert '<html lang="en"' in emails[0].html
+    assert emails[0].language is None
+
+
+def test_non_english_dates_are_iso() -> None:
+    assert "<time datetime=\"2024-03-02\">2024-03-02</time>" in render_one(language="de").html
+
+
+def test_undated_authorless_post_renders_without_a_meta_line() -> None:
+    post, excerpt = sample_item(1)
+    html = render_one([(replace(post, published=None, author=None), excerpt)]).html
+    assert "nl-meta" not in html.split("<body")[1] and "<time" not in html
+
+
+def test_picture_is_not_repeated_when_the_excerpt_already_shows_it() -> None:
+    post, excerpt = sample_item(1)
+    starts_with_it = replace(excerpt, image="https://cdn.example.net/inline/1.jpg")
+    html = render_one([(post, starts_with_it)]).html
+    assert html.count("https://cdn.example.net/inline/1.jpg") == 1
+
+
+def test_no_picture_without_an_image() -> None:
+    html = render_one([sample_item(1, image=False)]).html
+    assert "cdn.example.net/pictures" not in html
+
+
+def test_excerpt_links_to_the_blog_get_utm_and_other_links_do_not() -> None:
+    html = render_one().html
+    tagged = "https://blog.example.org/2023/12/beds/?utm_source=newsletter&amp;utm_medium=email"
+    assert f'href="{tagged}"' in html
+    assert 'href="https://example.com/compost-guide"' in html
+
+
+def test_relative_links_in_the_excerpt_become_absolute() -> None:
+    excerpt = '<p><a href="../other/">older</a> <img src="a.png" alt=""></p>'
+    item = sample_item(1, excerpt_html=excerpt)
+    html = render_one([item]).html
+    assert 'href="https://blog.example.org/2024/01/other/?utm_source=newsletter' in html
+    assert 'src="https://blog.example.org/2024/01/notes-1/a.png"' in html
+
+
+def test_html_void_tags_in_the_excerpt_compile() -> None:
+    excerpt = '<p>one<br>two<img src="https://x.example/a.png" alt="a > b"></p><hr>'
+    item = sample_item(1, excerpt_html=excerpt)
+    html = render_one([item]).html
+    assert "one<br />two" in html and 'alt="a > b" />' in html
+
+
+def test_figures_are_not_indented_past_the_column() -> None:
+    excerpt = '<figure><img src="https://x.example/a.png" alt=""></figure>'
+    item = sample_item(1, excerpt_html=excerpt)
+    assert '<figure style="margin:0 0 16px;">' in render_one([item]).html
+
+
+# --- escaping ------------------------------------------------------------------------------
+
+def test_markup_in_a_title_is_shown_as_text() -> None:
+    sent = render_one([sample_item(1, title="Why <script>alert(1)</script> & <b>bold</b>")])
+    assert "<script>alert(1)" not in sent.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in sent.html
+    assert "Why <script>alert(1)</script> & <b>bold</b>" in sent.text
+
+
+def test_template_syntax_in_a_title_is_never_evaluated() -> None:
+    title = "Using {{ subscriber.email }} and {% if x %} in templates"
+    buttondown = Unsubscribe(url="{{ unsubscribe_url }}")
+    sent = render_one([sample_item(1, title=title)], unsubscribe=buttondown)
+    # HTML: braces as character references, so neither Jinja nor the provider's own template
+    # engine sees a tag, while a browser shows the braces.
+    shown = "Using &#123;&#123; subscriber.email &#125;&#125; and &#123;% if x %&#125; in"
+    assert shown in sent.html
+    assert "{{ subscriber.email }}" not in sent.html and "{% if" not in sent.html
+    # Text: a zero-width space splits each pair.
+    assert "{\u200b{ subscriber.email }\u200b}" in sent.text and "{{ subscriber" not in sent.text
+    assert sent.subject.replace("\u200b", "") == title
+
+
+def test_template_syntax_in_excerpt_text_is_neutralised() -> None:
+    item = sample_item(1, excerpt_html="<p>Write {{ name }} here.</p>")
+    assert "Write &#123;&#123; name &#125;&#125; here." in render_one([item]).html
+
+
+def test_invisible_characters_in_a_title_stay_characters() -> None:
+    html = render_one([sample_item(1, title="Zero\u200bwidth \u200fmark")]).html
+    assert "\\u{200b}" not in html  # MRML would write a Rust escape into the aria-label
+    assert "Zero&#x200b;width &#x200f;mark" in html
+
+
+@pytest.mark.parametrize("placeholder", PROVIDER_PLACEHOLDERS)
+def test_every_provider_placeholder_survives_mjml_intact(placeholder: str) -> None:
+    sent = render_one(unsubscribe=Unsubscribe(url=placeholder))
+    assert f'href="{placeholder}"' in sent.html
+    assert f"Unsubscribe: {placeholder}" in sent.text
+
+
+# --- size -----------------------------------------------------------------------------------
+
+def test_a_ten_post_digest_stays_well_under_gmail_clipping() -> None:
+    items = [sample_item(n, words=200) for n in range(1, 11)]
+    sent = render_one(items)
+    assert html_size(sent) < GMAIL_CLIP_BYTES * 0.6, html_size(sent)
+
+
+def test_html_size_counts_utf8_bytes() -> None:
+    sent = render_one()
+    assert html_size(replace(sent, html="é😀")) == 6
+
+
+def test_gmail_limit_is_the_conservative_reading() -> None:
+    assert 100_000 <= GMAIL_CLIP_BYTES <= 102 * 1024
+
+
+# --- templates --------------------------------------------------------------------------------
+
+def test_builtin_templates_ship_inside_the_package() -> None:
+    package_templates = Path(__file__).resolve().parent.parent / "newsletter" / "templates"
+    assert package_templates.is_symlink() or package_templates.is_dir()
+    assert BUILTIN_TEMPLATES.resolve() == package_templates.resolve()
+    for name in ("digest.mjml.j2", "post.mjml.j2", "digest.txt.j2", "post.txt.j2",
+                 "subject.txt.j2", "preheader.txt.j2", "_head.mjml.j2", "_post.mjml.j2"):
+        assert (package_templates / name).is_file(), name
+
+
+@pytest.mark.parametrize("path", sorted(BUILTIN_TEMPLATES.glob("*.mjml.j2")), ids=lambda p: p.name)
+def test_builtin_mjml_templates_are_well_formed(path: Path) -> None:
+    # the error locator relies on this: a built-in template must never be blamed
+    assert _xml_error_line(path.read_text(encoding="utf-8")) is None
+
+
+def test_an_author_template_overrides_only_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "_footer.mjml.j2").write_text(
+        '<mj-section><mj-column><mj-text>Bye from {{ blog.title }} '
+        '<a href="{{ unsubscribe_url }}">leave</a></mj-text></mj-column></mj-section>'
+    )
+    (tmp_path / "subject.txt.j2").write_text("Weekly: {{ count }} from {{ blog.title }}")
+    sent = render_one(templates_dir=tmp_path)
+    assert "Bye from Garden Notes" in sent.html and "because you subscribed" not in sent.html
+    assert sent.subject == "Weekly: 1 from Garden Notes"
+    assert "Garden notes, week 1" in sent.html  # the built-in post partial still applies
+
+
+def broken(tmp_path: Path, name: str, source: str) -> str:
+    (tmp_path / name).write_text(source)
+    with pytest.raises(ConfigError) as caught:
+        render_one(templates_dir=tmp_path)
+    return str(caught.value)
+
+
+def test_a_jinja_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_footer.mjml.j2", "<mj-section>\n\n{% if %}\n</mj-section>")
+    assert str(tmp_path / "_footer.mjml.j2") in message and "line 3" in message
+
+
+def test_an_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_post.txt.j2", "{{ post.title }}\n{{ post.nonsense }}\n")
+    assert str(tmp_path / "_post.txt.j2") in message and "line 2" in message
+    assert "nonsense" in message
+
+
+def test_an_unclosed_mjml_tag_names_file_and_line(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_footer.mjml.j2",
+                     "<mj-section>\n  <mj-column>\n    <mj-text>hi\n  </mj-column>\n</mj-section>")
+    assert str(tmp_path / "_footer.mjml.j2") in message and "line 4" in message
+
+
+def test_an_unknown_mjml_tag_names_file_and_line(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_footer.mjml.j2",
+                     "<mj-section>\n  <mj-colum>\n  </mj-colum>\n</mj-section>")
+    assert str(tmp_path / "_footer.mjml.j2") in message and "line 2" in message
+    assert "<mj-colum>" in message
+
+
+def test_a_missing_include_is_named(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_footer.mjml.j2", '{% include "_nowhere.mjml.j2" %}')
+    assert "_nowhere.mjml.j2" in message
+
+
+def test_errors_are_one_sentence_without_traceback(tmp_path: Path) -> None:
+    message = broken(tmp_path, "_footer.mjml.j2", "{{ 1 / 0 }}")
+    assert "\n" not in message and "Traceback" not in message
+    assert "_footer.mjml.j2" in message and "line 1" in message
+
+
+# --- the .eml the outbox and preview write -------------------------------------------------------
+
+def test_email_becomes_a_multipart_message_with_both_parts() -> None:
+    sent = render_one(reply_to="ada@example.org")
+    parsed = email.message_from_bytes(bytes(build_message(sent, to="reader@example.org")))
+    assert parsed["Reply-To"] == "ada@example.org"
+    kinds = [part.get_content_type() for part in parsed.walk()]
+    assert kinds == ["multipart/alternative", "text/plain", "text/html"]
