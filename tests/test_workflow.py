@@ -7,16 +7,19 @@ sends a local feed to the outbox, and the ledger commit must arrive in the remot
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ SECRET_NAMES = {
 TEST_COMMAND = "pip install -e '.[test]' && python -m pytest"
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+PUSH_TOKEN = "ghs_test-token-for-the-commit-step"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -162,9 +166,15 @@ def test_the_ledger_is_committed_even_after_a_failed_send(newsletter_yml: dict[s
     commit = step_by_id(newsletter_yml, "commit")
     assert steps.index(commit) > steps.index(step_by_id(newsletter_yml, "send"))
     assert "always()" in commit["if"]
-    checkout = steps[0]
+
+
+def test_only_the_commit_step_holds_the_push_token(newsletter_yml: dict[str, Any]) -> None:
+    checkout = all_steps(newsletter_yml)[0]
     assert "actions/checkout" in checkout["uses"]
-    assert checkout["with"]["persist-credentials"] is True, "the commit step pushes"
+    assert checkout["with"]["persist-credentials"] is False, "no token in .git/config"
+    holders = [where for where, value in _strings(newsletter_yml) if "github.token" in value]
+    commit = all_steps(newsletter_yml).index(step_by_id(newsletter_yml, "commit"))
+    assert [(where[3], where[4]) for where in holders] == [(commit, "env")]
 
 
 # --- the tests workflow -----------------------------------------------------------------------
@@ -291,6 +301,8 @@ def test_send_and_commit_put_the_ledger_commit_in_the_remote(blog: Blog) -> None
     remote_ledger = blog.remote_git("show", "main:state/ledger.json")
     assert json.loads(remote_ledger) == json.loads(blog.ledger().read_text(encoding="utf-8"))
     assert "https://blog.example.org/second-post/" in remote_ledger
+    assert PUSH_TOKEN not in (blog.work / ".git" / "config").read_text(encoding="utf-8")
+    assert PUSH_TOKEN not in committed.stdout + committed.stderr
     summary = blog.summary.read_text(encoding="utf-8")
     assert "Second post" in summary, "the CLI's own summary of what went out"
     assert "Ledger committed" in summary
@@ -399,6 +411,42 @@ def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
     assert advice in blog.summary.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
+def test_the_push_authenticates_like_checkout_and_a_failed_push_says_what_to_do(
+    blog: Blog,
+) -> None:
+    # A loopback "GitHub" that records the Authorization header of git's first request and
+    # refuses it, so the push fails after its retries (about 15 seconds of back-off).
+    seen: list[str] = []
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_error(403)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep the test output quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        address = f"http://127.0.0.1:{server.server_port}"
+        _git(blog.work, "remote", "set-url", "origin", f"{address}/author/blog.git")
+        assert run_step(blog, "send").returncode == 0
+        committed = run_step(blog, "commit", server_url=address)
+    finally:
+        server.shutdown()
+        thread.join()
+
+    credentials = base64.b64encode(f"x-access-token:{PUSH_TOKEN}".encode()).decode()
+    assert seen and set(seen) == {f"basic {credentials}"}
+    assert committed.returncode == 1
+    assert "Ledger not pushed" in blog.summary.read_text(encoding="utf-8")
+    assert f"::add-mask::{credentials}" in committed.stdout
+    assert f"ledger={blog.ledger()}" in blog.outputs.read_text(encoding="utf-8"), "for the artifact"
+
+
 # --- helpers for running steps ------------------------------------------------------------------
 
 
@@ -465,7 +513,12 @@ def blog(tmp_path: Path) -> Blog:
 
 
 def run_step(
-    blog: Blog, step_id: str, inputs: Mapping[str, Any] | None = None, *, ref: str = "main"
+    blog: Blog,
+    step_id: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    ref: str = "main",
+    server_url: str = "https://github.com",
 ) -> subprocess.CompletedProcess[str]:
     """Run one step's script as the runner would: bash -eo pipefail, its env: resolved."""
     document = load(NEWSLETTER_YML)
@@ -482,7 +535,8 @@ def run_step(
         "GITHUB_EVENT_NAME": event,
         "GITHUB_REF_NAME": ref,
         "GITHUB_REPOSITORY": "author/blog",
-        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_SERVER_URL": server_url,
+        "GIT_TERMINAL_PROMPT": "0",
         "GITHUB_RUN_ID": "4242",
         "GITHUB_STEP_SUMMARY": str(blog.summary),
         "GITHUB_OUTPUT": str(blog.outputs),
@@ -515,6 +569,8 @@ def _resolve(expression: str, inputs: Mapping[str, str]) -> str:
         return inputs[name]
     if context == "secrets":
         return ""  # an unset secret: every provider but the configured one
+    if (context, name) == ("github", "token"):
+        return PUSH_TOKEN
     assert (context, name) == ("github", "event.repository.default_branch"), expression
     return "main"
 
