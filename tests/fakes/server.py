@@ -65,7 +65,7 @@ class FakeApi:
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
         self.requests: list[Request] = []
-        self._failures: deque[Reply] = deque()
+        self._failures: deque[tuple[str | None, Reply]] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -85,9 +85,11 @@ class FakeApi:
         headers: dict[str, str] | None = None,
         *,
         times: int = 1,
+        path: str | None = None,
     ) -> None:
+        """Answer the next `times` requests (to `path` only, when given) with this reply."""
         for _ in range(times):
-            self._failures.append(Reply(status, body, headers or {}))
+            self._failures.append((path, Reply(status, body, headers or {})))
 
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
@@ -103,13 +105,20 @@ class FakeApi:
     def _answer(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
-            failure = self._failures.popleft() if self._failures else None
+            failure = self._take_failure(request.path)
         if self.latency:
             time.sleep(self.latency)
         if failure is not None:
             return failure
         with self._lock:
             return self.handle(request)
+
+    def _take_failure(self, path: str) -> Reply | None:
+        for entry in self._failures:
+            if entry[0] in (None, path):
+                self._failures.remove(entry)
+                return entry[1]
+        return None
 
 
 def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,123 @@
+"""Postmark adapter against a loopback fake of /email and /email/batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsletter.errors import ProviderError
+from newsletter.providers import create, traits_for
+from newsletter.providers.base import Provider
+from tests.fakes.helpers import (
+    SECRET,
+    SleepRecorder,
+    provider_config,
+    sample_email,
+    write_subscribers,
+)
+from tests.fakes.postmark import PostmarkFake
+
+
+@pytest.fixture
+def fake() -> Iterator[PostmarkFake]:
+    with PostmarkFake(SECRET, suppressed=("gone@example.net",)) as server:
+        yield server
+
+
+def provider(tmp_path: Path, fake: PostmarkFake, addresses: list[str], **options: Any) -> Provider:
+    path = write_subscribers(tmp_path, addresses)
+    config = provider_config(
+        tmp_path, "postmark", base_url=fake.url, subscribers=str(path), **options
+    )
+    return create(config, {"POSTMARK_SERVER_TOKEN": SECRET}, sleep=SleepRecorder())
+
+
+def test_batches_of_at_most_500_pascalcase_messages(tmp_path: Path, fake: PostmarkFake) -> None:
+    addresses = [f"reader{i}@example.net" for i in range(1203)]
+    receipt = provider(tmp_path, fake, addresses).send(sample_email(), idempotency_key="k")
+    assert sorted(fake.batch_sizes) == [203, 500, 500]
+    assert receipt.accepted == 1203
+    request = fake.requests[0]
+    assert request.path == "/email/batch"
+    assert request.header("x-postmark-server-token") == SECRET
+    message = fake.sent[0]
+    assert message["MessageStream"] == "broadcast"
+    assert message["From"] == "Example Blog <news@example.org>"
+    assert message["ReplyTo"] == "author@example.org"
+    assert message["To"].startswith("Reader ")
+    assert {"HtmlBody", "TextBody", "Subject"} <= set(message)
+    assert {m["To"].rsplit("<")[1].rstrip(">") for m in fake.sent} == set(addresses)
+
+
+def test_custom_headers_go_in_the_headers_list(tmp_path: Path, fake: PostmarkFake) -> None:
+    email = sample_email(headers={"X-Campaign": "weekly"})
+    provider(tmp_path, fake, ["a@example.net"]).send(email, idempotency_key="k")
+    assert fake.sent[0]["Headers"] == [{"Name": "X-Campaign", "Value": "weekly"}]
+
+
+def test_suppressed_recipients_are_reported_not_failed(tmp_path: Path, fake: PostmarkFake) -> None:
+    receipt = provider(tmp_path, fake, ["a@example.net", "gone@example.net", "b@example.net"]).send(
+        sample_email(), idempotency_key="k"
+    )
+    assert receipt.accepted == 2
+    [rejection] = receipt.rejected
+    assert rejection.address == "gone@example.net"
+    assert "406" in rejection.reason and "inactive" in rejection.reason
+
+
+def test_everyone_suppressed_is_not_a_failure(tmp_path: Path, fake: PostmarkFake) -> None:
+    receipt = provider(tmp_path, fake, ["gone@example.net"]).send(
+        sample_email(), idempotency_key="k"
+    )
+    assert receipt.accepted == 0
+    assert len(receipt.rejected) == 1
+
+
+def test_nothing_accepted_for_a_setup_reason_fails(tmp_path: Path, fake: PostmarkFake) -> None:
+    adapter = provider(tmp_path, fake, ["a@example.net"], message_stream="newsletter")
+    with pytest.raises(ProviderError, match="ErrorCode 1235"):
+        adapter.send(sample_email(), idempotency_key="k")
+
+
+def test_test_send_uses_the_single_email_endpoint(tmp_path: Path, fake: PostmarkFake) -> None:
+    receipt = provider(tmp_path, fake, ["a@example.net"]).send_test(
+        sample_email(subject="[Test] Hi"), address="me@example.org"
+    )
+    [request] = fake.requests
+    assert request.path == "/email"
+    assert fake.sent[0]["To"] == "me@example.org"
+    assert receipt.message_id
+
+
+def test_test_send_to_a_suppressed_address_shows_postmarks_message(
+    tmp_path: Path, fake: PostmarkFake
+) -> None:
+    with pytest.raises(ProviderError, match="marked as inactive"):
+        provider(tmp_path, fake, ["a@example.net"]).send_test(
+            sample_email(), address="gone@example.net"
+        )
+
+
+def test_wrong_token_names_the_variable(tmp_path: Path, fake: PostmarkFake) -> None:
+    path = write_subscribers(tmp_path, ["a@example.net"])
+    config = provider_config(tmp_path, "postmark", base_url=fake.url, subscribers=str(path))
+    adapter = create(config, {"POSTMARK_SERVER_TOKEN": "wrong"})
+    with pytest.raises(ProviderError, match=r"key in \$POSTMARK_SERVER_TOKEN was refused"):
+        adapter.send(sample_email(), idempotency_key="k")
+
+
+def test_a_server_error_mid_way_is_retried(tmp_path: Path, fake: PostmarkFake) -> None:
+    fake.fail_next(500, {"ErrorCode": 500, "Message": "Internal Server Error"})
+    receipt = provider(tmp_path, fake, ["a@example.net"]).send(sample_email(), idempotency_key="k")
+    assert receipt.accepted == 1
+    assert len(fake.requests) == 2
+
+
+def test_traits(tmp_path: Path) -> None:
+    traits = traits_for(provider_config(tmp_path, "postmark"))
+    assert traits.destination == "postmark:broadcast"
+    assert traits.unsubscribe.url == "{{{ pm:unsubscribe }}}"
+    assert traits.unsubscribe.list_unsubscribe is None

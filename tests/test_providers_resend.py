@@ -1,0 +1,125 @@
+"""Resend adapter against a loopback fake of its broadcasts and emails API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ProviderError
+from newsletter.providers import create, traits_for
+from newsletter.providers.base import Provider
+from tests.fakes.helpers import SECRET, SleepRecorder, provider_config, sample_email
+from tests.fakes.resend import ResendFake
+
+AUDIENCE = "78261eea-8f8b-4381-83c6-79fa7120f1cf"
+
+
+@pytest.fixture
+def fake() -> Iterator[ResendFake]:
+    with ResendFake(SECRET, segments=(AUDIENCE,)) as server:
+        yield server
+
+
+def provider(
+    tmp_path: Path, fake: ResendFake, key: str = SECRET, audience: str = AUDIENCE
+) -> Provider:
+    config = provider_config(tmp_path, "resend", base_url=fake.url, audience_id=audience)
+    return create(config, {"RESEND_API_KEY": key}, sleep=SleepRecorder())
+
+
+def test_send_creates_a_broadcast_then_sends_it(tmp_path: Path, fake: ResendFake) -> None:
+    receipt = provider(tmp_path, fake).send(sample_email(), idempotency_key="newsletter-abc")
+    lookup, created, sent = fake.requests
+    assert lookup.method == "GET"
+    assert created.path == "/broadcasts"
+    assert created.header("authorization") == f"Bearer {SECRET}"
+    assert created.header("idempotency-key")
+    body = created.json()
+    assert body["segment_id"] == AUDIENCE
+    assert body["reply_to"] == ["author@example.org"]
+    assert body["preview_text"] == "Why excerpts matter"
+    assert "send" not in body
+    assert sent.path == f"/broadcasts/{receipt.message_id}/send"
+    assert fake.broadcasts[receipt.message_id]["status"] == "queued"
+
+
+def test_a_retried_send_does_not_create_a_second_broadcast(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    adapter = provider(tmp_path, fake)
+    first = adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    second = adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    assert first.message_id == second.message_id
+    assert len(fake.broadcasts) == 1
+
+
+def test_a_send_that_failed_after_creating_sends_the_existing_draft(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    adapter = provider(tmp_path, fake)
+    busy = {"statusCode": 500, "name": "application_error", "message": "busy"}
+    fake.fail_next(500, busy, times=4, path="/broadcasts/bc-00000001/send")
+    with pytest.raises(ProviderError):
+        adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    [draft] = fake.broadcasts.values()
+    assert draft["status"] == "draft"
+    receipt = adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    assert receipt.message_id == draft["id"]
+    assert draft["status"] == "queued"
+    assert len(fake.broadcasts) == 1
+
+
+def test_draft_is_left_unsent(tmp_path: Path, fake: ResendFake) -> None:
+    receipt = provider(tmp_path, fake).create_draft(sample_email(), idempotency_key="newsletter-d")
+    assert receipt.drafted
+    assert fake.broadcasts[receipt.message_id]["status"] == "draft"
+    assert not any(r.path.endswith("/send") for r in fake.requests)
+
+
+def test_test_send_is_one_email_to_one_address(tmp_path: Path, fake: ResendFake) -> None:
+    provider(tmp_path, fake).send_test(sample_email(subject="[Test] Hi"), address="me@example.org")
+    [request] = fake.requests
+    assert request.path == "/emails"
+    [email] = fake.emails
+    assert email["to"] == ["me@example.org"]
+    assert email["reply_to"] == "author@example.org"
+    assert fake.broadcasts == {}
+
+
+def test_missing_and_invalid_keys_name_the_variable(tmp_path: Path, fake: ResendFake) -> None:
+    with pytest.raises(ProviderError, match=r"HTTP 403: API key is invalid.*\$RESEND_API_KEY"):
+        provider(tmp_path, fake, key="re_wrong").send(sample_email(), idempotency_key="k")
+
+
+def test_unknown_audience_is_reported(tmp_path: Path, fake: ResendFake) -> None:
+    with pytest.raises(ProviderError, match="Segment not found"):
+        provider(tmp_path, fake, audience="nope").send(sample_email(), idempotency_key="k")
+
+
+def test_422_shows_resends_message(tmp_path: Path, fake: ResendFake) -> None:
+    with pytest.raises(ProviderError, match="Missing `from` field"):
+        provider(tmp_path, fake).send(sample_email(sender=""), idempotency_key="k")
+
+
+def test_rate_limit_honours_retry_after(tmp_path: Path, fake: ResendFake) -> None:
+    fake.fail_next(
+        429,
+        {"statusCode": 429, "name": "rate_limit_exceeded", "message": "Too many requests"},
+        {"retry-after": "1"},
+    )
+    sleep = SleepRecorder()
+    config = provider_config(tmp_path, "resend", base_url=fake.url, audience_id=AUDIENCE)
+    create(config, {"RESEND_API_KEY": SECRET}, sleep=sleep).send(
+        sample_email(), idempotency_key="k"
+    )
+    assert sleep.pauses == [1.0]
+    assert len(fake.broadcasts) == 1
+
+
+def test_traits(tmp_path: Path) -> None:
+    traits = traits_for(provider_config(tmp_path, "resend", audience_id=AUDIENCE))
+    assert traits.destination == f"resend:{AUDIENCE}"
+    assert traits.unsubscribe.url == "{{{RESEND_UNSUBSCRIBE_URL}}}"
+    assert traits.idempotent and traits.drafts
