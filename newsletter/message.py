@@ -21,15 +21,16 @@ def build_message(email: Email, *, to: str, message_id: str | None = None) -> Em
     message["MIME-Version"] = "1.0"
     for name, value in email.headers.items():
         message[name] = value
-    if email.language:
-        message["Content-Language"] = email.language
     message.set_content(email.text, subtype="plain", charset="utf-8")
     message.add_alternative(email.html, subtype="html", charset="utf-8")
+    if email.language:
+        # After set_content, which clears every Content-* header it finds.
+        message["Content-Language"] = email.language
     return message
 
 
 def sender_domain(sender: str) -> str:
     """The domain of the From address, so Message-IDs look like the sender's own."""
     address = parseaddr(sender)[1]
-    domain = address.rpartition("@")[2]
-    return domain or "localhost"
+    local, at, domain = address.rpartition("@")
+    return domain if at and local and domain else "localhost"
