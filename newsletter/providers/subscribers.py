@@ -8,6 +8,7 @@ on CI); bad and duplicate rows are reported back and never sent to.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from email.utils import formataddr
 from pathlib import Path
@@ -55,7 +56,7 @@ def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> Subscr
 
 
 def parse_subscribers(text: str, *, source: str) -> SubscriberList:
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
     if "email" not in columns:
         raise ConfigError(
