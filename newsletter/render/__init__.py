@@ -18,7 +18,13 @@ from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render.compiler import compile_mjml
 from newsletter.render.context import BlogView, PostView, blog_view, post_view
-from newsletter.render.environment import Verbatim, environment, render, render_string
+from newsletter.render.environment import (
+    Verbatim,
+    environment,
+    render,
+    render_string,
+    undo_text_defusing,
+)
 
 __all__ = ["GMAIL_CLIP_BYTES", "RenderSettings", "build_emails", "html_size"]
 
@@ -104,15 +110,21 @@ def _build_email(
     }
     subject = _one_line(_subject(env, settings, base)) or blog.title
     preheader = _one_line(render(env, "preheader.txt.j2", base))
-    base.update(subject=subject, preheader=preheader)
     name = "digest" if settings.mode == "digest" else "post"
     mjml_source = render(env, f"{name}.mjml.j2", {
         **base,
+        "subject": undo_text_defusing(subject),
+        "preheader": undo_text_defusing(preheader),
         "unsubscribe_url": escape(unsubscribe.url),
         "preheader_padding": _PREHEADER_PADDING if preheader else Markup(""),
     })
     html = compile_mjml(mjml_source, env=env, template=f"{name}.mjml.j2")
-    text = render(env, f"{name}.txt.j2", {**base, "unsubscribe_url": Verbatim(unsubscribe.url)})
+    text = render(env, f"{name}.txt.j2", {
+        **base,
+        "subject": subject,
+        "preheader": preheader,
+        "unsubscribe_url": Verbatim(unsubscribe.url),
+    })
     return Email(
         subject=subject,
         preheader=preheader,

@@ -29,6 +29,7 @@ BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # raw braces: HTML gets character references, text gets a zero-width space between the pair.
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 _TEMPLATE_TAG_PAIR = re.compile(r"([{%#}])(?=[{%#}])")
+_DEFUSED_PAIR = re.compile("([{%#}])\u200b(?=[{%#}])")
 # Invisible format characters (zero-width spaces, direction marks, soft hyphens) go out as
 # character references: MRML copies the title into an aria-label and writes them there as
 # Rust escapes such as `\u{200b}`. Other control characters are not allowed in HTML at all.
@@ -53,6 +54,12 @@ def html_value(value: object) -> Markup:
     escaped = _CONTROL.sub("", str(escape(value)).translate(_BRACE_ENTITIES))
     # The text was escaped just above; only character references were added since.
     return Markup(_INVISIBLE.sub(lambda m: f"&#x{ord(m.group(0)):x};", escaped))  # noqa: S704
+
+
+def undo_text_defusing(text: str) -> str:
+    """A rendered text (subject, preheader) made fit for HTML, where braces are already
+    neutralised as character references and a zero-width space would only get in the way."""
+    return _DEFUSED_PAIR.sub("\\1", text)
 
 
 def text_value(value: object) -> str:
