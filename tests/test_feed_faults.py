@@ -174,3 +174,25 @@ def test_a_missing_local_feed_file_is_a_usage_error(blog: Blog) -> None:
 def test_a_folder_given_as_the_feed_is_a_usage_error(blog: Blog) -> None:
     result = blog.send("--feed", str(blog.folder))
     assert_refused_plainly(blog, result, 2, "is a folder, not a feed file")
+
+
+def test_validators_are_kept_and_a_304_sends_nothing(tmp_path: Path) -> None:
+    body = rss([FIRST])
+
+    def conditional(headers: dict[str, str]) -> Route:
+        if headers.get("if-none-match") == '"v1"':
+            return Route(b"", 304, {})
+        return Route(body, 200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+    with FeedServer() as server:
+        server.routes["/feed.xml"] = Route(respond=conditional)
+        write_config(tmp_path, feed=server.url(), provider={"name": "outbox"})
+        assert run(tmp_path, "send").code == 0
+        ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
+        assert ledger["feeds"] == {server.url(): {"etag": '"v1"'}}
+
+        unchanged = run(tmp_path, "send")
+        assert unchanged.code == 0, unchanged.stderr
+        assert server.requests[-1].headers.get("if-none-match") == '"v1"'
+        assert "has not changed" in unchanged.stdout + unchanged.stderr
+        assert len(list((tmp_path / "outbox").iterdir())) == 1
