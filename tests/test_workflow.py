@@ -66,6 +66,11 @@ def step_by_id(document: Mapping[str, Any], step_id: str) -> dict[str, Any]:
     return matches[0]
 
 
+def install_step(document: Mapping[str, Any]) -> dict[str, Any]:
+    (step,) = [step for step in all_steps(document) if "pip install" in step.get("run", "")]
+    return step
+
+
 @pytest.fixture(scope="module")
 def newsletter_yml() -> dict[str, Any]:
     return load(NEWSLETTER_YML)
@@ -129,9 +134,8 @@ def test_python_is_set_up_with_pip_caching(path: Path) -> None:
 
 def test_the_project_is_installed_before_sending(newsletter_yml: dict[str, Any]) -> None:
     steps = all_steps(newsletter_yml)
-    install = next(i for i, step in enumerate(steps) if "pip install" in step.get("run", ""))
-    send = steps.index(step_by_id(newsletter_yml, "send"))
-    assert install < send
+    send = step_by_id(newsletter_yml, "send")
+    assert steps.index(install_step(newsletter_yml)) < steps.index(send)
     assert newsletter_yml["env"]["NEWSLETTER_PACKAGE"] == "", "auto-detects unless init pins it"
 
 
@@ -409,6 +413,29 @@ def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
     assert sent.returncode == exit_code
     assert f"::error title=Newsletter exit {exit_code}::{advice}" in sent.stdout
     assert advice in blog.summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("event_inputs", "exit_code"), [(None, 0), ({}, 2)],
+                         ids=["schedule-skips", "button-explains"])
+def test_a_repository_without_a_config_sends_nothing(
+    blog: Blog, event_inputs: dict[str, Any] | None, exit_code: int
+) -> None:
+    (blog.work / "newsletter.toml").unlink()
+
+    found = run_step(blog, "config", event_inputs)
+
+    assert found.returncode == exit_code
+    assert "found=false" in blog.outputs.read_text(encoding="utf-8")
+    assert "no newsletter.toml in this repository" in blog.summary.read_text(encoding="utf-8")
+
+
+def test_a_configured_repository_goes_on_to_install_and_send(
+    blog: Blog, newsletter_yml: dict[str, Any]
+) -> None:
+    assert run_step(blog, "config").returncode == 0
+    assert "found=true" in blog.outputs.read_text(encoding="utf-8")
+    for step in (install_step(newsletter_yml), step_by_id(newsletter_yml, "send")):
+        assert step["if"] == "steps.config.outputs.found == 'true'"
 
 
 @pytest.mark.slow
