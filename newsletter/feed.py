@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -202,9 +203,15 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     if not parsed.get("version") and not entries:
         raise FeedError(_not_a_feed_sentence(url, body, response_headers.get("content-type", "")))
     warnings: list[str] = []
-    if parsed.bozo and not isinstance(
-        parsed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
-    ):
+    problem = parsed.get("bozo_exception")
+    if parsed.bozo and _cut_off(body, problem):
+        # The loose parser keeps the half-read last item (no body, or the feed's own URL as
+        # its link), which would be mailed and recorded as sent.
+        raise FeedError(
+            f"The feed at {url} ends early (the download looks cut off), so nothing was sent; "
+            "run again later."
+        )
+    if parsed.bozo and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe):
         warnings.append(
             f"The feed at {url} is not well-formed ({parsed.bozo_exception}); "
             f"{len(entries)} posts were read anyway."
@@ -222,6 +229,16 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         posts=posts,
         warnings=tuple(warnings),
     )
+
+
+_ROOT_END = re.compile(rb"</(?:[\w-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--.*?-->\s*)*$", re.I | re.S)
+
+
+def _cut_off(body: bytes, problem: object) -> bool:
+    """A well-formedness error in a document that never closes its root element."""
+    from xml.sax import SAXParseException
+
+    return isinstance(problem, SAXParseException) and not _ROOT_END.search(body[-512:])
 
 
 def _not_a_feed_sentence(url: str, body: bytes, content_type: str) -> str:

@@ -220,3 +220,9 @@ def test_local_files_and_file_urls(tmp_path: Path) -> None:
 def test_missing_local_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         feed.load(str(tmp_path / "nope.xml"), user_agent=UA)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_a_cut_off_download_is_refused_not_half_read(keep: float) -> None:
+    with pytest.raises(FeedError, match="ends early"):
+        feed.parse(RSS[: int(len(RSS) * keep)], url="https://tiny.example.org/feed/")
