@@ -29,7 +29,7 @@ from newsletter.excerpt.tree import (
 from newsletter.excerpt.urls import PostAddress
 
 _BREAK_COMMENT = re.compile(
-    r"\s*(?:(?:wp:)?more\b.*|break|excerpt|read[\s_-]?more|jump(?:[\s_-]?break)?|members-only)\s*",
+    r"\s*(?:(?:wp:)?more(?:\s.*)?|break|excerpt|read[\s_-]?more|jump(?:[\s_-]?break)?|members-only)\s*",
     re.IGNORECASE | re.DOTALL,
 )
 """`<!--more-->` (also WordPress's `<!--more Custom text-->`), Jekyll/Eleventy/Hexo/Tumblr

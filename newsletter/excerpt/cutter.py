@@ -26,6 +26,7 @@ from newsletter.excerpt.tree import (
     block_of,
     content_follows,
     cut_before,
+    has_content_before,
     inner_html,
     is_empty,
     last_text_segment,
@@ -96,7 +97,12 @@ def _tidy_end(root: HtmlElement, *, mid_sentence: bool, truncated: bool) -> None
     """No blank or empty tail, no heading left introducing nothing; a cut in mid-sentence
     ends with an ellipsis."""
     trim_trailing(root)
-    while truncated and len(root) and tag_of(root[-1]) in HEADING_TAGS and len(root) > 1:
+    while (
+        truncated
+        and len(root)
+        and tag_of(root[-1]) in HEADING_TAGS
+        and has_content_before(root[-1], root)
+    ):
         root.remove(root[-1])
         trim_trailing(root)
     segment = last_text_segment(root)
