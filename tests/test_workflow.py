@@ -310,7 +310,7 @@ def test_send_and_commit_put_the_ledger_commit_in_the_remote(blog: Blog) -> None
     summary = blog.summary.read_text(encoding="utf-8")
     assert "Second post" in summary, "the CLI's own summary of what went out"
     assert "Ledger committed" in summary
-    assert f"ledger={blog.ledger()}" in blog.outputs.read_text(encoding="utf-8")
+    assert "ledger=state/ledger.json\n" in blog.outputs.read_text(encoding="utf-8")
 
 
 def test_the_commit_is_replayed_on_top_of_a_concurrent_push(blog: Blog) -> None:
@@ -471,7 +471,8 @@ def test_the_push_authenticates_like_checkout_and_a_failed_push_says_what_to_do(
     assert committed.returncode == 1
     assert "Ledger not pushed" in blog.summary.read_text(encoding="utf-8")
     assert f"::add-mask::{credentials}" in committed.stdout
-    assert f"ledger={blog.ledger()}" in blog.outputs.read_text(encoding="utf-8"), "for the artifact"
+    outputs = blog.outputs.read_text(encoding="utf-8")
+    assert "ledger=state/ledger.json\n" in outputs, "the artifact step uploads this path"
 
 
 # --- helpers for running steps ------------------------------------------------------------------
