@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace, verbosity: int) -> int:
         _print_status(config)
         return EXIT_OK
     if command == "resolve":
-        report = pipeline.resolve(config, args.post, args.as_ == "sent", notify)
+        report = pipeline.resolve(config, tuple(args.post), args.as_ == "sent", notify)
         print(report.outcome)
         return EXIT_OK
 
@@ -332,7 +332,11 @@ def _parser() -> argparse.ArgumentParser:
         "resolve", help="settle a post left pending by an interrupted send"
     )
     resolve.add_argument(
-        "--post", required=True, metavar="URL_OR_ID", help="the pending post's link or id"
+        "--post",
+        required=True,
+        action="append",
+        metavar="URL_OR_ID",
+        help="the pending post's link or id (repeatable)",
     )
     resolve.add_argument(
         "--as",

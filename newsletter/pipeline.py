@@ -222,20 +222,25 @@ def baseline(
         return _finish(context, ledger, plan, traits, (), (), outcome, command="baseline")
 
 
-def resolve(config: Config, reference: str, as_sent: bool, notify: Notify) -> Report:
+def resolve(
+    config: Config, references: Sequence[str], as_sent: bool, notify: Notify
+) -> Report:
     traits = traits_for(config)
     now = datetime.now(UTC)
     with Ledger.locked(config.state.path) as ledger:
-        record = ledger.destination(traits.destination).resolve(reference, as_sent, at=now)
-        verdict = "sent" if as_sent else "unsent (the next send will send it)"
-        outcome = f"Marked {record.title!r} as {verdict}."
+        destination = ledger.destination(traits.destination)
+        # Every reference is checked before anything is saved: one typo settles nothing.
+        records = [destination.resolve(reference, as_sent, at=now) for reference in references]
+        verdict = "sent" if as_sent else "unsent (the next send will send them)"
+        titles = ", ".join(repr(record.title) for record in records)
+        outcome = f"Marked {titles} as {verdict}."
         ledger.add_run(
             RunRecord(
                 at=_iso(now),
                 command="resolve",
                 destination=traits.destination,
                 result="sent" if as_sent else "unsent",
-                posts=(record.id,),
+                posts=tuple(record.id for record in records),
             )
         )
         ledger.save()
@@ -484,11 +489,11 @@ def _retry_pending(
     pending = destination.pending()
     listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
     if not traits.idempotent:
-        first = pending[0].link or pending[0].id
+        posts = " ".join(f"--post {record.link or record.id}" for record in pending)
         raise SafetyRefusal(
             f"A previous send was interrupted and {len(pending)} post(s) may or may not have "
             f"reached subscribers: {listing}. Check the provider's dashboard, then run "
-            f"`newsletter resolve --post {first} --as sent` (or `--as unsent` to send it again)."
+            f"`newsletter resolve {posts} --as sent` (or `--as unsent` to send them again)."
         )
     feed = _load_feed(context, ledger, options, conditional=False)
     assert feed is not None

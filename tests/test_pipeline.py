@@ -211,8 +211,11 @@ def test_an_uncertain_failure_stays_pending_and_blocks_until_resolved(
     assert provider.sent == []
 
     config = make_config(blog)
-    pipeline.resolve(config, "https://b.example.org/1/", True, quiet)
-    pipeline.resolve(config, "id-2", False, quiet)
+    with pytest.raises(ConfigError):
+        pipeline.resolve(config, ("https://b.example.org/1/", "no-such-post"), True, quiet)
+    assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
+    pipeline.resolve(config, ("https://b.example.org/1/",), True, quiet)
+    pipeline.resolve(config, ("id-2",), False, quiet)
     assert statuses(blog) == {"id-1": "sent"}
     send(blog)
     assert provider.sent[0][0].post_ids == ("id-2",)
