@@ -415,6 +415,40 @@ def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
     assert advice in blog.summary.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize(
+    ("pinned", "pyproject", "installed"),
+    [
+        ("", '[project]\nname = "newsletter"\n', "."),
+        ("", None, "newsletter"),
+        ("", '[project]\nname = "my-blog-theme"\n', "newsletter"),
+        ("newsletter==0.1.0", '[project]\nname = "newsletter"\n', "newsletter==0.1.0"),
+    ],
+    ids=["the-project-itself", "a-blog", "a-blog-with-its-own-pyproject", "pinned-by-init"],
+)
+def test_the_install_step_picks_the_right_package(
+    blog: Blog, pinned: str, pyproject: str | None, installed: str
+) -> None:
+    if pyproject is not None:
+        (blog.work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    pip_args = blog.root / "pip-args.json"
+    recorder = blog.root / "record_pip.py"
+    recorder.write_text(
+        f"import json, sys\nopen({str(pip_args)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    # A python that runs everything for real except `-m pip`, whose arguments it records.
+    _write_executable(
+        blog.fakebin / "python",
+        f'#!/bin/sh\nif [ "$1 $2" = "-m pip" ]; then\n  shift 2\n'
+        f'  exec "{sys.executable}" "{recorder}" "$@"\nfi\nexec "{sys.executable}" "$@"\n',
+    )
+
+    result = run_step(blog, install_step(load(NEWSLETTER_YML)), env={"NEWSLETTER_PACKAGE": pinned})
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(pip_args.read_text(encoding="utf-8")) == ["install", installed]
+
+
 @pytest.mark.parametrize(("event_inputs", "exit_code"), [(None, 0), ({}, 2)],
                          ids=["schedule-skips", "button-explains"])
 def test_a_repository_without_a_config_sends_nothing(
@@ -542,19 +576,20 @@ def blog(tmp_path: Path) -> Blog:
 
 def run_step(
     blog: Blog,
-    step_id: str,
+    step_id: str | dict[str, Any],
     inputs: Mapping[str, Any] | None = None,
     *,
     ref: str = "main",
     server_url: str = "https://github.com",
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run one step's script as the runner would: bash -eo pipefail, its env: resolved."""
     document = load(NEWSLETTER_YML)
-    step = step_by_id(document, step_id)
+    step = step_by_id(document, step_id) if isinstance(step_id, str) else step_id
     event = "workflow_dispatch" if inputs is not None else "schedule"
     declared = triggers(document)["workflow_dispatch"]["inputs"]
     values = {name: _input_value(inputs, name) for name in declared}
-    env = {
+    environment = {
         "PATH": f"{blog.fakebin}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(blog.root),
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -569,14 +604,15 @@ def run_step(
         "GITHUB_STEP_SUMMARY": str(blog.summary),
         "GITHUB_OUTPUT": str(blog.outputs),
         **{name: str(value) for name, value in document.get("env", {}).items()},
+        **(env or {}),
     }
     for name, expression in step.get("env", {}).items():
-        env[name] = _resolve(expression, values)
-    script = blog.root / f"{step_id}.sh"
+        environment[name] = _resolve(expression, values)
+    script = blog.root / "step.sh"
     script.write_text(step["run"], encoding="utf-8")
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-        cwd=blog.work, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=blog.work, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )
 
 
