@@ -47,8 +47,9 @@ def prepare_media(root: HtmlElement, base: str) -> None:
         elif tag in _DROPPED_EMBEDS:
             drop(node)
     for picture in list(root.iter("picture")):
+        # libxml2 does not know <source> is empty and nests the <img> inside it.
         for source in list(picture.iter("source")):
-            drop(source)
+            source.drop_tag()
         picture.drop_tag()
 
 

@@ -50,9 +50,8 @@ BLOCK_TAGS = frozenset(
     }
 )
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-CONTENT_TAGS = frozenset({"img"})
-"""Elements that are content without any text (by the time we judge emptiness, embeds and
-videos have become linked images)."""
+CONTENT_TAGS = frozenset({"img", "iframe", "video", "audio", "picture"})
+"""Elements that are content without any text (players become links before the cut)."""
 WALK_EVENTS: tuple[Literal["start", "end", "comment"], ...] = ("start", "end", "comment")
 """For `etree.iterwalk`: a comment comes as one "comment" event (its tail is text too)."""
 _KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col", "colgroup"})
@@ -183,7 +182,7 @@ def trim_trailing(root: HtmlElement) -> None:
             node.remove(last)
             node = root
             continue
-        if not is_blank(last.text) and len(last) == 0:
+        if (not is_blank(last.text) and len(last) == 0) or tag_of(last) in CONTENT_TAGS:
             return
         node = last
 

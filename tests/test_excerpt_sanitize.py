@@ -1,0 +1,217 @@
+"""Email-safe output: allowlist, embeds, absolute URLs, usable and sized images."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.excerpt import cut
+from newsletter.excerpt.media import best_candidate
+from tests.excerpt_helpers import make_post
+
+STYLE = 'style="display:block;max-width:100%;height:auto"'
+
+
+def html_of(body: str, **fields: object) -> str:
+    return cut(make_post(body, **fields)).html
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<p>Hi<script>alert(1)</script></p>", "<p>Hi</p>"),
+        ("<style>p{color:red}</style><p>Hi</p>", "<p>Hi</p>"),
+        ('<p onclick="steal()" onmouseover="x()">Hi</p>', "<p>Hi</p>"),
+        ('<p><a href="javascript:alert(1)">Hi</a></p>', "<p>Hi</p>"),
+        ('<p><a href=" JavaScript:alert(1)">Hi</a></p>', "<p>Hi</p>"),
+        ('<form action="/s"><input name="q"><button>Go</button></form><p>Hi</p>', "<p>Hi</p>"),
+        ('<p class="lead" id="x" style="color:red" data-x="1">Hi</p>', "<p>Hi</p>"),
+        (
+            '<p><a href="mailto:me@example.org" target="_blank" rel="x">me</a></p>',
+            '<p><a href="mailto:me@example.org">me</a></p>',
+        ),
+        ("<article><section><p>Hi</p></section></article>", "<p>Hi</p>"),
+        (
+            '<p>Hi</p><object data="x.swf"><embed src="x.swf"></object>'
+            "<svg><text>gone</text></svg>",
+            "<p>Hi</p>",
+        ),
+    ],
+)
+def test_allowlist(body: str, expected: str) -> None:
+    assert html_of(body) == expected
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed",
+        "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ",
+        "//www.youtube.com/embed/dQw4w9WgXcQ",
+        "https://youtu.be/dQw4w9WgXcQ",
+    ],
+)
+def test_youtube_embed_becomes_a_linked_thumbnail(src: str) -> None:
+    body = (
+        '<figure class="wp-block-embed is-provider-youtube"><div class="wp-block-embed__wrapper">'
+        f'<iframe title="Never gonna" width="500" height="281" src="{src}" frameborder="0" '
+        "allowfullscreen></iframe></div></figure><p>Below.</p>"
+    )
+    excerpt = cut(make_post(body))
+    assert excerpt.html == (
+        '<figure><div><p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">'
+        '<img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="Never gonna" '
+        f'width="480" {STYLE}></a></p></div></figure>\n<p>Below.</p>'
+    )
+    assert excerpt.image == "https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg"
+    assert excerpt.text == "Never gonna (https://www.youtube.com/watch?v=dQw4w9WgXcQ)\n\nBelow."
+
+
+def test_vimeo_embed_becomes_a_link() -> None:
+    body = (
+        '<p>Watch:</p><iframe src="https://player.vimeo.com/video/76979871?h=8272103f6e"></iframe>'
+    )
+    assert html_of(body) == (
+        '<p>Watch:</p>\n<p><a href="https://vimeo.com/76979871">Watch on Vimeo</a></p>'
+    )
+
+
+def test_embed_inside_a_paragraph_stays_inline() -> None:
+    body = '<p>See <iframe title="Clip" src="https://player.vimeo.com/video/1"></iframe> now.</p>'
+    assert html_of(body) == '<p>See <a href="https://vimeo.com/1">Clip</a> now.</p>'
+
+
+def test_other_iframes_become_a_link_to_their_page() -> None:
+    body = '<p>Map:</p><iframe src="https://maps.example/embed?x=1"></iframe>'
+    assert html_of(body) == (
+        '<p>Map:</p>\n<p><a href="https://maps.example/embed?x=1">maps.example</a></p>'
+    )
+
+
+def test_video_with_poster_becomes_a_linked_picture() -> None:
+    body = '<video poster="/poster.jpg" controls><source src="/clip.mp4" type="video/mp4"></video>'
+    assert html_of(body) == (
+        '<p><a href="https://blog.example/clip.mp4"><img src="https://blog.example/poster.jpg" '
+        f'alt="Watch the video" width="480" {STYLE}></a></p>'
+    )
+
+
+def test_relative_urls_resolve_against_the_base() -> None:
+    body = '<p><a href="../other/">Other</a> <img src="pic.png"></p>'
+    assert html_of(body, base_url="https://blog.example/2024/06/a-post/") == (
+        '<p><a href="https://blog.example/2024/06/other/">Other</a> '
+        f'<img src="https://blog.example/2024/06/a-post/pic.png" alt="" width="552" {STYLE}></p>'
+    )
+
+
+def test_base_falls_back_to_the_item_link() -> None:
+    body = '<p><a href="/about/">About</a></p>'
+    post = make_post(body, base_url="", link="https://other.example/post/1")
+    assert cut(post).html == '<p><a href="https://other.example/about/">About</a></p>'
+
+
+def test_relative_link_without_any_base_loses_its_link_not_its_words() -> None:
+    post = make_post('<p><a href="/about/">About</a></p>', base_url="", link="", id="tag:x")
+    assert cut(post).html == "<p>About</p>"
+
+
+def test_protocol_relative_image_becomes_https() -> None:
+    assert 'src="https://cdn.example/a.jpg"' in html_of('<img src="//cdn.example/a.jpg">')
+
+
+def test_lazy_loaded_image_gets_its_real_source() -> None:
+    body = (
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/real.jpg" '
+        'class="lazyload"><noscript><img src="/real.jpg"></noscript>'
+    )
+    excerpt = cut(make_post(body))
+    assert (
+        excerpt.html
+        == f'<p><img src="https://blog.example/real.jpg" alt="" width="552" {STYLE}></p>'
+    )
+    assert excerpt.image == "https://blog.example/real.jpg"
+
+
+def test_srcset_only_image_gets_the_candidate_that_fills_the_column() -> None:
+    body = '<img srcset="/a-400.jpg 400w, /a-1200.jpg 1200w, /a-2400.jpg 2400w" alt="A">'
+    assert html_of(body) == (
+        f'<p><img alt="A" src="https://blog.example/a-1200.jpg" width="552" {STYLE}></p>'
+    )
+
+
+def test_picture_element_uses_its_source() -> None:
+    body = '<picture><source srcset="/b.webp 800w"><img data-lazy-src="" alt="B"></picture>'
+    assert html_of(body) == (
+        f'<p><img alt="B" src="https://blog.example/b.webp" width="552" {STYLE}></p>'
+    )
+
+
+def test_image_without_any_source_is_dropped() -> None:
+    assert html_of('<p>Text <img data-foo="x"></p>') == "<p>Text</p>"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "width"),
+    [
+        ('width="1024" height="683"', "552"),
+        ('width="300" height="200"', "300"),
+        ('width="300px"', "300"),
+        ('style="width: 200px; height: 100px"', "200"),
+        ("", "552"),
+        ('width="100%"', "552"),
+    ],
+)
+def test_images_fit_the_column_without_a_distorting_height(attributes: str, width: str) -> None:
+    html = html_of(f'<img src="https://cdn.example/a.jpg" {attributes}>')
+    assert f'width="{width}"' in html
+    assert "height=" not in html
+    assert STYLE in html
+
+
+@pytest.mark.parametrize(
+    ("srcset", "expected"),
+    [
+        ("a.jpg 300w, b.jpg 1200w, c.jpg 2000w", ("b.jpg", 1200)),
+        ("a.jpg 300w, b.jpg 800w", ("b.jpg", 800)),
+        ("a.jpg 1x, b.jpg 2x", ("b.jpg", 2)),
+        (
+            "https://x.example/a,b.jpg 500w, https://x.example/c.jpg 1500w",
+            ("https://x.example/c.jpg", 1500),
+        ),
+        ("", None),
+    ],
+)
+def test_srcset_choice(srcset: str, expected: tuple[str, int] | None) -> None:
+    assert best_candidate(srcset) == expected
+
+
+def test_wordpress_emoji_images_become_characters() -> None:
+    body = (
+        '<p>Done <img draggable="false" role="img" class="emoji" alt="🎉" '
+        'src="https://s.w.org/images/core/emoji/15.0.3/72x72/1f389.png"> today</p>'
+    )
+    assert html_of(body) == "<p>Done 🎉 today</p>"
+
+
+@pytest.mark.parametrize(
+    "pixel",
+    [
+        '<img src="https://pixel.wp.com/b.gif?host=x&amp;feed=1" width="1" height="1">',
+        '<img src="https://stats.wordpress.com/b.gif?x=1">',
+        '<img src="http://feeds.feedburner.com/~r/blog/~4/AbC" height="1" width="1" alt="">',
+        '<img src="https://tracker.example/open.gif" width="1" height="1">',
+        '<img src="https://tracker.example/open.gif" width="0">',
+    ],
+)
+def test_tracking_pixels_are_removed_and_never_the_picture(pixel: str) -> None:
+    excerpt = cut(make_post(f"<p>Text.{pixel}</p>"))
+    assert excerpt.html == "<p>Text.</p>"
+    assert excerpt.image is None
+
+
+def test_first_image_is_the_picture() -> None:
+    body = '<p>Hi</p><img src="/one.jpg"><img src="/two.jpg">'
+    assert cut(make_post(body)).image == "https://blog.example/one.jpg"
+
+
+def test_no_image_no_picture() -> None:
+    assert cut(make_post("<p>Just words.</p>")).image is None
