@@ -9,15 +9,17 @@ before the normal handling, e.g. a 429 with `Retry-After` or a 503.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+_BOUNDARY = re.compile(r"boundary=([^;]+)")
+_FIELD_NAME = re.compile(r'name="([^"]*)"')
 
 
 @dataclass
@@ -40,14 +42,27 @@ class Request:
         return json.loads(self.body)
 
     def form(self) -> list[tuple[str, str]]:
-        """The fields of a multipart/form-data body, in order, repeated names kept."""
-        head = f"Content-Type: {self.header('content-type')}\r\n\r\n".encode()
-        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        """The fields of a multipart/form-data body (RFC 7578), in order, names repeated.
+
+        Parsed by hand rather than with `email.parser`, which takes a third of a second for
+        a 1,000-recipient Mailgun batch and would make the fake, not the client, the
+        bottleneck of the benchmark.
+        """
+        boundary = _BOUNDARY.search(self.header("content-type") or "")
+        if boundary is None:
+            raise ValueError("multipart/form-data without a boundary")
+        delimiter = b"--" + boundary.group(1).strip('"').encode()
         fields = []
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            fields.append((str(name), payload.decode("utf-8")))
+        for part in self.body.split(delimiter)[1:]:
+            if part.startswith(b"--"):
+                break
+            # Each part sits between the CRLF ending the delimiter line and the CRLF
+            # before the next delimiter; everything else is the value, byte for byte.
+            head, _, value = part.removeprefix(b"\r\n").removesuffix(b"\r\n").partition(b"\r\n\r\n")
+            name = _FIELD_NAME.search(head.decode("utf-8"))
+            if name is None:
+                raise ValueError("form-data part without a name")
+            fields.append((name.group(1), value.decode("utf-8")))
         return fields
 
 
@@ -124,6 +139,7 @@ class FakeApi:
 def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
