@@ -80,7 +80,9 @@ def is_element(node: object) -> bool:
 
 
 def tag_of(node: HtmlElement) -> str:
-    return node.tag.lower() if isinstance(node.tag, str) else ""
+    """The element's name ("" for a comment); the HTML parser already lower-cases names."""
+    tag = node.tag
+    return tag if isinstance(tag, str) else ""
 
 
 def classes(node: HtmlElement) -> frozenset[str]:
@@ -198,12 +200,20 @@ def text_segments(root: HtmlElement) -> Iterator[tuple[HtmlElement, bool, str]]:
 
 
 def last_text_segment(root: HtmlElement) -> tuple[HtmlElement, bool, str] | None:
-    """The last non-blank text run of the document."""
-    found: tuple[HtmlElement, bool, str] | None = None
-    for segment in text_segments(root):
-        if not is_blank(segment[2]):
-            found = segment
-    return found
+    """The last non-blank text run of the document, searched from the end."""
+    return next(
+        (segment for segment in _segments_backwards(root) if not is_blank(segment[2])), None
+    )
+
+
+def _segments_backwards(node: HtmlElement) -> Iterator[tuple[HtmlElement, bool, str]]:
+    for child in reversed(node):
+        if child.tail:
+            yield child, True, child.tail
+        if is_element(child):
+            yield from _segments_backwards(child)
+    if node.text and is_element(node):
+        yield node, False, node.text
 
 
 def set_segment(owner: HtmlElement, in_tail: bool, text: str) -> None:
