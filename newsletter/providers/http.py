@@ -314,3 +314,12 @@ def _partial(error: ProviderError, done: int, total: int) -> ProviderError:
         "failure; the posts stay pending, so check the provider's log before running "
         "`newsletter resolve`)."
     )
+
+
+def pop_header(headers: dict[str, str], name: str) -> str | None:
+    """Take one email header out, case-insensitively: JSON APIs carry some headers (such as
+    Reply-To) as fields of their own, and the rest in a generic header list."""
+    for key in list(headers):
+        if key.lower() == name.lower():
+            return headers.pop(key)
+    return None

@@ -19,7 +19,7 @@ from typing import Any
 from newsletter.errors import ConfigError, ProviderError
 from newsletter.models import Email, Receipt, Rejection
 from newsletter.providers.base import Traits
-from newsletter.providers.http import HttpClient
+from newsletter.providers.http import HttpClient, pop_header
 from newsletter.providers.subscribers import Subscriber, load_subscribers
 
 MAX_BATCH = 500
@@ -120,16 +120,9 @@ class PostmarkProvider:
             "MessageStream": self.message_stream,
         }
         headers = dict(email.headers)
-        reply_to = _pop_header(headers, "Reply-To")
+        reply_to = pop_header(headers, "Reply-To")
         if reply_to:
             message["ReplyTo"] = reply_to
         if headers:
             message["Headers"] = [{"Name": name, "Value": value} for name, value in headers.items()]
         return message
-
-
-def _pop_header(headers: dict[str, str], name: str) -> str | None:
-    for key in list(headers):
-        if key.lower() == name.lower():
-            return headers.pop(key)
-    return None

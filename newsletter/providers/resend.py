@@ -18,7 +18,7 @@ from typing import Any
 from newsletter.errors import ProviderError
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import Traits
-from newsletter.providers.http import HttpClient
+from newsletter.providers.http import HttpClient, pop_header
 from newsletter.providers.idempotency import step_key
 
 _NAME_LIMIT = 80
@@ -58,7 +58,7 @@ class ResendProvider:
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
         headers = dict(email.headers)
-        reply_to = _pop_header(headers, "Reply-To")
+        reply_to = pop_header(headers, "Reply-To")
         body: dict[str, Any] = {
             "from": email.sender,
             "to": [address],
@@ -77,7 +77,7 @@ class ResendProvider:
         self.http.close()
 
     def _create(self, email: Email, *, key: str, idempotency: str) -> str:
-        reply_to = _pop_header(dict(email.headers), "Reply-To")
+        reply_to = pop_header(dict(email.headers), "Reply-To")
         body: dict[str, Any] = {
             "segment_id": self.audience_id,
             "from": email.sender,
@@ -118,10 +118,3 @@ def _id(answer: Any) -> str:
         "Resend accepted the request but its answer has no id; check base_url points at "
         "https://api.resend.com."
     )
-
-
-def _pop_header(headers: dict[str, str], name: str) -> str | None:
-    for key in list(headers):
-        if key.lower() == name.lower():
-            return headers.pop(key)
-    return None
