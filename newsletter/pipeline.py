@@ -489,11 +489,11 @@ def _retry_pending(
     pending = destination.pending()
     listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
     if not traits.idempotent:
-        posts = " ".join(f"--post {record.link or record.id}" for record in pending)
+        flags = " ".join(f"--post {record.link or record.id}" for record in pending)
         raise SafetyRefusal(
             f"A previous send was interrupted and {len(pending)} post(s) may or may not have "
             f"reached subscribers: {listing}. Check the provider's dashboard, then run "
-            f"`newsletter resolve {posts} --as sent` (or `--as unsent` to send them again)."
+            f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
         )
     feed = _load_feed(context, ledger, options, conditional=False)
     assert feed is not None
