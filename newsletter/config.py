@@ -20,7 +20,7 @@ from newsletter.errors import ConfigError
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG_NAME = "newsletter.toml"
 DEFAULT_USER_AGENT = (
-    f"newsletter/{__version__} (blog-to-email newsletter; +https://pypi.org/project/newsletter/)"
+    f"newsletter/{__version__} (blog-to-email newsletter; +https://pypi.org/project/blog-newsletter/)"
 )
 
 Mode = Literal["digest", "per-post"]

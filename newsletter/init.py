@@ -58,7 +58,7 @@ def init_project(target: Path) -> InitReport:
         (written if _create(target / relative, text) else skipped).append(relative)
 
     place(CONFIG_PATH, _starter("newsletter.toml"))
-    place(WORKFLOW_PATH, pin_package(_starter("newsletter.yml"), f"newsletter=={__version__}"))
+    place(WORKFLOW_PATH, pin_package(_starter("newsletter.yml"), f"blog-newsletter=={__version__}"))
     # An existing templates/ folder is the author's (or another tool's): leave it alone.
     if (target / TEMPLATES_DIR).exists():
         skipped.append(TEMPLATES_DIR)

