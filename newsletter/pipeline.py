@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,10 @@ from newsletter.providers import traits_for
 
 if TYPE_CHECKING:
     from newsletter.providers.base import Provider, Traits
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+"""How long providers keep an idempotency key (Resend documents 24 hours; Buttondown does not
+say): an interrupted send older than this is never retried automatically."""
 
 Notify = Callable[[str], None]
 """Progress lines for the author (the CLI prints them unless -q)."""
@@ -495,6 +499,15 @@ def _retry_pending(
             f"reached subscribers: {listing}. Check the provider's dashboard, then run "
             f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
         )
+    stale = [r for r in pending if _age(r.at, context.now) > IDEMPOTENCY_WINDOW]
+    if stale:
+        flags = " ".join(f"--post {record.link or record.id}" for record in stale)
+        raise SafetyRefusal(
+            f"A send interrupted more than a day ago left {len(stale)} post(s) pending, and "
+            f"{traits.name} only recognises a retried send for about a day, so retrying now "
+            "could mail them twice. Check the provider's dashboard, then run "
+            f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
+        )
     feed = _load_feed(context, ledger, options, conditional=False)
     assert feed is not None
     by_key: dict[str, list[Post]] = {}
@@ -623,6 +636,10 @@ def _nothing_new_sentence(plan: Plan) -> str:
             "none is inside first_run_days, so nothing was sent."
         )
     return "Nothing new to send."
+
+
+def _age(stamp: str, now: datetime) -> timedelta:
+    return now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _published_or_oldest(post: Post) -> datetime:

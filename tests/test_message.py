@@ -84,3 +84,12 @@ def test_slugify_keeps_file_names_short_and_plain() -> None:
     assert slugify("Hello, World! ☕ Part 2") == "hello-world-part-2"
     assert slugify("☕☕") == "email"
     assert len(slugify("x" * 200)) == 50
+
+
+def test_outbox_write_failure_proves_nothing_went_out(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    outbox = OutboxProvider(Traits("outbox", "outbox", Unsubscribe("mailto:x")), blocker / "out")
+    with pytest.raises(ProviderError) as failed:
+        outbox.send(EMAIL, idempotency_key="k")
+    assert failed.value.maybe_sent is False

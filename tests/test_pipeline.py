@@ -236,6 +236,21 @@ def test_idempotent_providers_retry_pending_posts_with_the_same_key(
     assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
 
 
+def test_an_interrupted_send_older_than_a_day_is_not_retried_automatically(
+    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
+    provider.fail_with = ProviderError("Timed out.")
+    with pytest.raises(ProviderError):
+        send(blog)
+    provider.fail_with = None
+    monkeypatch.setattr(pipeline, "IDEMPOTENCY_WINDOW", timedelta(seconds=-1))
+    with pytest.raises(SafetyRefusal, match="more than a day ago"):
+        send(blog)
+    assert provider.sent == []
+    assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
+
+
 def test_drafts_are_recorded_as_drafted(blog: Path, provider: RecordingProvider) -> None:
     provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), drafts=True)
     send(blog, draft=True)

@@ -48,7 +48,8 @@ class OutboxProvider:
         except OSError as error:
             raise ProviderError(
                 f"Cannot write to the outbox folder {self.directory} ({error.strerror}); "
-                "check that it is writable or set [provider] dir."
+                "check that it is writable or set [provider] dir.",
+                maybe_sent=False,
             ) from None
         return Receipt(provider="outbox", message_id=str(message["Message-ID"]), accepted=1)
 
