@@ -34,7 +34,7 @@ def _sentence(rng: random.Random) -> str:
 
 
 def _paragraph(rng: random.Random) -> str:
-    sentences = " ".join(_sentence(rng) for _ in range(rng.randint(3, 6)))
+    sentences = " ".join(_sentence(rng) for _ in range(rng.randint(3, 5)))
     # Some inline markup, as real posts have: a link, emphasis.
     link = f'<a href="{BLOG}/tools/{rng.choice(_WORDS)}/">{rng.choice(_WORDS)}</a>'
     return f"<p>{sentences} See the <em>{rng.choice(_WORDS)}</em> notes on {link}.</p>"
@@ -54,7 +54,7 @@ def _image(number: int) -> str:
 
 def _body(number: int, rng: random.Random) -> str:
     before = [_paragraph(rng) for _ in range(2)]
-    after = [_paragraph(rng) for _ in range(rng.randint(3, 6))]
+    after = [_paragraph(rng) for _ in range(rng.randint(2, 4))]
     items = "".join(f"<li>{_sentence(rng)}</li>" for _ in range(4))
     return "\n".join(
         [
