@@ -193,3 +193,46 @@ def test_hostile_markup_never_reaches_the_email(
     ):
         assert forbidden not in lowered
     assert unbalanced_tags(excerpt.html) == []
+
+
+TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            *"<>/&;#\"'= abc.…[]",
+            "\x00",
+            "\x0b",
+            "\xa0",
+            "<p>",
+            "</p>",
+            "<!--",
+            "-->",
+            "<br>",
+            "<a href='",
+            "<img src=",
+            "<span id='more-1'>",
+            "&#8230;",
+            "&nbsp;",
+            "<script>",
+            "<![CDATA[",
+            "<?x",
+            "<table><tr><td>",
+            "<h2>",
+            "<li>",
+            "<pre>",
+            "<!--more-->",
+            "<div>",
+            "</div>",
+            "<b>",
+            "<ul>",
+        ]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(TAG_SOUP, st.integers(1, 50))
+def test_any_markup_gives_a_well_formed_excerpt_without_crashing(html: str, words: int) -> None:
+    excerpt = cut(make_post(html), fallback_words=words)
+    assert unbalanced_tags(excerpt.html) == []
+    assert "\x00" not in excerpt.html

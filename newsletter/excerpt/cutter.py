@@ -18,7 +18,7 @@ from newsletter.excerpt.furniture import remove_furniture
 from newsletter.excerpt.length import cut_to_length
 from newsletter.excerpt.markers import AuthorMarkers, compile_markers
 from newsletter.excerpt.media import first_image, prepare_media
-from newsletter.excerpt.plaintext import to_text
+from newsletter.excerpt.plaintext import tree_to_text
 from newsletter.excerpt.sanitize import email_safe, settle_urls_and_images
 from newsletter.excerpt.tree import (
     BLOCK_TAGS,
@@ -63,8 +63,25 @@ def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -
     _tidy_end(root, mid_sentence=mid_sentence, truncated=truncated)
     tidy_top_level(root)
     settle_urls_and_images(root, address.base)
-    html = email_safe(inner_html(root))
-    return Excerpt(html=html, text=to_text(html), image=image, truncated=truncated)
+    html, final = _settled(email_safe(inner_html(root)))
+    return Excerpt(html=html, text=tree_to_text(final), image=image, truncated=truncated)
+
+
+def _settled(html: str) -> tuple[str, HtmlElement]:
+    """The sanitised HTML as it reads back, and its tree (which the text part needs anyway).
+
+    The sanitiser parses as HTML5 does, which can split what libxml2 nested (a heading in
+    a heading, a table in a paragraph) and leave an empty element behind; tidying once more
+    makes the excerpt read back unchanged, so cutting it again changes nothing.
+    """
+    tree = parse_fragment(html)
+    trim_trailing(tree)
+    tidy_top_level(tree)
+    tidied = inner_html(tree)
+    if tidied.replace("\xa0", "&nbsp;") == html:
+        return html, tree
+    html = email_safe(tidied)
+    return html, parse_fragment(html)
 
 
 def _cut(
@@ -85,6 +102,9 @@ def _cut(
     is_teaser, mid_sentence = strip_teaser_trailer(root, address)
     if is_teaser:
         return True, mid_sentence
+    # Paragraphs first: loose text becomes the paragraph it will be in the email, so the
+    # boundaries counted now are the ones a second cut would see.
+    tidy_top_level(root)
     by_length = cut_to_length(root, fallback_words)
     if post.content_is_full:
         return by_length.truncated, by_length.mid_sentence

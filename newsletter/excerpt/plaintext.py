@@ -20,8 +20,12 @@ _BLOCKS = BLOCK_TAGS | {"tr", "tbody", "thead", "tfoot", "caption"}
 
 
 def to_text(html: str) -> str:
+    return tree_to_text(parse_fragment(html))
+
+
+def tree_to_text(root: HtmlElement) -> str:
     blocks: list[str] = []
-    _container(parse_fragment(html), blocks)
+    _container(root, blocks)
     return "\n\n".join(blocks)
 
 

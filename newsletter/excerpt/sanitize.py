@@ -99,11 +99,12 @@ _STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+)px", re.IGNORECASE)
 def settle_urls_and_images(root: HtmlElement, base: str) -> None:
     """Absolute link and image URLs; images that fit a 600 px column without distortion."""
     for link in list(root.iter("a")):
-        href = resolve(link.get("href") or "", base)
-        if urlsplit(href).scheme.lower() in EMAIL_SCHEMES:
+        raw = (link.get("href") or "").strip()
+        href = resolve(raw, base)
+        if raw and urlsplit(href).scheme.lower() in EMAIL_SCHEMES:
             link.set("href", href)
         else:
-            # A `javascript:` or relative-without-base link: keep the words, lose the link.
+            # An empty, `javascript:` or unresolvable link: keep the words, lose the link.
             link.drop_tag()
     for img in list(root.iter("img")):
         src = resolve(img.get("src") or "", base)

@@ -8,6 +8,7 @@ ancestor up to the root.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from html import escape
 from typing import Literal
@@ -52,6 +53,11 @@ BLOCK_TAGS = frozenset(
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 CONTENT_TAGS = frozenset({"img", "iframe", "video", "audio", "picture"})
 """Elements that are content without any text (players become links before the cut)."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""Characters no HTML (or lxml) text may hold: C0 controls other than tab and newlines, and
+lone surrogates."""
+EMPTY_IS_NOTHING = HEADING_TAGS | {"p", "div", "span", "blockquote", "ul", "ol", "li"}
+"""Top-level elements that show nothing when empty (unlike a rule or a table cell)."""
 WALK_EVENTS: tuple[Literal["start", "end", "comment"], ...] = ("start", "end", "comment")
 """For `etree.iterwalk`: a comment comes as one "comment" event (its tail is text too)."""
 _KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col", "colgroup"})
@@ -61,7 +67,7 @@ _KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col"
 def parse_fragment(html: str) -> HtmlElement:
     """The publisher's HTML inside one `<div>` root (a whole document is reduced to its body)."""
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        return lxml.html.fragment_fromstring(_CONTROL.sub("", html), create_parent="div")
     except (etree.ParserError, ValueError):
         # Input that libxml2 rejects outright (only control characters, say): nothing to keep.
         return lxml.html.fragment_fromstring("", create_parent="div")
@@ -291,6 +297,10 @@ def tidy_top_level(root: HtmlElement) -> None:
     reduce blank runs between blocks to one newline: the same shape on every run."""
     for comment in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
         drop(comment)
+    for misplaced in [p for p in root.iter("p") if _holds_block(p)]:
+        # libxml2 lets a <p> hold a table or a list; an HTML5 parser (the sanitiser, a mail
+        # client) would split it, so the excerpt would not read back the same.
+        misplaced.drop_tag()
     paragraph: HtmlElement | None = None
     if not is_blank(root.text):
         paragraph = root.makeelement("p", {})
@@ -300,7 +310,7 @@ def tidy_top_level(root: HtmlElement) -> None:
     for child in list(root):
         if child is paragraph:
             continue
-        if tag_of(child) not in BLOCK_TAGS:
+        if tag_of(child) not in BLOCK_TAGS and not _holds_block(child):
             if paragraph is None:
                 paragraph = root.makeelement("p", {})
                 child.addprevious(paragraph)
@@ -324,7 +334,11 @@ def tidy_top_level(root: HtmlElement) -> None:
         ):
             drop(line_break)
     for block in list(root):
-        if tag_of(block) == "p" and is_empty(block):
+        if tag_of(block) in EMPTY_IS_NOTHING and is_empty(block):
             drop(block)
     for block in root[:-1]:
         block.tail = "\n"
+
+
+def _holds_block(node: HtmlElement) -> bool:
+    return any(tag_of(inner) in BLOCK_TAGS for inner in node.iterdescendants())
