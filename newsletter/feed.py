@@ -222,13 +222,26 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
 
     link = urljoin(url, channel.get("link") or "") or url
     language = channel.get("language") or None
-    posts = tuple(_post(entry, feed_url=url, feed_language=language) for entry in entries)
+    generator = channel.get("generator") or None
+    # Where an item has no content element, Hugo's <description> is the page summary,
+    # WordPress's is the excerpt (excerpt-only mode) and Ghost's is the public preview of a
+    # paid post; other platforms that use <description> alone (Eleventy, Tumblr,
+    # Squarespace, Blogger's RSS) put the whole post there, and truncating ones (Drupal
+    # teasers, Medium cards) leave a trailer the excerpt stage recognises
+    # (feed-excerpts.md §1.4, §3, §4, §8-§11).
+    summaries_only = any(
+        name in (generator or "").lower() for name in ("hugo", "wordpress", "ghost")
+    )
+    posts = tuple(
+        _post(entry, feed_url=url, feed_language=language, summaries_only=summaries_only)
+        for entry in entries
+    )
     return Feed(
         title=_plain(channel.get("title")) or urlsplit(link).netloc or "Blog",
         link=link,
         url=url,
         language=language,
-        generator=channel.get("generator") or None,
+        generator=generator,
         posts=posts,
         warnings=tuple(warnings),
     )
@@ -278,9 +291,9 @@ def _not_a_feed_sentence(url: str, body: bytes, content_type: str) -> str:
     return f"{url} does not contain an RSS or Atom feed; check [feed] url."
 
 
-def _post(entry: Any, *, feed_url: str, feed_language: str | None) -> Post:
+def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_only: bool) -> Post:
     link = urljoin(feed_url, entry.get("link") or "")
-    body, summary_html, base, language, full = _choose_body(entry)
+    body, summary_html, base, language, full = _choose_body(entry, summaries_only)
     if not base or base == feed_url:
         # feedparser fills `base` with the document URL when there is no xml:base; the
         # item's own link is the better anchor for relative URLs in its content (§14.4).
@@ -306,7 +319,7 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None) -> Post:
     )
 
 
-def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
+def _choose_body(entry: Any, summaries_only: bool) -> tuple[str, str | None, str, str | None, bool]:
     """The longest HTML content (not content[0]: podcast feeds put itunes:summary first),
     and the summary only when it is a real teaser, not feedparser's copy of the content."""
     contents = [c for c in entry.get("content", []) if c.get("value")]
@@ -335,7 +348,9 @@ def _choose_body(entry: Any) -> tuple[str, str | None, str, str | None, bool]:
             best.get("language"),
             True,
         )
-    return summary_html, None, detail.get("base", ""), detail.get("language"), False
+    # A plain-text summary (Blogger "Short", jekyll-feed's excerpt_only) is always a teaser.
+    full = summary_is_html and not summaries_only
+    return summary_html, None, detail.get("base", ""), detail.get("language"), full
 
 
 def _escape_text(text: str) -> str:

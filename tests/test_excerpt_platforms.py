@@ -254,7 +254,7 @@ EXPECTED = [
     (
         "tumblr.xml",
         "A photo",
-        True,
+        False,  # Tumblr's <description> is the whole post (feed-excerpts.md §9)
         f'<p><img src="https://64.media.tumblr.com/abc/s640x960/sketch.jpg" alt="" {IMG}></p>\n'
         "<p>Morning sketch.</p>",
     ),

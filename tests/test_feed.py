@@ -56,11 +56,12 @@ def test_parse_picks_the_longest_html_content_not_content_zero() -> None:
     assert parsed.language == "fr"
 
 
-def test_summary_only_item_is_the_teaser_and_links_are_made_absolute() -> None:
+def test_description_only_item_is_the_post_and_links_are_made_absolute() -> None:
     second = feed.parse(RSS, url="https://tiny.example.org/feed/").posts[1]
     assert second.link == "https://tiny.example.org/second/"
     assert second.id == "https://tiny.example.org/second/"
-    assert not second.content_is_full
+    # No generator that is known to put summaries there: the description is the post.
+    assert second.content_is_full
     assert second.summary_html is None
     assert second.published is None
     assert "Only a description here." in second.html
@@ -226,3 +227,21 @@ def test_missing_local_file_names_the_path(tmp_path: Path) -> None:
 def test_a_cut_off_download_is_refused_not_half_read(keep: float) -> None:
     with pytest.raises(FeedError, match="ends early"):
         feed.parse(RSS[: int(len(RSS) * keep)], url="https://tiny.example.org/feed/")
+
+
+@pytest.mark.parametrize(
+    ("generator", "full"),
+    [
+        ("Hugo 0.140", False),
+        ("https://wordpress.org/?v=6.8", False),
+        ("Ghost 5.82", False),
+        ("Eleventy", True),
+        ("Tumblr (3.0; @x)", True),
+    ],
+)
+def test_description_only_items_are_teasers_only_where_the_platform_says_so(
+    generator: str, full: bool
+) -> None:
+    body = RSS.replace(b"<language>fr</language>", f"<generator>{generator}</generator>".encode())
+    assert feed.parse(body, url="https://tiny.example.org/feed/").posts[1].content_is_full is full
+    assert feed.parse(body, url="https://tiny.example.org/feed/").posts[0].content_is_full
