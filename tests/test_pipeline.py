@@ -285,3 +285,24 @@ def test_baseline_records_everything_without_sending(
     assert statuses(blog) == {"id-1": "baseline", "id-2": "baseline"}
     assert send(blog).outcome == "Nothing new to send."
     assert provider.sent == []
+
+
+def test_preview_warns_about_an_oversized_email_but_still_writes_it(
+    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsletter.render
+
+    monkeypatch.setattr(newsletter.render, "GMAIL_CLIP_BYTES", 1000)
+    report = pipeline.preview(make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look")
+    assert any("Gmail will clip it" in warning for warning in report.warnings)
+    assert {path.suffix for path in report.files} == {".html", ".txt", ".eml"}
+    assert not (blog / "state").exists()
+
+
+def test_preview_with_nothing_new_shows_the_latest_post(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    send(blog)
+    report = pipeline.preview(make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look")
+    assert [email.post_ids for email in report.emails] == [("id-1",)]
+    assert any("latest post instead" in warning for warning in report.warnings)
