@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,7 @@ def run_json(module: str, *args: str, timeout: float = 900) -> Any:
 
 
 def wall_times(
-    commands: dict[str, Sequence[str]],
+    commands: Mapping[str, Sequence[str]],
     runs: int,
     *,
     cwd: Path | None = None,

@@ -25,18 +25,20 @@ NODE_DIR = ROOT / "bench" / "node"
 
 def digest_mjml() -> str:
     """The MJML source the digest template renders for the newest ten generated posts."""
-    import newsletter.render as render
+    import newsletter.render
     from bench.feedgen import wordpress_feed
     from bench.pipeline_bench import cut_posts, render_emails
     from newsletter.feed import parse
 
     feed = parse(wordpress_feed(10), url="https://workshop.example.org/feed/")
+    render: Any = newsletter.render  # its compiler is swapped for a recording one, below
     captured: list[str] = []
     original = render.compile_mjml
 
     def capture(source: str, **kwargs: Any) -> str:
         captured.append(source)
-        return original(source, **kwargs)
+        html: str = original(source, **kwargs)
+        return html
 
     render.compile_mjml = capture
     try:

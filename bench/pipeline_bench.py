@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def dry_run(config: Any) -> Any:
     from newsletter.pipeline import SendOptions, send
 
     report = send(config, SendOptions(dry_run=True), {}, lambda _line: None)
-    if len(report.plan.to_send) != NEW_POSTS or len(report.emails) != 1:
+    if report.plan is None or len(report.plan.to_send) != NEW_POSTS or len(report.emails) != 1:
         raise RuntimeError(f"the dry run did not select {NEW_POSTS} posts into one digest")
     return report
 
@@ -167,11 +168,11 @@ def time_size(folder: Path, repetitions: int, *, all_posts: bool) -> dict[str, A
     for _ in range(repetitions):
         seconds, feed = _clock(stages.parse)
         samples["parse"].append(seconds)
-        seconds, new = _clock(lambda feed=feed: stages.select(feed))
+        seconds, new = _clock(partial(stages.select, feed))
         samples["select"].append(seconds)
-        seconds, items = _clock(lambda new=new: cut_posts(new))
+        seconds, items = _clock(partial(cut_posts, new))
         samples["cut"].append(seconds)
-        samples["render"].append(_clock(lambda f=feed, i=items: render_emails(f, i))[0])
+        samples["render"].append(_clock(partial(render_emails, feed, items))[0])
     result: dict[str, Any] = {
         "posts": len(feed.posts),
         "bytes": len(body),
@@ -224,9 +225,8 @@ def section(*, quick: bool) -> Section:
     sizes = (100, 1000) if quick else (100, 1000, 5000)
     results: list[dict[str, Any]] = []
     for size in sizes:
-        repetitions = 5 if size <= 100 or not quick else 3
-        if size >= 5000:
-            repetitions = 3
+        repetitions = 3 if quick or size >= 5000 else 5
+        every_post = size <= (100 if quick else 1000)
         with tempfile.TemporaryDirectory(prefix=f"bench-pipeline-{size}-") as folder:
             run_json("bench.pipeline_bench", "setup", str(size), folder)
             timing = run_json(
@@ -234,7 +234,7 @@ def section(*, quick: bool) -> Section:
                 "time",
                 folder,
                 str(repetitions),
-                *(["all"] if size <= 1000 else []),
+                *(["all"] if every_post else []),
             )
             timing["floor_kib"] = run_json("bench.pipeline_bench", "memory", "floor", folder)[
                 "peak_kib"
@@ -327,7 +327,7 @@ def _report(results: list[dict[str, Any]]) -> Section:
         "render handle max_posts = 10 in one digest. Each size runs in its own child "
         "process; after one warm-up call of each, floor and pipeline alternate, and the "
         "figure is the median wall time (`time.perf_counter`) of 5 repetitions (3 for 5,000 "
-        "posts and, with --quick, for 1,000). *Ratio (CPU)* is the same ratio in "
+        "posts, and for every size with --quick). *Ratio (CPU)* is the same ratio in "
         "`time.process_time`, which the other processes on the machine disturb less. "
         "*Peak RSS*: `ru_maxrss` of a fresh child process that imports the modules, then "
         "runs the floor or the pipeline once (the whole process, interpreter included). "
