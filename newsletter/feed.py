@@ -268,8 +268,10 @@ def _base_uri_memo() -> Iterator[None]:
     """
     from feedparser import mixin
 
-    resolve = mixin.make_safe_absolute_uri
-    if hasattr(resolve, "cache_info"):  # another parse (another thread) already has one
+    resolve = getattr(mixin, "make_safe_absolute_uri", None)
+    if resolve is None or hasattr(resolve, "cache_info"):
+        # A feedparser without this internal parses as it always did; a cache already in
+        # place belongs to a parse running in another thread.
         yield
         return
     mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=64)(resolve)
