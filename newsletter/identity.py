@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from newsletter.models import Post
@@ -38,8 +39,12 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _DEFAULT_PORTS = (None, 80, 443)
 
 
+@lru_cache(maxsize=8192)
 def normalise_link(url: str) -> str:
     """The form of a web link under which equal permalinks compare equal.
+
+    Cached: selecting new posts asks for the same links several times (the feed's shared
+    links, the ledger match, duplicates within the feed), and the answer never changes.
 
     The result is an `https://` URL without `www.`, port 80/443, fragment, trailing slash or
     tracking parameters, with the host in lower case, the remaining query parameters sorted
