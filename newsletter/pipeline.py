@@ -477,7 +477,9 @@ def _call_provider(
         message_id=receipt.message_id,
         idempotency_key=key,
     )
-    ledger.save()
+    # Not saved here: the next email's `pending` save, or the run's final save, writes this
+    # too, halving the fsyncs of a per-post run. A crash in between leaves the post
+    # `pending`, the safe side: the next run retries with its key or asks for `resolve`.
     for rejection in receipt.rejected:
         context.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
     return receipt
