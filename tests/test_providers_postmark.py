@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from newsletter.errors import ProviderError
 from newsletter.providers import create, traits_for
 from newsletter.providers.base import Provider
+from newsletter.providers.postmark import PostmarkProvider, batch_body
+from newsletter.providers.subscribers import Subscriber, load_subscribers
 from tests.fakes.helpers import (
     SECRET,
     SleepRecorder,
@@ -121,3 +125,48 @@ def test_traits(tmp_path: Path) -> None:
     assert traits.destination == "postmark:broadcast"
     assert traits.unsubscribe.url == "{{{ pm:unsubscribe }}}"
     assert traits.unsubscribe.list_unsubscribe is None
+
+
+AWKWARD_NAMES = [
+    'Ada "The Countess" Lovelace',
+    "O'Brien, Pat",
+    "Zoë Ünïcødé 山田",
+    "back\\slash and\ttab",
+]
+AWKWARD_EMAIL = sample_email(
+    subject='Quotes " and \\ and unicode: café — 日本',
+    html='<p class="x">Line\u2028separator, </script>, \\ "quoted"</p>',
+    text="Tabs\tand\nnewlines, café\n",
+    headers={"Reply-To": "author@example.org", "X-Note": 'a "b" \\ c'},
+)
+
+
+def test_spliced_batch_is_exactly_one_full_message_per_subscriber(
+    tmp_path: Path, fake: PostmarkFake
+) -> None:
+    adapter = cast(PostmarkProvider, provider(tmp_path, fake, ["a@example.net"]))
+    batch = [Subscriber(f"r{i}@example.net", name) for i, name in enumerate(AWKWARD_NAMES)]
+    batch.append(Subscriber("zoë@bücher.example", ""))
+    body = batch_body(adapter._shared_fields(AWKWARD_EMAIL), batch)
+    expected = [adapter._message(AWKWARD_EMAIL, s.to_header) for s in batch]
+    assert json.loads(body) == expected
+    assert json.loads(batch_body(adapter._shared_fields(AWKWARD_EMAIL), [])) == []
+
+
+def test_the_fake_receives_every_field_for_awkward_names(
+    tmp_path: Path, fake: PostmarkFake
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name"])
+        writer.writerows([f"r{i}@example.net", name] for i, name in enumerate(AWKWARD_NAMES))
+    config = provider_config(tmp_path, "postmark", base_url=fake.url, subscribers=str(path))
+    adapter = cast(PostmarkProvider, create(config, {"POSTMARK_SERVER_TOKEN": SECRET}))
+    receipt = adapter.send(AWKWARD_EMAIL, idempotency_key="k")
+    assert receipt.accepted == len(AWKWARD_NAMES)
+    [request] = fake.requests
+    assert request.header("content-type") == "application/json"
+    subscribers = load_subscribers(adapter.subscribers_path).subscribers
+    assert fake.sent == [adapter._message(AWKWARD_EMAIL, s.to_header) for s in subscribers]
+
