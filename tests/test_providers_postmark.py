@@ -14,7 +14,7 @@ from newsletter.errors import ProviderError
 from newsletter.providers import create, traits_for
 from newsletter.providers.base import Provider
 from newsletter.providers.postmark import PostmarkProvider, batch_body
-from newsletter.providers.subscribers import Subscriber, load_subscribers
+from newsletter.providers.subscribers import Subscriber
 from tests.fakes.helpers import (
     SECRET,
     SleepRecorder,
@@ -167,6 +167,14 @@ def test_the_fake_receives_every_field_for_awkward_names(
     assert receipt.accepted == len(AWKWARD_NAMES)
     [request] = fake.requests
     assert request.header("content-type") == "application/json"
-    subscribers = load_subscribers(adapter.subscribers_path).subscribers
+    subscribers = adapter.subscribers.load().subscribers
     assert fake.sent == [adapter._message(AWKWARD_EMAIL, s.to_header) for s in subscribers]
 
+
+def test_the_list_is_read_once_per_run(tmp_path: Path, fake: PostmarkFake) -> None:
+    adapter = provider(tmp_path, fake, ["a@example.net", "b@example.net"])
+    adapter.send(sample_email(), idempotency_key="first")
+    (tmp_path / "subscribers.csv").unlink()
+    receipt = adapter.send(sample_email(subject="Second"), idempotency_key="second")
+    assert receipt.accepted == 2
+    assert [m["Subject"] for m in fake.sent].count("Second") == 2

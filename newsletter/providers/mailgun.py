@@ -17,7 +17,7 @@ from newsletter.errors import ConfigError
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import Traits
 from newsletter.providers.http import HttpClient
-from newsletter.providers.subscribers import Subscriber, load_subscribers
+from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
 MAX_RECIPIENTS = 1000
 
@@ -36,14 +36,14 @@ class MailgunProvider:
         self.http = http
         self.domain = domain
         self.list_address = list_address
-        self.subscribers_path = subscribers_path
+        self.subscribers = SubscribersFile(subscribers_path) if subscribers_path else None
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
         if self.list_address:
             message_id = self._post(email, [("to", self.list_address)])
             return Receipt(provider="mailgun", message_id=message_id, accepted=1)
-        assert self.subscribers_path is not None
-        listing = load_subscribers(self.subscribers_path)
+        assert self.subscribers is not None
+        listing = self.subscribers.load()
         batches = [
             listing.subscribers[start : start + MAX_RECIPIENTS]
             for start in range(0, len(listing.subscribers), MAX_RECIPIENTS)

@@ -25,7 +25,7 @@ from newsletter.errors import ConfigError, ProviderError
 from newsletter.models import Email, Receipt, Rejection
 from newsletter.providers.base import Traits
 from newsletter.providers.http import HttpClient, pop_header
-from newsletter.providers.subscribers import Subscriber, load_subscribers
+from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
 MAX_BATCH = 500
 INACTIVE_RECIPIENT = 406
@@ -46,14 +46,14 @@ class PostmarkProvider:
         self.traits = traits
         self.http = http
         self.message_stream = message_stream
-        self.subscribers_path = subscribers_path
+        self.subscribers = SubscribersFile(subscribers_path)
 
     @staticmethod
     def auth_headers(secret: str) -> dict[str, str]:
         return {"X-Postmark-Server-Token": secret, "Accept": "application/json"}
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
-        listing = load_subscribers(self.subscribers_path)
+        listing = self.subscribers.load()
         batches = [
             listing.subscribers[start : start + MAX_BATCH]
             for start in range(0, len(listing.subscribers), MAX_BATCH)

@@ -18,7 +18,7 @@ from newsletter.errors import ConfigError, ProviderError
 from newsletter.message import build_message
 from newsletter.models import Email, Receipt, Rejection
 from newsletter.providers.base import Traits
-from newsletter.providers.subscribers import load_subscribers
+from newsletter.providers.subscribers import SubscribersFile
 
 PASSWORD_ENV = "SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -52,11 +52,11 @@ class SmtpProvider:
     ) -> None:
         self.traits = traits
         self.settings = settings
-        self.subscribers_path = subscribers_path
+        self.subscribers = SubscribersFile(subscribers_path)
         self.tls_context = tls_context or ssl.create_default_context()
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
-        listing = load_subscribers(self.subscribers_path)
+        listing = self.subscribers.load()
         rejected = list(listing.skipped)
         accepted = 0
         first_id: str | None = None

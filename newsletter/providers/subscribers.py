@@ -37,6 +37,23 @@ class SubscriberList:
     """Rows that were not valid addresses, or repeated an earlier address."""
 
 
+class SubscribersFile:
+    """The subscribers file of one run: read and checked at the first send, then reused.
+
+    Checking costs ~35 µs per address, and a per-post run sends several emails to the same
+    list; an edit to the file mid-run would only make the emails of one run disagree.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._listing: SubscriberList | None = None
+
+    def load(self) -> SubscriberList:
+        if self._listing is None:
+            self._listing = load_subscribers(self.path)
+        return self._listing
+
+
 def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> SubscriberList:
     """Parse the file at `path`; `key` names the setting in errors so the author can fix it."""
     try:
