@@ -32,6 +32,10 @@ _message_ids = count(1)
 def _postmark_handler(latency: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as api.postmarkapp.com
+        # Headers and body go out as two writes; with Nagle's algorithm on, the second waits
+        # for the client's delayed ACK (up to 40 ms on Linux), which would be the fake's
+        # latency, not the adapter's.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -99,6 +103,8 @@ def serve_files(folder: Path) -> None:
     from http.server import SimpleHTTPRequestHandler
 
     class Quiet(SimpleHTTPRequestHandler):
+        disable_nagle_algorithm = True  # as for the Postmark fake: no delayed-ACK stalls
+
         def log_message(self, format: str, *args: Any) -> None:
             """Silent, like the others."""
 
