@@ -169,8 +169,7 @@ def section(*, quick: bool) -> Section:
     )
     verdict = (
         f"`newsletter send` takes {ratio(ours / theirs)} the wall time of `r2e run` for the "
-        "same feed and the same number of emails; where the difference goes (mostly the "
-        "two fsync'ed ledger saves per email that crash safety needs, and larger emails) "
-        "is in the profile notes below, item 5."
+        "same feed and the same number of emails; what the difference is made of (larger "
+        "emails, crash-safe ledger saves) is in the profile notes below."
     )
     return Section(title, method, [table], verdict)
