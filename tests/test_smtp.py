@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
+from email.generator import BytesGenerator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -12,8 +15,11 @@ from typing import Any
 import pytest
 
 from newsletter.errors import ConfigError, ProviderError
+from newsletter.message import build_message
 from newsletter.providers import create, traits_for
 from newsletter.providers.base import Provider
+from newsletter.providers.smtp import PreparedEmail
+from newsletter.providers.subscribers import Subscriber
 from tests.fakes.helpers import SECRET, provider_config, sample_email, write_subscribers
 
 aiosmtpd = pytest.importorskip(
@@ -28,6 +34,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.envelopes: list[tuple[str, list[str], Message]] = []
+        self.raw: list[bytes] = []
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -38,7 +45,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.original_content or envelope.content)
+        self.raw.append(envelope.original_content or envelope.content)
+        message = message_from_bytes(self.raw[-1])
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
@@ -59,8 +67,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[Mailbox, int]]:
+def serve(**options: Any) -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     port = free_port()
     controller = Controller(
@@ -69,12 +76,23 @@ def server() -> Iterator[tuple[Mailbox, int]]:
         port=port,
         authenticator=authenticate,
         auth_require_tls=False,
+        **options,
     )
     controller.start()
     try:
         yield mailbox, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Mailbox, int]]:
+    yield from serve()
+
+
+@pytest.fixture
+def utf8_server() -> Iterator[tuple[Mailbox, int]]:
+    yield from serve(enable_SMTPUTF8=True)
 
 
 def provider(
@@ -204,3 +222,95 @@ def test_unsubscribe_traits(tmp_path: Path) -> None:
     fallback = traits_for(provider_config(tmp_path, "smtp", host="mail.example.org"))
     assert fallback.unsubscribe.url == "mailto:news@example.org?subject=unsubscribe"
     assert not fallback.unsubscribe.one_click
+
+
+AWKWARD_NAMES = ['Ada "The Countess" Lovelace', "O'Brien, Pat", "Zoë Ünïcødé 山田"]
+UNSUBSCRIBE = {
+    "Reply-To": "author@example.org",
+    "List-Unsubscribe": "<https://example.org/unsubscribe>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def write_named(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    path = tmp_path / "subscribers.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("email", "name"), *rows])
+    return path
+
+
+def as_send_message_wrote_it(message: Message) -> bytes:
+    """What smtplib's send_message put on the wire before copies were prepared once."""
+    out = io.BytesIO()
+    BytesGenerator(out).flatten(message, linesep="\r\n")
+    return out.getvalue()
+
+
+def split(raw: bytes) -> tuple[dict[str, str], bytes]:
+    """The headers but the two that differ by design, and the body; the random MIME
+    boundary is made the same so the two serialisations can be compared byte for byte."""
+    boundary = message_from_bytes(raw).get_boundary()
+    assert boundary
+    head, _, body = raw.replace(boundary.encode(), b"BOUNDARY").partition(b"\r\n\r\n")
+    parsed = message_from_bytes(head + b"\r\n\r\n")
+    return {k: v for k, v in parsed.items() if k not in ("Message-ID", "Date")}, body
+
+
+@pytest.mark.parametrize("name", ["", *AWKWARD_NAMES, "A Very Long Name " * 8])
+def test_a_prepared_copy_is_the_message_send_message_wrote(name: str) -> None:
+    email = sample_email(headers=UNSUBSCRIBE)
+    to = f'"{name}" <reader@example.net>' if name else "reader@example.net"
+    message_id, raw = PreparedEmail(email).copy_for(to)
+    old = as_send_message_wrote_it(build_message(email, to=to))
+    assert split(raw) == split(old)
+    assert message_from_bytes(raw)["Message-ID"] == message_id
+
+
+def test_each_copy_is_the_whole_email_with_its_own_to_and_message_id(
+    tmp_path: Path, server: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = server
+    rows = [(f"r{i}@example.net", name) for i, name in enumerate(AWKWARD_NAMES)]
+    config = provider_config(
+        tmp_path,
+        "smtp",
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        subscribers=str(write_named(tmp_path, rows)),
+    )
+    email = sample_email(headers=UNSUBSCRIBE)
+    receipt = create(config, {}).send(email, idempotency_key="k")
+    assert receipt.accepted == len(rows)
+    ids = {message["Message-ID"] for _, _, message in mailbox.envelopes}
+    assert len(ids) == len(rows) and receipt.message_id in ids
+    for (_, rcpt, message), (address, name) in zip(mailbox.envelopes, rows, strict=True):
+        assert rcpt == [address]
+        before = build_message(email, to=Subscriber(address, name).to_header)
+        assert message["To"] == message_from_bytes(as_send_message_wrote_it(before))["To"]
+        assert message.get_all("To") == [message["To"]]
+        assert message.get_content_type() == "multipart/alternative"
+        text, html = message.get_payload()
+        # On the wire, lines end in CRLF and each part in a line break.
+        for part, content in ((text, email.text), (html, email.html)):
+            assert part.get_payload(decode=True).decode().replace("\r\n", "\n") in (
+                content,
+                content + "\n",
+            )
+        assert "UNSUB" in email.html
+        assert message["List-Unsubscribe"] == "<https://example.org/unsubscribe>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["Content-Language"] == "en"
+
+
+def test_an_address_beyond_ascii_goes_out_with_smtputf8(
+    tmp_path: Path, utf8_server: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = utf8_server
+    receipt = provider(tmp_path, port, ["zoë@example.net", "a@example.net"]).send(
+        sample_email(), idempotency_key="k"
+    )
+    assert receipt.accepted == 2
+    [(_, first, _), (_, second, _)] = mailbox.envelopes
+    assert (first, second) == (["zoë@example.net"], ["a@example.net"])
+    assert '\r\nTo: "Reader 0" <zoë@example.net>\r\n'.encode() in b"\r\n" + mailbox.raw[0]

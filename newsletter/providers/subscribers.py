@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.utils import formataddr, quote
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -27,7 +27,13 @@ class Subscriber:
     @property
     def to_header(self) -> str:
         """`Name <address>` with the name quoted/encoded as needed, or the bare address."""
-        return formataddr((self.name, self.email)) if self.name else self.email
+        if not self.name:
+            return self.email
+        if self.email.isascii():
+            return formataddr((self.name, self.email))
+        # formataddr refuses an address beyond ASCII; such mail goes out with SMTPUTF8,
+        # where the name may be UTF-8 as well, so quoting it is enough.
+        return f'"{quote(self.name)}" <{self.email}>'
 
 
 @dataclass(frozen=True)
