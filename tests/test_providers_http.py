@@ -229,3 +229,52 @@ def test_a_failed_batch_says_how_much_had_gone_out(api: EchoApi) -> None:
 
     with pytest.raises(ProviderError, match="2 of 4 batches had been sent"):
         http.map_concurrently(work, range(4))
+
+
+# --- whether the email may have gone out (decides if posts stay `pending`) ----------------
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_refusal_of_the_first_try_proves_nothing_went_out(api: EchoApi, status: int) -> None:
+    api.fail_next(status, {"message": "no"})
+    with pytest.raises(ProviderError) as caught:
+        client(api.url, SleepRecorder()).request("POST", "/x")
+    assert caught.value.maybe_sent is False
+
+
+def test_server_errors_may_have_been_processed(api: EchoApi) -> None:
+    api.fail_next(500, {"message": "oops"}, times=5)
+    with pytest.raises(ProviderError) as caught:
+        client(api.url, SleepRecorder(), retry=RetryPolicy(attempts=2)).request("POST", "/x")
+    assert caught.value.maybe_sent is True
+
+
+def test_a_refusal_after_a_server_error_is_still_uncertain(api: EchoApi) -> None:
+    api.fail_next(503, {"message": "busy"})
+    api.fail_next(422, {"message": "duplicate"})
+    with pytest.raises(ProviderError) as caught:
+        client(api.url, SleepRecorder()).request("POST", "/x")
+    assert caught.value.maybe_sent is True
+
+
+def test_rate_limits_alone_prove_nothing_was_processed(api: EchoApi) -> None:
+    api.fail_next(429, {"message": "slow down"}, times=5, headers={"Retry-After": "0"})
+    with pytest.raises(ProviderError) as caught:
+        client(api.url, SleepRecorder(), retry=RetryPolicy(attempts=2)).request("POST", "/x")
+    assert caught.value.maybe_sent is False
+
+
+def test_no_connection_at_all_proves_nothing_went_out() -> None:
+    with EchoApi() as closed:
+        url = closed.url
+    with pytest.raises(ProviderError) as caught:
+        client(url, SleepRecorder(), retry=RetryPolicy(attempts=2)).request("GET", "/x")
+    assert caught.value.maybe_sent is False
+
+
+def test_a_timeout_after_connecting_may_have_been_processed() -> None:
+    with EchoApi(latency=0.5) as slow:
+        http = client(slow.url, SleepRecorder(), timeout=0.05, retry=RetryPolicy(attempts=1))
+        with pytest.raises(ProviderError) as caught:
+            http.request("POST", "/x")
+    assert caught.value.maybe_sent is True

@@ -154,3 +154,17 @@ def test_a_test_send_through_postmark_keeps_the_secret(tmp_path: Path) -> None:
     assert message["To"] == "me@example.org"
     assert message["Subject"].startswith("[Test] ")
     assert_secret_nowhere(result, tmp_path)
+
+
+def test_a_wrong_key_leaves_nothing_pending_so_fixing_it_is_enough(tmp_path: Path) -> None:
+    (tmp_path / "subscribers.csv").write_text("email\nreader@example.org\n", encoding="utf-8")
+    with PostmarkFake("the-real-key") as fake:
+        provider = f'name = "postmark"\nbase_url = "{fake.url}"\nsubscribers = "subscribers.csv"\n'
+        refused = run_send(tmp_path, provider, {"POSTMARK_SERVER_TOKEN": SECRET})
+        assert refused.returncode == 1
+        assert "$POSTMARK_SERVER_TOKEN" in refused.stderr
+        assert "pending" not in (tmp_path / "state" / "ledger.json").read_text()
+
+        fixed = run_send(tmp_path, provider, {"POSTMARK_SERVER_TOKEN": "the-real-key"})
+        assert fixed.returncode == 0, fixed.stderr
+        assert [message["To"] for message in fake.sent] == ["reader@example.org"]

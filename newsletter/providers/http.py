@@ -78,9 +78,7 @@ class HttpClient:
             headers=base_headers,
             auth=auth,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            ),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=False,
         )
 
@@ -105,6 +103,7 @@ class HttpClient:
         if content is not None:
             headers = {"Content-Type": "application/json", **(headers or {})}
         attempt = 0
+        uncertain = False  # whether an attempt may have been processed by the provider
         while True:
             attempt += 1
             try:
@@ -122,17 +121,22 @@ class HttpClient:
                 # recipient Mailgun batch; read into memory, it goes out in one piece.
                 request.read()
                 response = self._client.send(request)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as error:
                 failure = f"{self.provider} did not answer in time"
                 wait_for = None
+                # Only a connection never made proves the request was not processed.
+                uncertain = uncertain or not isinstance(error, httpx.ConnectTimeout)
             except httpx.TransportError as error:
                 failure = f"cannot reach {self.provider} ({type(error).__name__})"
                 wait_for = None
+                uncertain = uncertain or not isinstance(error, httpx.ConnectError)
             else:
                 if response.is_success:
                     return response
                 if not _retryable(response.status_code):
-                    raise self._refusal(response)
+                    raise self._refusal(response, maybe_sent=uncertain)
+                # 429 means "not processed"; a 5xx may come after the work was done.
+                uncertain = uncertain or response.status_code >= 500
                 failure = f"{self.provider} answered HTTP {response.status_code}" + self._quote(
                     response
                 )
@@ -142,14 +146,16 @@ class HttpClient:
                         self.redact(
                             f"{failure}, and asks to wait {wait_for:.0f} seconds; "
                             "nothing more was sent, try again later."
-                        )
+                        ),
+                        maybe_sent=uncertain,
                     )
             if attempt >= self.retry.attempts:
                 raise ProviderError(
                     self.redact(
                         f"Gave up after {attempt} attempts: {failure}; "
                         "check the provider's status page and try again later."
-                    )
+                    ),
+                    maybe_sent=uncertain,
                 )
             self._sleep(wait_for if wait_for is not None else self._backoff(attempt))
 
@@ -212,7 +218,7 @@ class HttpClient:
         # without ever collapsing to an immediate hammering of a struggling server.
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not security
 
-    def _refusal(self, response: httpx.Response) -> ProviderError:
+    def _refusal(self, response: httpx.Response, *, maybe_sent: bool) -> ProviderError:
         status = response.status_code
         quoted = self._quote(response)
         if status in (401, 403):
@@ -233,7 +239,7 @@ class HttpClient:
             )
         else:
             text = f"{self.provider} refused the request with HTTP {status}{quoted}."
-        return ProviderError(self.redact(text))
+        return ProviderError(self.redact(text), maybe_sent=maybe_sent)
 
     def _quote(self, response: httpx.Response) -> str:
         message = provider_message(response)
@@ -320,6 +326,8 @@ def _secret_forms(secret: str, auth: tuple[str, str] | None) -> tuple[str, ...]:
 
 
 def _partial(error: ProviderError, done: int, total: int) -> ProviderError:
+    if done == 0 and not error.maybe_sent:
+        return error
     return ProviderError(
         f"{error.message.rstrip('.')} ({done} of {total} batches had been sent before this "
         "failure; the posts stay pending, so check the provider's log before running "

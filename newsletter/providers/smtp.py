@@ -84,9 +84,7 @@ class SmtpProvider:
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
         with self._connect() as connection:
-            message_id, refusal = self._deliver(
-                connection, PreparedEmail(email), address, address
-            )
+            message_id, refusal = self._deliver(connection, PreparedEmail(email), address, address)
         if refusal:
             raise ProviderError(f"The SMTP server refused the test address {address}: {refusal}.")
         return Receipt(provider="smtp", message_id=message_id, accepted=1)
@@ -98,6 +96,7 @@ class SmtpProvider:
         """Each send opens and closes its own connection; nothing stays open."""
 
     def _connect(self) -> smtplib.SMTP:
+        """Connect and log in; every failure here is before any message, so nothing went out."""
         s = self.settings
         where = f"the SMTP server {s.host}:{s.port}"
         try:
@@ -118,22 +117,26 @@ class SmtpProvider:
         except smtplib.SMTPAuthenticationError as error:
             raise ProviderError(
                 f"{where} refused the login for {s.username} ({_reply(error)}); check "
-                f"provider.username and the password in ${PASSWORD_ENV}."
+                f"provider.username and the password in ${PASSWORD_ENV}.",
+                maybe_sent=False,
             ) from None
         except smtplib.SMTPNotSupportedError:
             raise ProviderError(
-                f"{where} does not offer STARTTLS; set provider.security to \"ssl\" (usually "
-                "port 465) or, for a local relay only, \"none\"."
+                f'{where} does not offer STARTTLS; set provider.security to "ssl" (usually '
+                'port 465) or, for a local relay only, "none".',
+                maybe_sent=False,
             ) from None
         except ssl.SSLError as error:
             raise ProviderError(
                 f"The TLS handshake with {where} failed ({error.reason or error}); check "
-                "provider.port and provider.security."
+                "provider.port and provider.security.",
+                maybe_sent=False,
             ) from None
         except (OSError, smtplib.SMTPException) as error:
             raise ProviderError(
                 f"Cannot connect to {where} ({_describe(error)}); check provider.host, "
-                "provider.port and provider.security."
+                "provider.port and provider.security.",
+                maybe_sent=False,
             ) from None
         return connection
 
