@@ -41,6 +41,16 @@ class ProviderError(NewsletterError):
         self.maybe_sent = maybe_sent
 
 
+class ProviderSetupError(ConfigError, ProviderError):
+    """The provider's own settings are wrong (its subscribers file, say), found by the adapter
+    before any request: exit 2 like any configuration error, and, being a ProviderError that
+    proves nothing went out, the pipeline drops the posts' `pending` records, so fixing the
+    setting is enough (no `resolve` for a send that never started)."""
+
+    def __init__(self, message: str) -> None:
+        ProviderError.__init__(self, message, maybe_sent=False)
+
+
 class LedgerError(NewsletterError):
     """The ledger is corrupt or unreadable: exit 2, and the file is left untouched."""
 

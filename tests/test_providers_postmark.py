@@ -178,3 +178,20 @@ def test_the_list_is_read_once_per_run(tmp_path: Path, fake: PostmarkFake) -> No
     receipt = adapter.send(sample_email(subject="Second"), idempotency_key="second")
     assert receipt.accepted == 2
     assert [m["Subject"] for m in fake.sent].count("Second") == 2
+
+
+def test_a_missing_subscribers_file_leaves_nothing_pending(tmp_path: Path) -> None:
+    """Found before any request, so nothing went out: the next run must not ask to resolve."""
+    from tests.test_providers_secrets import run_send
+
+    with PostmarkFake(SECRET) as fake:
+        settings = f'name = "postmark"\nbase_url = "{fake.url}"\nsubscribers = "subscribers.csv"\n'
+        missing = run_send(tmp_path, settings, {"POSTMARK_SERVER_TOKEN": SECRET})
+        assert missing.returncode == 2, missing.stderr
+        assert "subscribers.csv does not exist" in missing.stderr
+        assert "pending" not in (tmp_path / "state" / "ledger.json").read_text()
+
+        (tmp_path / "subscribers.csv").write_text("email\nreader@example.org\n", encoding="utf-8")
+        fixed = run_send(tmp_path, settings, {"POSTMARK_SERVER_TOKEN": SECRET})
+        assert fixed.returncode == 0, fixed.stderr
+        assert [message["To"] for message in fake.sent] == ["reader@example.org"]

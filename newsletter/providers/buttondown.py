@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsletter.errors import ConfigError, ProviderError
+from newsletter.errors import ProviderError, ProviderSetupError
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import Traits
 from newsletter.providers.http import HttpClient
@@ -69,7 +69,7 @@ class ButtondownProvider:
         extra_headers: dict[str, str] | None = None,
     ) -> Any:
         if not email.subject.strip():
-            raise ConfigError("Buttondown needs a subject; check newsletter.subject.")
+            raise ProviderSetupError("Buttondown needs a subject; check newsletter.subject.")
         headers = dict(extra_headers or {})
         if idempotency_key:
             headers["X-Idempotency-Key"] = idempotency_key

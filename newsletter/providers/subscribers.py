@@ -2,7 +2,9 @@
 
 Used by the providers that have no list of their own (SMTP, Postmark, Mailgun without a
 mailing list). Addresses are checked for syntax only (no DNS: the run must work offline and
-on CI); bad and duplicate rows are reported back and never sent to.
+on CI); bad and duplicate rows are reported back and never sent to. A file that cannot be
+used at all is a ProviderSetupError: it is found inside a send, after the posts were marked
+`pending`, and must not leave them there, since nothing went out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from newsletter.errors import ConfigError
+from newsletter.errors import ProviderSetupError
 from newsletter.models import Rejection
 
 
@@ -65,16 +67,18 @@ def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> Subscr
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(
+        raise ProviderSetupError(
             f"The subscribers file {path} does not exist; create it (CSV with an 'email' "
             f"column) or point {key} at it."
         ) from None
     except UnicodeDecodeError:
-        raise ConfigError(
+        raise ProviderSetupError(
             f"The subscribers file {path} is not UTF-8 text; save it as UTF-8."
         ) from None
     except OSError as error:
-        raise ConfigError(f"Cannot read the subscribers file {path} ({error.strerror}).") from None
+        raise ProviderSetupError(
+            f"Cannot read the subscribers file {path} ({error.strerror})."
+        ) from None
     return parse_subscribers(text, source=str(path))
 
 
@@ -82,7 +86,7 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
     if "email" not in columns:
-        raise ConfigError(
+        raise ProviderSetupError(
             f"The subscribers file {source} has no 'email' column; its first row must be a "
             "header such as: email,name"
         )
@@ -110,7 +114,7 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
         name = " ".join((row.get(name_column) or "").split()) if name_column else ""
         subscribers.append(Subscriber(email=address, name=name))
     if not subscribers:
-        raise ConfigError(
+        raise ProviderSetupError(
             f"The subscribers file {source} has no valid address to send to; add at least one "
             "row with an email address."
         )
