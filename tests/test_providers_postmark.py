@@ -195,3 +195,12 @@ def test_a_missing_subscribers_file_leaves_nothing_pending(tmp_path: Path) -> No
         fixed = run_send(tmp_path, settings, {"POSTMARK_SERVER_TOKEN": SECRET})
         assert fixed.returncode == 0, fixed.stderr
         assert [message["To"] for message in fake.sent] == ["reader@example.org"]
+
+
+def test_every_message_refused_proves_nothing_went_out(tmp_path: Path, fake: PostmarkFake) -> None:
+    """Postmark answered each message with an error, so no subscriber got it: the posts need
+    no `resolve` (a wrong stream or sender is fixed and the run repeated)."""
+    adapter = provider(tmp_path, fake, ["a@example.net"], message_stream="newsletter")
+    with pytest.raises(ProviderError) as raised:
+        adapter.send(sample_email(), idempotency_key="k")
+    assert raised.value.maybe_sent is False

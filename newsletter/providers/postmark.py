@@ -6,7 +6,8 @@ RFC 8058 unsubscribe headers and fills `{{{ pm:unsubscribe }}}`). A batch answer
 one result per message; each result's `ErrorCode` is read: 0 is accepted, 406 is a
 suppressed (inactive) recipient, anything else a per-message failure. Both are reported as
 rejections. The run fails only when nothing at all was accepted and at least one failure was
-not a suppression: that points at the setup (sender signature, stream), not at the list.
+not a suppression: that points at the setup (sender signature, stream), not at the list, and
+proves nothing went out.
 
 A batch carries a full copy of the email in every message (a 40 kB digest to 10,000
 subscribers is ~500 MB of JSON), so the fields every message shares are encoded once per
@@ -66,9 +67,12 @@ class PostmarkProvider:
         suppressed = [r for outcome in outcomes for r in outcome.suppressed]
         failed = [r for outcome in outcomes for r in outcome.failed]
         if not accepted and failed:
+            # Every message came back with its own refusal, so no subscriber got the email:
+            # the posts need no `resolve`, fixing the setup and running again is enough.
             raise ProviderError(
                 f"Postmark accepted none of the {len(listing.subscribers)} messages; the first "
-                f"refusal was {failed[0].reason}. Fix what it names and try again."
+                f"refusal was {failed[0].reason.rstrip('.')}. Fix what it names and try again.",
+                maybe_sent=False,
             )
         return Receipt(
             provider="postmark",
