@@ -204,3 +204,34 @@ def test_every_message_refused_proves_nothing_went_out(tmp_path: Path, fake: Pos
     with pytest.raises(ProviderError) as raised:
         adapter.send(sample_email(), idempotency_key="k")
     assert raised.value.maybe_sent is False
+
+
+def test_batches_also_stay_under_postmarks_50_mb(tmp_path: Path, fake: PostmarkFake) -> None:
+    """A digest near Gmail's 102 KB limit is ~120 KB of JSON per message: 500 of them would be
+    ~60 MB, over Postmark's 50 MB per batch, and the whole batch would be refused."""
+    paragraph = '<p class="x" style="margin:0">' + "word " * 40 + "</p>"
+    html = "<html><body>" + paragraph * (100_000 // len(paragraph)) + "</body></html>"
+    email = sample_email(html=html, text="word " * 3000)
+    addresses = [f"reader{i}@example.net" for i in range(500)]
+    receipt = provider(tmp_path, fake, addresses).send(email, idempotency_key="k")
+    assert receipt.accepted == 500
+    assert len(fake.batch_sizes) >= 2
+    assert all(len(r.body) <= 50 * 1000 * 1000 for r in fake.requests)
+
+
+def test_split_batches_measures_the_bodies_exactly() -> None:
+    from itertools import pairwise
+
+    from newsletter.providers import postmark
+
+    shared = b'"Subject":"x"}'
+    people = [Subscriber(f"r{i}@example.net", "Zoë" * (i % 3)) for i in range(9)]
+    for limit in range(60, 400, 7):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(postmark, "MAX_BATCH_BYTES", limit)
+            batches = postmark.split_batches(shared, people)
+        assert [s for b in batches for s in b] == people
+        for batch in batches:
+            assert len(batch) == 1 or len(batch_body(shared, batch)) <= limit
+        for first, second in pairwise(batches):
+            assert len(batch_body(shared, [*first, second[0]])) > limit

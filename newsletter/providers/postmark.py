@@ -1,4 +1,4 @@
-"""Postmark: PascalCase JSON to `/email/batch`, at most 500 messages per request.
+"""Postmark: PascalCase JSON to `/email/batch`, at most 500 messages and 50 MB per request.
 
 Postmark has no subscriber lists, so the subscribers file is cut into batches, one message
 per subscriber, each on the configured broadcast `MessageStream` (Postmark then adds its own
@@ -29,6 +29,9 @@ from newsletter.providers.http import HttpClient, pop_header
 from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
 MAX_BATCH = 500
+MAX_BATCH_BYTES = 50 * 1000 * 1000
+"""Postmark's other batch limit, "50 MB" (read as decimal, the smaller): 500 copies of a
+digest near Gmail's 102 kB clipping limit come to ~60 MB of JSON."""
 INACTIVE_RECIPIENT = 406
 
 
@@ -55,11 +58,8 @@ class PostmarkProvider:
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
         listing = self.subscribers.load()
-        batches = [
-            listing.subscribers[start : start + MAX_BATCH]
-            for start in range(0, len(listing.subscribers), MAX_BATCH)
-        ]
         shared = self._shared_fields(email)
+        batches = split_batches(shared, listing.subscribers)
         outcomes = self.http.map_concurrently(
             lambda batch: self._send_batch(shared, batch), batches
         )
@@ -143,6 +143,22 @@ class PostmarkProvider:
         shared = self._message(email, "")
         del shared["To"]
         return _encode(shared)[1:]
+
+
+def split_batches(shared: bytes, subscribers: Sequence[Subscriber]) -> list[Sequence[Subscriber]]:
+    """Consecutive batches of at most MAX_BATCH messages whose `batch_body` is at most
+    MAX_BATCH_BYTES (a single message over it still goes alone, for Postmark to refuse)."""
+    batches: list[Sequence[Subscriber]] = []
+    start, size = 0, 2  # the array's brackets
+    for index, subscriber in enumerate(subscribers):
+        message = len(b'{"To":,') + len(_encode(subscriber.to_header)) + len(shared)
+        if index > start and (index - start == MAX_BATCH or size + 1 + message > MAX_BATCH_BYTES):
+            batches.append(subscribers[start:index])
+            start, size = index, 2
+        size += message + (1 if index > start else 0)  # and the comma between messages
+    if start < len(subscribers):
+        batches.append(subscribers[start:])
+    return batches
 
 
 def batch_body(shared: bytes, batch: Sequence[Subscriber]) -> bytes:
