@@ -123,3 +123,17 @@ def test_missing_subscribers_file_names_the_setting(tmp_path: Path) -> None:
 def test_a_file_with_no_valid_address_is_refused() -> None:
     with pytest.raises(ConfigError, match="no valid address"):
         parse_subscribers("email\nnope\n", source="s.csv")
+
+
+def test_an_unclosed_quote_is_reported_not_swallowing_the_rest_of_the_list() -> None:
+    """csv reads from an opening quote to the next one: left open, every later row became part
+    of one name, and those subscribers were silently never sent to."""
+    text = 'email,name\nada@example.org,"Ada\nbob@example.org,Bob\ncarol@example.org,Carol\n'
+    with pytest.raises(ConfigError, match=r"s\.csv.*line 2"):
+        parse_subscribers(text, source="s.csv")
+
+
+def test_a_huge_runaway_field_is_a_clear_error_not_a_crash() -> None:
+    text = 'email,name\nada@example.org,"Ada\n' + "x@example.org,X\n" * 20_000
+    with pytest.raises(ConfigError, match=r"s\.csv"):
+        parse_subscribers(text, source="s.csv")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formataddr, quote
 from pathlib import Path
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -83,8 +85,11 @@ def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> Subscr
 
 
 def parse_subscribers(text: str, *, source: str) -> SubscriberList:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
+    # strict: a quote opened and never closed is an error, not the rest of the file read
+    # into one field (every later subscriber silently dropped).
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows = _rows(reader, source)
+    columns = {(name or "").strip().lower(): name for name in next(rows, None) or []}
     if "email" not in columns:
         raise ProviderSetupError(
             f"The subscribers file {source} has no 'email' column; its first row must be a "
@@ -94,7 +99,7 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
     subscribers: list[Subscriber] = []
     skipped: list[Rejection] = []
     seen: set[str] = set()
-    for row in reader:
+    for row in rows:
         line = reader.line_num
         raw = (row.get(email_column) or "").strip()
         if not raw:
@@ -119,3 +124,22 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
             "row with an email address."
         )
     return SubscriberList(subscribers=tuple(subscribers), skipped=tuple(skipped))
+
+
+def _rows(reader: csv.DictReader[str], source: str) -> Iterator[Any]:
+    """The header's field names, then each row; malformed CSV names the line it starts on."""
+    start = 1
+    try:
+        yield reader.fieldnames
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            yield row
+    except csv.Error as error:
+        raise ProviderSetupError(
+            f"The subscribers file {source} is not valid CSV from line {start} on ({error}); "
+            "check the quotes there: a field that starts with a double quote must end with "
+            "one, and a double quote inside a field is written twice."
+        ) from None
