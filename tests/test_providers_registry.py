@@ -137,3 +137,14 @@ def test_a_huge_runaway_field_is_a_clear_error_not_a_crash() -> None:
     text = 'email,name\nada@example.org,"Ada\n' + "x@example.org,X\n" * 20_000
     with pytest.raises(ConfigError, match=r"s\.csv"):
         parse_subscribers(text, source="s.csv")
+
+
+def test_an_international_domain_is_kept_in_its_ascii_form() -> None:
+    """email-validator turns `xn--` domains into Unicode; sent that way they need SMTPUTF8 at
+    every hop, which plain servers and APIs refuse, though the address typed was ASCII."""
+    listing = parse_subscribers(
+        "email\nuser@xn--mnchen-3ya.de\nuser@münchen.de\nzoë@example.org\n", source="s.csv"
+    )
+    assert [s.email for s in listing.subscribers] == ["user@xn--mnchen-3ya.de", "zoë@example.org"]
+    [duplicate] = listing.skipped
+    assert "duplicate" in duplicate.reason

@@ -314,3 +314,15 @@ def test_an_address_beyond_ascii_goes_out_with_smtputf8(
     [(_, first, _), (_, second, _)] = mailbox.envelopes
     assert (first, second) == (["zoë@example.net"], ["a@example.net"])
     assert '\r\nTo: "Reader 0" <zoë@example.net>\r\n'.encode() in b"\r\n" + mailbox.raw[0]
+
+
+def test_an_ascii_punycode_address_needs_no_smtputf8(
+    tmp_path: Path, server: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = server  # a server without SMTPUTF8
+    receipt = provider(tmp_path, port, ["user@xn--mnchen-3ya.de"]).send(
+        sample_email(), idempotency_key="k"
+    )
+    assert (receipt.accepted, receipt.rejected) == (1, ())
+    [(_, recipients, _)] = mailbox.envelopes
+    assert recipients == ["user@xn--mnchen-3ya.de"]

@@ -111,7 +111,9 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
         except EmailNotValidError as error:
             skipped.append(Rejection(address=raw, reason=f"line {line}: {error}"))
             continue
-        address = valid.normalized
+        # The ASCII form where there is one: email-validator turns an `xn--` domain into
+        # Unicode, which would need SMTPUTF8 at every hop; a Unicode local part has none.
+        address = valid.ascii_email or valid.normalized
         if address.lower() in seen:
             skipped.append(Rejection(address=address, reason=f"line {line}: duplicate address"))
             continue
