@@ -148,3 +148,18 @@ def test_an_international_domain_is_kept_in_its_ascii_form() -> None:
     assert [s.email for s in listing.subscribers] == ["user@xn--mnchen-3ya.de", "zoë@example.org"]
     [duplicate] = listing.skipped
     assert "duplicate" in duplicate.reason
+
+
+@pytest.mark.parametrize("name", ["buttondown", "mailgun", "postmark", "resend"])
+@pytest.mark.parametrize("stray", ["\u00a0", "\u2026", "\r", "\x01"])
+def test_a_key_pasted_with_a_stray_character_is_a_clear_config_error(
+    tmp_path: Path, name: str, stray: str
+) -> None:
+    """A non-ASCII character crashed with an unexpected UnicodeEncodeError; a control character
+    was retried four times and reported as 'cannot reach', leaving the posts pending."""
+    config = provider_config(tmp_path, name, **MINIMAL[name])
+    key = f"key-{SECRET}{stray}tail"
+    with pytest.raises(ConfigError) as raised:
+        create(config, {SECRET_ENV[name]: key})
+    assert f"${SECRET_ENV[name]}" in raised.value.message
+    assert SECRET not in raised.value.message

@@ -193,6 +193,14 @@ def _secret(name: str, environ: Mapping[str, str]) -> str:
             f"The {name} provider needs its API key in the environment variable ${variable}, "
             "which is not set; export it (in GitHub Actions, add it as a repository secret)."
         )
+    # It travels in an HTTP header, where a non-ASCII character crashes the client and a
+    # control character fails every request as if the provider were unreachable.
+    if not value.isascii() or not value.isprintable():
+        raise ConfigError(
+            f"The API key in ${variable} contains a character that cannot be part of a key "
+            "(a non-ASCII or control character, often picked up when copying it); copy the "
+            "key again from the provider's dashboard and paste it alone."
+        )
     return value
 
 
