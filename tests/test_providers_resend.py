@@ -123,3 +123,22 @@ def test_traits(tmp_path: Path) -> None:
     assert traits.destination == f"resend:{AUDIENCE}"
     assert traits.unsubscribe.url == "{{{RESEND_UNSUBSCRIBE_URL}}}"
     assert traits.idempotent and traits.drafts
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"audience_id": AUDIENCE, "from": "a@example.org", "subject": "s"},
+        {"segment_id": AUDIENCE, "from": "a@example.org", "subject": "s", "reply_to": "r@x.org"},
+        {"segment_id": AUDIENCE, "from": "a@example.org"},
+    ],
+)
+def test_the_fake_refuses_what_the_spec_refuses(fake: ResendFake, body: dict[str, str]) -> None:
+    """CreateBroadcastOptions: segment_id, from and subject required; reply_to an array."""
+    import httpx
+
+    answer = httpx.post(
+        f"{fake.url}/broadcasts", json=body, headers={"Authorization": f"Bearer {SECRET}"}
+    )
+    assert answer.status_code == 422
+    assert not fake.broadcasts

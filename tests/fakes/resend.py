@@ -79,18 +79,24 @@ class ResendFake(FakeApi):
             return self._create_broadcast(body)
         match = _SEND.match(request.path)
         if match:
-            return self._send_broadcast(match.group(1))
+            problem = _check(body, {"scheduled_at"}, ())
+            return problem or self._send_broadcast(match.group(1))
         if request.path == "/emails":
             return self._send_email(body, request.header("idempotency-key"))
         return _error(404, "not_found", "The requested endpoint does not exist.")
 
     def _create_broadcast(self, body: Any) -> Reply:
-        problem = _check(body, BROADCAST_FIELDS, ("from", "subject"))
+        # CreateBroadcastOptions: `segment_id` is required (`audience_id` is deprecated).
+        problem = _check(body, BROADCAST_FIELDS, ("from", "subject", "segment_id"))
         if problem:
             return problem
-        segment = body.get("segment_id") or body.get("audience_id")
-        if not segment:
-            return _error(422, "missing_required_field", "Missing `segment_id` field.")
+        for name in ("name", "from", "subject", "preview_text", "html", "text", "segment_id"):
+            if name in body and not isinstance(body[name], str):
+                return _error(422, "validation_error", f"`{name}` must be a string.")
+        reply_to = body.get("reply_to", [])
+        if not isinstance(reply_to, list) or not all(isinstance(a, str) for a in reply_to):
+            return _error(422, "validation_error", "`reply_to` must be an array of strings.")
+        segment = body["segment_id"]
         if segment not in self.segments:
             return _error(404, "not_found", "Segment not found")
         broadcast_id = f"bc-{next(self._ids):08d}"
