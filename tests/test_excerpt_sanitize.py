@@ -215,3 +215,36 @@ def test_first_image_is_the_picture() -> None:
 
 def test_no_image_no_picture() -> None:
     assert cut(make_post("<p>Just words.</p>")).image is None
+
+
+@pytest.mark.parametrize("void", ["embed", "source", "track", "wbr"])
+def test_an_unclosed_void_element_does_not_swallow_the_rest_of_the_post(void: str) -> None:
+    # libxml2 does not know these HTML5 elements are empty and nests what follows inside
+    # them; dropping the element must not drop the post after it.
+    body = f'<p>Hi</p><{void} src="https://blog.example/x.swf"><p>After.</p><p>More.</p>'
+    assert html_of(body) == "<p>Hi</p>\n<p>After.</p>\n<p>More.</p>"
+
+
+def test_a_word_break_keeps_the_words_after_it() -> None:
+    assert html_of("<p>super<wbr>cali<wbr>fragilistic and more.</p>") == (
+        "<p>supercalifragilistic and more.</p>"
+    )
+
+
+@pytest.mark.parametrize(
+    "player",
+    [
+        '<object width="425" height="344"><param name="movie" '
+        'value="http://www.youtube.com/v/dQw4w9WgXcQ&hl=en"></param><embed '
+        'src="http://www.youtube.com/v/dQw4w9WgXcQ&hl=en" type="application/x-shockwave-flash" '
+        'width="425" height="344"></embed></object>',
+        '<embed src="https://www.youtube.com/v/dQw4w9WgXcQ" type="application/x-shockwave-flash">',
+    ],
+)
+def test_an_old_flash_youtube_player_becomes_a_linked_thumbnail(player: str) -> None:
+    excerpt = cut(make_post(f"<p>Watch:</p>{player}<p>Below.</p>"))
+    assert excerpt.html == (
+        '<p>Watch:</p>\n<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">'
+        '<img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="Watch on YouTube" '
+        f'width="480" {STYLE}></a></p>\n<p>Below.</p>'
+    )

@@ -44,7 +44,7 @@ def prepare_media(root: HtmlElement, base: str) -> None:
             _settle_image(node)
         elif tag in ("iframe", "video", "audio"):
             _replace_player(node, base)
-        elif tag in _DROPPED_EMBEDS:
+        elif tag in _DROPPED_EMBEDS and not _replace_flash_video(node, base):
             drop(node)
     for picture in list(root.iter("picture")):
         # libxml2 does not know <source> is empty and nests the <img> inside it.
@@ -165,6 +165,32 @@ def _replace_player(node: HtmlElement, base: str) -> None:
     else:
         label = {"video": "Watch the video", "audio": "Listen"}.get(tag_of(node))
         _replace_with_link(node, url, label=title or label or urlsplit(url).netloc)
+
+
+def _replace_flash_video(node: HtmlElement, base: str) -> bool:
+    """An old Flash player (`<object>`/`<embed>` with a YouTube or Vimeo movie, as posts
+    from before 2012 carry) becomes a link to the video, like its iframe successor."""
+    if tag_of(node) not in ("object", "embed"):
+        return False
+    candidates = [node.get("data"), node.get("src")]
+    candidates += [p.get("value") for p in node.iter("param") if p.get("name") in ("movie", "src")]
+    candidates += [e.get("src") for e in node.iter("embed")]
+    for candidate in candidates:
+        url = resolve(candidate.strip(), base) if candidate and candidate.strip() else ""
+        youtube = _youtube_id(url)
+        if youtube:
+            _replace_with_link(
+                node,
+                f"https://www.youtube.com/watch?v={youtube}",
+                image=f"https://i.ytimg.com/vi/{youtube}/hqdefault.jpg",
+                label="Watch on YouTube",
+            )
+            return True
+        vimeo = _VIMEO.search(url) if "vimeo.com/" in url else None
+        if vimeo:
+            _replace_with_link(node, f"https://vimeo.com/{vimeo.group(1)}", label="Watch on Vimeo")
+            return True
+    return False
 
 
 def _youtube_id(url: str) -> str | None:

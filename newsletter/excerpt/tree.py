@@ -60,6 +60,9 @@ EMPTY_IS_NOTHING = HEADING_TAGS | {"p", "div", "span", "blockquote", "ul", "ol",
 """Top-level elements that show nothing when empty (unlike a rule or a table cell)."""
 WALK_EVENTS: tuple[Literal["start", "end", "comment"], ...] = ("start", "end", "comment")
 """For `etree.iterwalk`: a comment comes as one "comment" event (its tail is text too)."""
+_UNKNOWN_VOIDS = ("embed", "source", "track", "wbr", "keygen")
+"""HTML5 empty elements that libxml2's HTML 4 parser reads as containers: everything after
+an unclosed `<embed src=...>` would become its content, and go wherever the embed goes."""
 _KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col", "colgroup"})
 """Table structure: an empty cell still holds its row together."""
 
@@ -67,10 +70,31 @@ _KEEP_WHEN_EMPTY = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "col"
 def parse_fragment(html: str) -> HtmlElement:
     """The publisher's HTML inside one `<div>` root (a whole document is reduced to its body)."""
     try:
-        return lxml.html.fragment_fromstring(_CONTROL.sub("", html), create_parent="div")
+        root = lxml.html.fragment_fromstring(_CONTROL.sub("", html), create_parent="div")
     except (etree.ParserError, ValueError):
         # Input that libxml2 rejects outright (only control characters, say): nothing to keep.
         return lxml.html.fragment_fromstring("", create_parent="div")
+    for void in list(root.iter(*_UNKNOWN_VOIDS)):
+        _empty_out(void)
+    return root
+
+
+def _empty_out(void: HtmlElement) -> None:
+    """Put what libxml2 nested inside an empty element back after it, as HTML5 reads it."""
+    parent = void.getparent()
+    if parent is None or (void.text is None and not len(void)):
+        return
+    children = list(void)
+    tail = void.tail or ""
+    void.tail = void.text
+    void.text = None
+    index = parent.index(void)
+    for offset, child in enumerate(children, start=1):
+        parent.insert(index + offset, child)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + tail
+    else:
+        void.tail = (void.tail or "") + tail
 
 
 def inner_html(root: HtmlElement) -> str:
