@@ -200,6 +200,12 @@ def test_wordpress_emoji_images_become_characters() -> None:
         '<img src="http://feeds.feedburner.com/~r/blog/~4/AbC" height="1" width="1" alt="">',
         '<img src="https://tracker.example/open.gif" width="1" height="1">',
         '<img src="https://tracker.example/open.gif" width="0">',
+        '<img src="https://tracker.example/open.gif" style="width:1px;height:1px">',
+        '<img src="https://tracker.example/open.gif" style="border:0; width: 1px; height: 1px;">',
+        '<img src="https://tracker.example/open.gif" width="1" style="height:0">',
+        '<img src="https://tracker.example/open.gif" style="display:none">',
+        '<img src="https://tracker.example/open.gif" style="visibility: hidden">',
+        '<img src="https://tracker.example/open.gif" hidden>',
     ],
 )
 def test_tracking_pixels_are_removed_and_never_the_picture(pixel: str) -> None:
@@ -248,3 +254,20 @@ def test_an_old_flash_youtube_player_becomes_a_linked_thumbnail(player: str) -> 
         '<img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="Watch on YouTube" '
         f'width="480" {STYLE}></a></p>\n<p>Below.</p>'
     )
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        '<div style="display: none"><img src="/pin.jpg" alt="Pin me"><p>Pin text</p></div>',
+        '<div style="DISPLAY:NONE;"><p>Pin text</p></div>',
+        '<p hidden>Pin text</p>',
+        '<span style="visibility:hidden">Pin text</span>',
+    ],
+)
+def test_what_the_author_hid_stays_hidden(hidden: str) -> None:
+    # Recipe and Pinterest plugins hide a tall "pin" picture and its description in the post;
+    # the blog never shows it, so the email must not either.
+    excerpt = cut(make_post(f"<p>Soup.</p>{hidden}<p>More soup.</p>"))
+    assert excerpt.html == "<p>Soup.</p>\n<p>More soup.</p>"
+    assert excerpt.image is None

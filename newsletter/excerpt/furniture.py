@@ -74,15 +74,30 @@ WIDGET_CLASSES = frozenset(
 _YOAST = re.compile(r"appeared first on", re.IGNORECASE)
 _MEDIUM_FOOTER = re.compile(r"was originally published in .+ on Medium", re.IGNORECASE | re.DOTALL)
 _PIXEL_SIZE = 2
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+
+
+def is_hidden(node: HtmlElement) -> bool:
+    """Hidden on the blog (`hidden`, `display:none`, `visibility:hidden`): Pinterest "pin"
+    pictures, plugin markup and open trackers that no reader of the post ever sees."""
+    return node.get("hidden") is not None or bool(_HIDDEN_STYLE.search(node.get("style") or ""))
 
 
 def is_tracking_pixel(img: HtmlElement) -> bool:
     src = img.get("src") or ""
-    if any(source in src for source in TRACKER_SOURCES):
+    if any(source in src for source in TRACKER_SOURCES) or is_hidden(img):
         return True
+    style = img.get("style") or ""
     sizes = [_pixels(img.get(name)) for name in ("width", "height")]
+    # Trackers sized by CSS (`style="width:1px;height:1px"`) are just as invisible.
+    sizes += [_style_pixels(style, name) for name in ("width", "height")]
     given = [size for size in sizes if size is not None]
     return bool(given) and all(size <= _PIXEL_SIZE for size in given)
+
+
+def _style_pixels(style: str, name: str) -> int | None:
+    match = re.search(rf"(?:^|;)\s*{name}\s*:\s*(\d+)\s*(?:px)?\s*(?:;|$)", style, re.I)
+    return int(match.group(1)) if match else None
 
 
 def _pixels(value: str | None) -> int | None:
@@ -97,7 +112,7 @@ def remove_furniture(root: HtmlElement, address: PostAddress) -> None:
         if not is_element(node):
             continue
         tag = tag_of(node)
-        if tag in REMOVED_TAGS or classes(node) & WIDGET_CLASSES:
+        if tag in REMOVED_TAGS or classes(node) & WIDGET_CLASSES or is_hidden(node):
             doomed.append(node)
         elif tag == "img" and is_tracking_pixel(node):
             # A pixel wrapped in its own link (feedflare) takes the link with it.
