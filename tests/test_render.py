@@ -430,3 +430,18 @@ def test_email_becomes_a_multipart_message_with_both_parts() -> None:
     assert parsed["Reply-To"] == "ada@example.org"
     kinds = [part.get_content_type() for part in parsed.walk()]
     assert kinds == ["multipart/alternative", "text/plain", "text/html"]
+
+
+# --- links and bylines as feeds really write them ----------------------------------------
+
+def test_a_feedburner_post_links_to_the_blog_not_the_proxy() -> None:
+    # FeedBurner's <link> is its own click counter; the real permalink is feedburner:origLink
+    # (reference/feed-excerpts.md §12). Only that one is the blog's, and only it gets UTM.
+    post, excerpt = sample_item(1)
+    proxied = replace(post, link="http://feedproxy.google.com/~r/garden/~3/AbCdEf/",
+                      orig_link=f"{BLOG}2024/01/notes-1/")
+    sent = render_one([(proxied, excerpt)], mode="per-post")
+    assert "feedproxy" not in sent.html and "feedproxy" not in sent.text
+    tagged = f"{BLOG}2024/01/notes-1/?utm_source=newsletter&utm_medium=email"
+    assert f'href="{tagged.replace("&", "&amp;")}"' in sent.html
+    assert f"Continue reading: {tagged}" in sent.text

@@ -61,7 +61,8 @@ def blog_view(title: str, url: str, language: str, tagger: LinkTagger) -> BlogVi
 
 def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
               tagger: LinkTagger) -> PostView:
-    link = absolute_url(post.link, post.base_url or base_url)
+    # FeedBurner's <link> is its own click-counting proxy; the blog's permalink is origLink.
+    link = absolute_url(post.orig_link or post.link, post.base_url or base_url)
     excerpt_html = close_void_tags(tagger.tag_html(excerpt.html, base=link))
     excerpt_html = _BARE_FIGURE.sub('<figure style="margin:0 0 16px;"', excerpt_html)
     image = excerpt.image
