@@ -445,3 +445,28 @@ def test_a_feedburner_post_links_to_the_blog_not_the_proxy() -> None:
     tagged = f"{BLOG}2024/01/notes-1/?utm_source=newsletter&utm_medium=email"
     assert f'href="{tagged.replace("&", "&amp;")}"' in sent.html
     assert f"Continue reading: {tagged}" in sent.text
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        ("Ann (noreply@blogger.com)", "Ann"),  # Blogger: feedparser's "name (email)"
+        ("ann@example.org (Ann Smith)", "Ann Smith"),  # RSS 2.0 <author>
+        ("Unknown (noreply@blogger.com)", None),  # Blogger, profile hidden
+        ("Unknown", None),  # Zola's atom.xml without an author
+        ("ann@example.org", None),  # an address is not a byline
+    ],
+)
+def test_the_byline_is_a_name_never_an_address_or_a_placeholder(
+    author: str, shown: str | None
+) -> None:
+    post, excerpt = sample_item(1)
+    sent = render_one([(replace(post, author=author), excerpt)], mode="per-post")
+    meta = re.search(r'<p class="nl-meta"[^>]*>(.*?)</p>', sent.html)
+    assert meta is not None
+    assert "@" not in meta.group(1) and "Unknown" not in meta.group(1)
+    assert "@" not in sent.text.split("\n\n")[1] and "Unknown" not in sent.text
+    if shown:
+        assert meta.group(1).endswith(f" · {shown}")
+    else:
+        assert "·" not in meta.group(1)

@@ -24,6 +24,12 @@ _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # Browsers indent <figure> by 40 px on each side; next to a 552 px image that pushes the
 # column wider than the phone. Inline, because some Gmail apps ignore <style>.
 _BARE_FIGURE = re.compile(r"<figure\b(?![^>]*\sstyle=)", re.IGNORECASE)
+# Feeds write bylines for machines: feedparser gives Blogger's "Ann (noreply@blogger.com)",
+# RSS 2.0 gives "ann@example.org (Ann)", and Blogger (hidden profile) and Zola (no author
+# configured) write the placeholder "Unknown". A reader should see a name or nothing.
+_NAME_AND_ADDRESS = re.compile(r"(.*?)\s*\(([^()]*)\)")
+_ADDRESS = re.compile(r"[^@\s()]+@[^@\s()]+")
+_PLACEHOLDER_AUTHORS = frozenset({"unknown", "unknown author"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
         published=post.published,
         date=format_date(post.published, language),
         iso_date=post.published.date().isoformat() if post.published else "",
-        author=" ".join(post.author.split()) if post.author else None,
+        author=byline(post.author),
         image=image,
         # The excerpt engine sanitised this HTML (SPEC: sanitised before it is marked safe).
         excerpt_html=Markup(excerpt_html.translate(_BRACE_ENTITIES)),  # noqa: S704
@@ -83,6 +89,21 @@ def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
         summary=" ".join(excerpt.text.split()),
         truncated=excerpt.truncated,
     )
+
+
+def byline(author: str | None) -> str | None:
+    """The author's name as a reader should see it, or None when the feed names nobody."""
+    text = " ".join((author or "").split())
+    paired = _NAME_AND_ADDRESS.fullmatch(text)
+    if paired:
+        outside, inside = paired.groups()
+        if _ADDRESS.fullmatch(inside):
+            text = outside
+        elif _ADDRESS.fullmatch(outside):
+            text = inside
+    if not text or _ADDRESS.fullmatch(text) or text.casefold() in _PLACEHOLDER_AUTHORS:
+        return None
+    return text
 
 
 def format_date(moment: datetime | None, language: str) -> str:
