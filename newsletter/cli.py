@@ -152,11 +152,30 @@ def _print_plan(report: Report) -> None:
     else:
         print("Next send: nothing new.")
     for post in plan.waiting:
-        print(f"  … {_when(post.published)}  {post.title}  (waits for the next run: max_posts)")
-    for post in plan.baseline:
-        print(f"  = {_when(post.published)}  {post.title}  (first run: recorded as already sent)")
+        print(
+            f"  … {_when(post.published)}  {post.title}  <{post.link}>  "
+            "(waits for the next run: max_posts)"
+        )
+    # The first run's baseline posts are also among the skipped ones: one line each, with the
+    # reason and what the first send does with them. Every line carries the link, which is
+    # what `send --post` and `preview --post` ask for.
+    baseline = {id(post) for post in plan.baseline}
+    listed: set[int] = set()
     for post, reason in plan.skipped:
-        print(f"  - {_when(post.published)}  {post.title}  ({reason})")
+        listed.add(id(post))
+        if id(post) in baseline:
+            print(
+                f"  = {_when(post.published)}  {post.title}  <{post.link}>  "
+                f"({reason}; the first send records it as already sent)"
+            )
+        else:
+            print(f"  - {_when(post.published)}  {post.title}  <{post.link}>  ({reason})")
+    for post in plan.baseline:
+        if id(post) not in listed:
+            print(
+                f"  = {_when(post.published)}  {post.title}  <{post.link}>  "
+                "(first run: recorded as already sent)"
+            )
 
 
 def _when(moment: object) -> str:

@@ -206,3 +206,18 @@ def test_python_dash_m_works_too(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("init", "check", "preview", "send", "baseline", "status", "resolve"):
         assert command in result.stdout
+
+
+def test_check_lists_each_post_once_with_its_link(blog: Path, feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = Route(
+        rss(item(1, timedelta(days=1)), item(2, timedelta(days=30)))
+    )
+    check = run(blog, "check")
+    assert check.returncode == 0, check.stderr
+    # The old post is skipped on the first run and recorded as baseline: one line, not two,
+    # and with its link, which `send --post` asks for.
+    assert check.stdout.count("Post number 2") == 1, check.stdout
+    old_line = next(line for line in check.stdout.splitlines() if "Post number 2" in line)
+    assert "<https://blog.example.org/2/>" in old_line
+    assert "first-run window" in old_line and "already sent" in old_line
+
