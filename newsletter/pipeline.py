@@ -89,8 +89,17 @@ def check(
 ) -> Report:
     traits = traits_for(config)
     ledger = Ledger.read(config.state.path)
-    plan = _plan(_Context(config, environ, notify), ledger, traits, options, conditional=False)
-    return Report("check", traits.destination, traits.name, plan, warnings=plan.feed.warnings)
+    # `send` refuses a flood and sends the author here to see why so many posts look new, so
+    # check lists them all and says that send would refuse, instead of refusing too.
+    plan = _plan(
+        _Context(config, environ, notify), ledger, traits, replace(options, force=True),
+        conditional=False,
+    )
+    warnings = list(plan.feed.warnings)
+    new = len(plan.to_send) + len(plan.waiting)
+    if new > config.newsletter.flood_limit and not options.force:
+        warnings.append(_flood_sentence(new, config.newsletter.flood_limit, checking=True))
+    return Report("check", traits.destination, traits.name, plan, warnings=tuple(warnings))
 
 
 def preview(
@@ -282,12 +291,7 @@ def _plan(
     new = selection.new
     limit = context.config.newsletter.flood_limit
     if len(new) > limit and not options.force and not options.test_to:
-        raise SafetyRefusal(
-            f"{len(new)} posts look new at once, more than flood_limit ({limit}); this usually "
-            "means the blog moved or changed its post ids, so check `newsletter check`, then "
-            "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
-            "are new."
-        )
+        raise SafetyRefusal(_flood_sentence(len(new), limit, checking=False))
     cap = context.config.newsletter.max_posts
     return Plan(
         feed=feed,
@@ -297,6 +301,22 @@ def _plan(
         skipped=selection.skipped,
         baseline=selection.baseline,
         first_run=destination.is_first_run,
+    )
+
+
+def _flood_sentence(count: int, limit: int, *, checking: bool) -> str:
+    if checking:
+        return (
+            f"{count} posts look new at once, more than flood_limit ({limit}), so `newsletter "
+            "send` would refuse them (exit 3); if they were already sent under other ids or "
+            "links, run `newsletter baseline` to mark them as sent, or `send --force` if they "
+            "really are new."
+        )
+    return (
+        f"{count} posts look new at once, more than flood_limit ({limit}); this usually "
+        "means the blog moved or changed its post ids, so check `newsletter check`, then "
+        "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
+        "are new."
     )
 
 

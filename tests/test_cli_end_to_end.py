@@ -221,3 +221,19 @@ def test_check_lists_each_post_once_with_its_link(blog: Path, feed_server: FeedS
     assert "<https://blog.example.org/2/>" in old_line
     assert "first-run window" in old_line and "already sent" in old_line
 
+
+def test_check_shows_a_flood_instead_of_refusing_to_look(
+    blog: Path, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/feed.xml"] = Route(
+        rss(*(item(n, timedelta(hours=n)) for n in range(1, 13)))
+    )
+    check = run(blog, "check")
+    # `send` refuses (exit 3) and tells the author to run `check` to see why: check must show.
+    assert check.returncode == 0, check.stderr
+    assert all(f"Post number {n}" in check.stdout for n in range(1, 13)), check.stdout
+    assert "flood_limit (10)" in check.stderr and "--force" in check.stderr
+    assert "Traceback" not in check.stderr
+    send = run(blog, "send")
+    assert send.returncode == 3
+
