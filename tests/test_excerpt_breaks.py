@@ -70,6 +70,30 @@ def test_the_ellipsis_goes_after_a_link_not_into_it() -> None:
     assert html_of(body) == '<p>See <a href="https://x.example/">this page</a>…</p>'
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "<ul><li>Fold the paper.</li><li>Crease it</li><!--more--><li>Cut it.</li></ul>",
+            "<ul><li>Fold the paper.</li><li>Crease it</li></ul>",
+        ),
+        (
+            "<blockquote><p>Said in full</p><!--more--><p>Then more.</p></blockquote>",
+            "<blockquote><p>Said in full</p></blockquote>",
+        ),
+        (
+            "<div><p>A heading-like line</p><!-- wp:paragraph --><!--more--><p>Rest.</p></div>",
+            "<div><p>A heading-like line</p></div>",
+        ),
+    ],
+)
+def test_a_break_between_blocks_inside_a_container_adds_no_ellipsis(
+    body: str, expected: str
+) -> None:
+    # Nothing was cut mid-sentence: the list item, quote or paragraph before it is whole.
+    assert html_of(body) == expected
+
+
 def test_now_empty_ancestors_are_dropped() -> None:
     body = "<div><p>Keep.</p><section><div><p><!--more-->Gone.</p></div></section></div>"
     assert html_of(body) == "<div><p>Keep.</p></div>"

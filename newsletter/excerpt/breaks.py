@@ -15,12 +15,14 @@ from lxml.html import HtmlElement
 
 from newsletter.excerpt.markers import AuthorMarkers, comment_key
 from newsletter.excerpt.tree import (
+    BLOCK_TAGS,
     block_of,
     classes,
     cut_before,
     drop,
     has_content_after,
     has_content_before,
+    is_blank,
     is_element,
     last_text_segment,
     set_segment,
@@ -76,9 +78,31 @@ def find_break(root: HtmlElement, address: PostAddress, markers: AuthorMarkers) 
             continues=link_to_rest or has_content_after(node, root),
             mid_paragraph=block is not root
             and has_content_before(node, block)
-            and has_content_after(node, block),
+            and has_content_after(node, block)
+            and not _between_blocks(node),
         )
     return None
+
+
+def _between_blocks(node: HtmlElement) -> bool:
+    """Whether the marker sits between two block elements (list items, paragraphs in a
+    quote), so that what precedes it is whole, not a sentence cut short."""
+    if not is_blank(node.tail):
+        return False
+    before = node.getprevious()
+    while before is not None and not is_element(before) and is_blank(before.tail):
+        before = before.getprevious()  # editor comments such as <!-- wp:paragraph -->
+    after = node.getnext()
+    while after is not None and not is_element(after):
+        if not is_blank(after.tail):
+            return False
+        after = after.getnext()
+    return (
+        before is not None
+        and tag_of(before) in BLOCK_TAGS
+        and is_blank(before.tail)
+        and (after is None or tag_of(after) in BLOCK_TAGS)
+    )
 
 
 def _is_marker(node: HtmlElement, markers: AuthorMarkers) -> bool:
