@@ -316,6 +316,15 @@ def test_template_syntax_in_a_title_is_never_evaluated() -> None:
     assert sent.subject.replace("\u200b", "") == title
 
 
+def test_code_that_only_looks_like_template_syntax_reaches_the_text_part_unchanged() -> None:
+    # Only {{ {% {# and }} %} #} open or close a provider's template tag; Ruby's "#{...}",
+    # an empty {} and printf's %% must be copyable from the text part as written.
+    code = 'puts "#{name}"; opts = {}; printf("100%%"); ## note; } {'
+    item = sample_item(1, excerpt_html=f"<pre>{code}</pre>")
+    item = (item[0], replace(item[1], text=code))
+    assert code in render_one([item]).text
+
+
 def test_template_syntax_in_excerpt_text_is_neutralised() -> None:
     item = sample_item(1, excerpt_html="<p>Write {{ name }} here.</p>")
     assert "Write &#123;&#123; name &#125;&#125; here." in render_one([item]).html

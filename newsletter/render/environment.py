@@ -28,8 +28,10 @@ BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # must reach the reader as written, not be evaluated by the provider, so values never carry
 # raw braces: HTML gets character references, text gets a zero-width space between the pair.
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
-_TEMPLATE_TAG_PAIR = re.compile(r"([{%#}])(?=[{%#}])")
-_DEFUSED_PAIR = re.compile("([{%#}])\u200b(?=[{%#}])")
+# Only the pairs that open or close a tag ({{ {% {# }} %} #}) are split: Ruby's "#{x}", an
+# empty {} or printf's %% in a code sample must reach the text part as written.
+_TEMPLATE_TAG_PAIR = re.compile(r"(\{(?=[{%#])|[%#}](?=\}))")
+_DEFUSED_PAIR = re.compile("(\\{(?=\u200b[{%#])|[%#}](?=\u200b\\}))\u200b")
 # Invisible format characters (zero-width spaces, direction marks, soft hyphens) go out as
 # character references: MRML copies the title into an aria-label and writes them there as
 # Rust escapes such as `\u{200b}`. Other control characters are not allowed in HTML at all.
