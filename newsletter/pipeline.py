@@ -99,7 +99,26 @@ def check(
     new = len(plan.to_send) + len(plan.waiting)
     if new > config.newsletter.flood_limit and not options.force:
         warnings.append(_flood_sentence(new, config.newsletter.flood_limit, checking=True))
-    return Report("check", traits.destination, traits.name, plan, warnings=tuple(warnings))
+        outcome = f"The next send would refuse {new} new post(s): more than flood_limit."
+    elif plan.to_send:
+        outcome = f"The next send would send {len(plan.to_send)} post(s)."
+        if plan.waiting:
+            outcome += f" {len(plan.waiting)} more would wait for the run after (max_posts)."
+    else:
+        outcome = (
+            f"Nothing new to send; the next send would record {len(plan.baseline)} older "
+            "post(s) as already sent (first run)."
+            if plan.first_run and plan.baseline
+            else "Nothing new to send."
+        )
+    return Report(
+        "check",
+        traits.destination,
+        traits.name,
+        plan,
+        outcome=outcome,
+        warnings=tuple(warnings),
+    )
 
 
 def preview(

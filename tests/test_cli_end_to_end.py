@@ -237,3 +237,20 @@ def test_check_shows_a_flood_instead_of_refusing_to_look(
     send = run(blog, "send")
     assert send.returncode == 3
 
+
+
+def test_check_step_summary_says_what_the_next_send_does(
+    blog: Path, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/feed.xml"] = Route(rss(item(1, timedelta(days=1))))
+    summary = blog / "summary.md"
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    result = subprocess.run(
+        [str(SCRIPT), "check"], cwd=blog, capture_output=True, text=True, env=env,
+        timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    result_line = next(line for line in text.splitlines() if line.startswith("**Result:**"))
+    assert "1 post(s)" in result_line, text
