@@ -243,6 +243,12 @@ def test_language_comes_from_the_feed_and_defaults_to_english() -> None:
     assert emails[0].language is None
 
 
+def test_content_language_is_the_same_valid_tag_as_html_lang() -> None:
+    # Feeds write en_US as often as en-US; the Content-Language header needs the BCP 47 form.
+    sent = render_one(language="fr_CA")
+    assert sent.language == "fr-CA"
+
+
 def test_non_english_dates_are_iso() -> None:
     assert "<time datetime=\"2024-03-02\">2024-03-02</time>" in render_one(language="de").html
 

@@ -133,7 +133,8 @@ def _build_email(
         headers=headers,
         sender=settings.sender,
         post_ids=tuple(post.id for post in posts),
-        language=settings.language,
+        # The header gets the tag as `lang` has it (en_US -> en-US), and none when unknown.
+        language=language if settings.language else None,
     )
 
 
