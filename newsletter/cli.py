@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbosity > 0:
             traceback.print_exc()
         print(f"error: {error.message}", file=sys.stderr)
+        _append_failure_summary(args.command, error.message, error.exit_code)
         return error.exit_code
     except KeyboardInterrupt:
         print(
@@ -46,11 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if verbosity > 0:
             traceback.print_exc()
-        print(
-            f"error: an unexpected {type(error).__name__} stopped the run; run again with -v to "
-            "see the details and report them. The ledger was only written where a step finished.",
-            file=sys.stderr,
+        sentence = (
+            f"an unexpected {type(error).__name__} stopped the run; run again with -v to "
+            "see the details and report them. The ledger was only written where a step finished."
         )
+        print(f"error: {sentence}", file=sys.stderr)
+        _append_failure_summary(args.command, sentence, EXIT_FAILURE)
         return EXIT_FAILURE
 
 
@@ -221,6 +223,20 @@ def _append_step_summary(report: Report) -> None:
 
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(markdown_summary(report))
+
+
+def _append_failure_summary(command: str, message: str, exit_code: int) -> None:
+    """A failed run's page should say what went wrong, not only its log."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path or command not in ("send", "check", "preview"):
+        return
+    from newsletter.summary import failure_summary
+
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(failure_summary(command, message, exit_code))
+    except OSError:
+        pass  # the error itself is already on stderr; a summary file problem must not hide it
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -27,6 +27,11 @@ def markdown_summary(report: Report) -> str:
     return "\n".join(lines)
 
 
+def failure_summary(command: str, message: str, exit_code: int) -> str:
+    """The summary of a run that stopped with an expected error (its one sentence)."""
+    return f"### newsletter {command}\n\n**Failed (exit {exit_code}):** {_cell(message)}\n\n"
+
+
 def _cell(text: str) -> str:
     """Keep feed text from breaking the Markdown table or injecting markup."""
     return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")

@@ -254,3 +254,28 @@ def test_check_step_summary_says_what_the_next_send_does(
     text = summary.read_text(encoding="utf-8")
     result_line = next(line for line in text.splitlines() if line.startswith("**Result:**"))
     assert "1 post(s)" in result_line, text
+
+
+@pytest.mark.parametrize(
+    ("route", "code", "words"),
+    [
+        (Route(b"", 404), 1, "was not found (404"),
+        (Route(rss(*(item(n, timedelta(hours=n)) for n in range(1, 13)))), 3, "flood_limit"),
+    ],
+)
+def test_a_failed_send_says_why_in_the_step_summary(
+    blog: Path, feed_server: FeedServer, route: Route, code: int, words: str
+) -> None:
+    # The run's page shows the step summary; "the message above" is in a log nobody opens.
+    feed_server.routes["/feed.xml"] = route
+    summary = blog / "summary.md"
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    result = subprocess.run(
+        [str(SCRIPT), "send"], cwd=blog, capture_output=True, text=True, env=env,
+        timeout=120, check=False,
+    )
+    assert result.returncode == code, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert "### newsletter send" in text
+    assert words in text
