@@ -192,6 +192,21 @@ def test_preheader_defaults_to_the_start_of_the_first_excerpt_and_is_hidden() ->
     assert hidden.group(1).startswith("The garden was quiet after the rain")
 
 
+def test_the_preheader_is_prose_without_addresses_alt_texts_or_quote_marks() -> None:
+    # The inbox preview line shows the words of the post, not the text part's furniture:
+    # "(https://...)" after each link, "[alt]" for pictures, "> " for quotes, "* * *".
+    from newsletter.excerpt import cut
+
+    body = (
+        '<p><img src="https://blog.example.org/a.jpg" alt="Tomatoes"></p>'
+        '<blockquote><p>Grow what you eat.</p></blockquote><hr>'
+        '<p>I wrote <a href="https://github.com/ada/timer">a timer</a> for the beds.</p>'
+    )
+    post, _ = sample_item(1)
+    sent = render_one([(post, cut(replace(post, html=body)))])
+    assert sent.preheader == "Grow what you eat. I wrote a timer for the beds."
+
+
 # --- contents ------------------------------------------------------------------------------
 
 def test_html_has_every_part_spec_lists() -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from newsletter.excerpt.tree import BLOCK_TAGS, parse_fragment
 from newsletter.links import LinkTagger, absolute_url
 from newsletter.models import Excerpt, Post
 from newsletter.render.compiler import close_void_tags
@@ -86,9 +87,20 @@ def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
         # The excerpt engine sanitised this HTML (SPEC: sanitised before it is marked safe).
         excerpt_html=Markup(excerpt_html.translate(_BRACE_ENTITIES)),  # noqa: S704
         excerpt_text=excerpt.text.strip(),
-        summary=" ".join(excerpt.text.split()),
+        summary=prose_of(excerpt.html),
         truncated=excerpt.truncated,
     )
+
+
+def prose_of(excerpt_html: str) -> str:
+    """The excerpt's words on one line, for the inbox preview: no link addresses, alt texts,
+    quote marks or rules, which the text part adds for readers of the whole text."""
+    root = parse_fragment(excerpt_html)
+    for element in root.iter():
+        if isinstance(element.tag, str) and (element.tag in BLOCK_TAGS or element.tag == "br"):
+            element.tail = " " + (element.tail or "")
+            element.text = " " + (element.text or "")
+    return " ".join(root.text_content().split())
 
 
 def byline(author: str | None) -> str | None:
