@@ -33,8 +33,12 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
 def is_remote(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
+    # URL schemes are case-insensitive (RFC 3986): "HTTP://..." is a URL, not a file name.
+    return location[:8].lower().startswith(("http://", "https://"))
 
 
 def fetch(
@@ -50,8 +54,22 @@ def fetch(
 ) -> FetchResult:
     """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`."""
     if not is_remote(location):
+        if _SCHEME.match(location) and not location[:7].lower().startswith("file://"):
+            raise ConfigError(
+                f"The feed address {location} must start with http:// or https:// (or be a "
+                "local file path); fix [feed] url or the --feed value."
+            )
         return _read_local(location, max_bytes)
     import httpx  # imported here so that `newsletter --help` does not pay for it
+
+    try:
+        host = httpx.URL(location).host
+    except httpx.InvalidURL:
+        host = ""
+    if not host:
+        raise ConfigError(
+            f"The feed address {location} is not a valid URL; fix [feed] url or the --feed value."
+        )
 
     headers = {"User-Agent": user_agent, "Accept": ACCEPT}
     if validators and validators.etag:
@@ -72,6 +90,11 @@ def fetch(
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 if attempt == attempts:
                     raise FeedError(_network_sentence(location, error, attempts)) from None
+            except httpx.TooManyRedirects:
+                raise FeedError(
+                    f"The feed at {location} redirects in a loop (or more than 5 times); open it "
+                    "in a browser to find where the feed really is, and set [feed] url to that."
+                ) from None
             except _RetryableStatus as status:
                 if attempt == attempts:
                     raise FeedError(

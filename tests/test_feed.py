@@ -245,3 +245,27 @@ def test_description_only_items_are_teasers_only_where_the_platform_says_so(
     body = RSS.replace(b"<language>fr</language>", f"<generator>{generator}</generator>".encode())
     assert feed.parse(body, url="https://tiny.example.org/feed/").posts[1].content_is_full is full
     assert feed.parse(body, url="https://tiny.example.org/feed/").posts[0].content_is_full
+
+
+def test_a_redirect_loop_is_a_plain_feed_error(feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = Route(b"", 302, {"Location": "/feed.xml"})
+    with pytest.raises(FeedError, match="redirect"):
+        feed.fetch(feed_server.url(), user_agent=UA, backoff=0.01)
+
+
+@pytest.mark.parametrize("location", ["http://[::1/feed.xml", "https://", "http:///feed.xml"])
+def test_a_malformed_feed_url_is_a_usage_error(location: str) -> None:
+    with pytest.raises(ConfigError, match="not a valid"):
+        feed.fetch(location, user_agent=UA, backoff=0.01)
+
+
+@pytest.mark.parametrize("location", ["feed://blog.example.org/feed/", "ftp://example.org/f"])
+def test_a_url_of_another_scheme_is_a_usage_error_not_a_missing_file(location: str) -> None:
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        feed.fetch(location, user_agent=UA)
+
+
+def test_the_url_scheme_is_case_insensitive(feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = Route(RSS)
+    result = feed.fetch(feed_server.url().replace("http://", "HTTP://"), user_agent=UA)
+    assert result.body == RSS
