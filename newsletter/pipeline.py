@@ -680,7 +680,11 @@ def _nothing_new_sentence(plan: Plan) -> str:
 
 
 def _age(stamp: str, now: datetime) -> timedelta:
-    return now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        # The ledger is written in UTC; a time edited in by hand without a zone means UTC too.
+        moment = moment.replace(tzinfo=UTC)
+    return now - moment
 
 
 def _published_or_oldest(post: Post) -> datetime:

@@ -306,3 +306,29 @@ def test_preview_with_nothing_new_shows_the_latest_post(
     report = pipeline.preview(make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look")
     assert [email.post_ids for email in report.emails] == [("id-1",)]
     assert any("latest post instead" in warning for warning in report.warnings)
+
+
+@pytest.mark.parametrize(("stamp", "retried"), [("{now}", True), ("2020-01-01", False)])
+def test_a_hand_edited_pending_time_without_a_zone_is_read_as_utc(
+    blog: Path, provider: RecordingProvider, stamp: str, retried: bool
+) -> None:
+    # The ledger accepts any ISO-8601 time; one typed by hand without "Z" (or a bare date)
+    # must not stop the run with "an unexpected TypeError".
+    provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
+    provider.fail_with = ProviderError("Timed out.")
+    with pytest.raises(ProviderError):
+        send(blog)
+    path = blog / "state" / "ledger.json"
+    document = json.loads(path.read_text())
+    naive = NOW.replace(tzinfo=None).isoformat()
+    for record in document["destinations"]["fake:list"]["posts"].values():
+        record["at"] = stamp.format(now=naive)
+    path.write_text(json.dumps(document))
+    provider.fail_with = None
+    if retried:
+        send(blog)
+        assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
+    else:
+        with pytest.raises(SafetyRefusal, match="more than a day ago"):
+            send(blog)
+        assert provider.sent == []
