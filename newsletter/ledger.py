@@ -400,9 +400,9 @@ def select_new(
     """Decide which posts of the feed are new for this destination (SPEC "What counts as new").
 
     A post is new when the destination has no record of it (by id or normalised link), it
-    is not dated in the future, and, on the destination's first run, it was published within
-    `first_run_days` or on/after `since`; older and undated posts on the first run go to
-    `baseline`. After the first run an undated post is new like any other.
+    is not dated in the future, and, on the destination's first run, it was published on or
+    after `since` or, without `since`, within `first_run_days`; older and undated posts on
+    the first run go to `baseline`. After the first run an undated post is new like any other.
     """
     now = _utc(now)
     window_start = now - timedelta(days=first_run_days)
@@ -430,6 +430,10 @@ def select_new(
             new.append(post)
         elif published is None:
             skipped.append((post, "undated on the first run"))
+            baseline.append(post)
+        elif since is not None:
+            # --since replaces the first-run window, whichever of the two is wider.
+            skipped.append((post, f"published before --since {since.isoformat()}"))
             baseline.append(post)
         elif published < window_start:
             days = "1 day" if first_run_days == 1 else f"{first_run_days} days"

@@ -501,6 +501,19 @@ def test_since_makes_older_posts_new_on_the_first_run() -> None:
     assert selection.baseline == (posts[1],)
 
 
+def test_since_replaces_the_first_run_window_when_it_is_later() -> None:
+    # "posts published on or after it count as new, whatever the first-run window says":
+    # --since yesterday on a first run sends yesterday's post, not the whole week.
+    posts = [make_post(1, days_ago=1), make_post(2, days_ago=3), make_post(3, days_ago=5)]
+    since = (NOW - timedelta(days=2)).date()
+    selection = select_new(posts, DestinationLedger("outbox"), now=NOW, first_run_days=7,
+                           since=since)
+    assert selection.new == (posts[0],)
+    assert selection.baseline == (posts[1], posts[2])
+    reasons = {post.id: reason for post, reason in selection.skipped}
+    assert reasons[posts[1].id] == f"published before --since {since.isoformat()}"
+
+
 def test_since_never_resends_what_the_ledger_holds() -> None:
     destination = sent_destination(make_post(1, days_ago=3))
     selection = select_new([make_post(1, days_ago=3)], destination, now=NOW, first_run_days=7,
