@@ -31,7 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verbosity: int = args.verbose - args.quiet
     try:
-        return _run(args, verbosity)
+        code = _run(args, verbosity)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader of our output stopped early (`newsletter check | head`): every print
+        # comes after the command's work, so that work is done. Point stdout at /dev/null so
+        # that the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except NewsletterError as error:
         if verbosity > 0:
             traceback.print_exc()

@@ -279,3 +279,22 @@ def test_a_failed_send_says_why_in_the_step_summary(
     text = summary.read_text(encoding="utf-8")
     assert "### newsletter send" in text
     assert words in text
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(
+    blog: Path, feed_server: FeedServer
+) -> None:
+    # `newsletter check | head` closes the pipe before check has printed everything.
+    feed_server.routes["/feed.xml"] = Route(
+        rss(*(item(n, timedelta(days=n)) for n in range(1, 40)))
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    child = subprocess.Popen(
+        [str(SCRIPT), "check"], cwd=blog, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0, stderr
+    assert "unexpected" not in stderr and "BrokenPipe" not in stderr, stderr
