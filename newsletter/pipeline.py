@@ -355,6 +355,11 @@ def _chosen_posts(
         post = matches[0]
         record = destination.match(post)
         if record is not None and not options.force and not options.test_to:
+            if record.status is Status.BASELINE:
+                raise SafetyRefusal(
+                    f"{post.title!r} was recorded as baseline on {record.at[:10]} (published "
+                    "before the newsletter started, so counted as sent); add --force to send it."
+                )
             raise SafetyRefusal(
                 f"{post.title!r} was already {record.status} on {record.at[:10]}; add --force "
                 "to send it again."

@@ -332,3 +332,16 @@ def test_a_hand_edited_pending_time_without_a_zone_is_read_as_utc(
         with pytest.raises(SafetyRefusal, match="more than a day ago"):
             send(blog)
         assert provider.sent == []
+
+
+def test_post_option_on_a_baseline_post_says_what_baseline_means(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    pipeline.baseline(make_config(blog), SendOptions(), {}, quiet)
+    with pytest.raises(SafetyRefusal) as refusal:
+        send(blog, posts=("id-2",))
+    message = refusal.value.message
+    assert "already baseline" not in message  # "was already baseline on ..." is not English
+    assert "baseline" in message and "--force" in message
+    send(blog, posts=("id-2",), force=True)
+    assert provider.sent[0][0].post_ids == ("id-2",)
