@@ -114,6 +114,8 @@ def _single_line(value: Any) -> str:
 
 def _int_range(low: int, high: int) -> Checker:
     def check(value: Any) -> int:
+        if isinstance(value, float):
+            raise ValueError(f"must be a whole number, not {value}")
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"must be a whole number, not {_type_name(value)}")
         if not low <= value <= high:

@@ -115,3 +115,12 @@ def test_example_config_loads() -> None:
     config = load_config(str(example), {})
     assert config.feed.url is not None and config.feed.url.endswith("examples/feed.xml")
     assert config.provider.name == "outbox"
+
+
+def test_a_fraction_where_a_whole_number_belongs_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "[newsletter]\nfirst_run_days = 3.5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    # "must be a whole number, not a number" left the author puzzled.
+    assert "not a number" not in caught.value.message
+    assert "3.5" in caught.value.message
