@@ -218,6 +218,11 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path |
     """SPEC lookup order: --config, then $NEWSLETTER_CONFIG, then ./newsletter.toml."""
     if explicit:
         path = Path(explicit)
+        if path.is_dir():
+            raise ConfigError(
+                f"The config file {explicit} is a folder; give --config the path of the "
+                f"{DEFAULT_CONFIG_NAME} file itself."
+            )
         if not path.is_file():
             raise ConfigError(
                 f"The config file {explicit} does not exist; check the --config path."
@@ -226,6 +231,11 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path |
     from_env = environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
+        if path.is_dir():
+            raise ConfigError(
+                f"The config file {from_env} named by ${CONFIG_ENV} is a folder; set "
+                f"${CONFIG_ENV} to the path of the {DEFAULT_CONFIG_NAME} file itself."
+            )
         if not path.is_file():
             raise ConfigError(
                 f"The config file {from_env} named by ${CONFIG_ENV} does not exist; "
@@ -246,8 +256,15 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
         raise ConfigError(
             f"{path} is not valid TOML ({error}); fix the file and try again."
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"Cannot read the config file {path} ({error}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"The config file {path} is not UTF-8 text; save it as UTF-8 and try again."
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot read the config file {path} ({error.strerror or error}); check that it "
+            "is readable."
+        ) from None
     return parse_config(raw, path=path.resolve())
 
 

@@ -124,3 +124,19 @@ def test_a_fraction_where_a_whole_number_belongs_says_so(tmp_path: Path) -> None
     # "must be a whole number, not a number" left the author puzzled.
     assert "not a number" not in caught.value.message
     assert "3.5" in caught.value.message
+
+
+def test_a_config_file_that_is_not_utf8_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.toml"
+    path.write_bytes("[newsletter]\ntitle = 'Caf\u00e9'\n".encode("utf-16"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    assert "codec" not in caught.value.message
+    assert "UTF-8" in caught.value.message
+
+
+def test_a_folder_given_as_the_config_is_called_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(str(tmp_path), {})
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(None, {"NEWSLETTER_CONFIG": str(tmp_path)})
