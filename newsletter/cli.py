@@ -210,9 +210,11 @@ def _print_status(config: Config) -> None:
             counts[record.status] = counts.get(record.status, 0) + 1
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         print(f"{name}: {summary}")
-        for record in sorted(records, key=lambda r: r.at, reverse=True)[:5]:
-            if record.status in (Status.SENT, Status.DRAFTED):
-                print(f"  {record.at[:10]}  {record.status:<8} {record.title}")
+        # The latest sends, picked before the cut: a baseline recorded after them (an archive
+        # adopted later) must not push every sent post out of the list.
+        handled = [r for r in records if r.status in (Status.SENT, Status.DRAFTED)]
+        for record in sorted(handled, key=lambda r: r.at, reverse=True)[:5]:
+            print(f"  {record.at[:10]}  {record.status:<8} {record.title}")
         for record in ledger.destination(name).pending():
             print(
                 f"  PENDING since {record.at}: {record.title} <{record.link}> — settle it with "

@@ -298,3 +298,22 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(
     stderr = child.stderr.read().decode()
     assert child.wait(timeout=120) == 0, stderr
     assert "unexpected" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_status_lists_the_sent_posts_even_after_a_larger_baseline(
+    blog: Path, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/feed.xml"] = Route(rss(item(1, timedelta(days=1))))
+    assert run(blog, "send").returncode == 0
+    ledger_path = blog / "state" / "ledger.json"
+    ledger = json.loads(ledger_path.read_text(encoding="utf-8"))
+    for record in ledger["destinations"]["outbox"]["posts"].values():
+        record["at"] = "2026-01-06T07:17:00Z"  # sent weeks before the archive was adopted
+    ledger_path.write_text(json.dumps(ledger), encoding="utf-8")
+    archive = [item(n, timedelta(days=40 + n)) for n in range(2, 9)]
+    feed_server.routes["/feed.xml"] = Route(rss(item(1, timedelta(days=1)), *archive))
+    assert run(blog, "baseline").returncode == 0
+    status = run(blog, "status")
+    assert status.returncode == 0, status.stderr
+    assert "1 sent" in status.stdout and "7 baseline" in status.stdout
+    assert "Post number 1" in status.stdout, status.stdout
