@@ -12,8 +12,9 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -325,8 +326,10 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
         base = link or feed_url
     # dict.get: feedparser's own .get maps a missing updated_parsed onto published_parsed
     # (with a DeprecationWarning), which would blur the two dates.
-    updated = _datetime(dict.get(entry, "updated_parsed"))
-    published = _datetime(dict.get(entry, "published_parsed")) or updated
+    updated = _datetime(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
+    published = (
+        _datetime(dict.get(entry, "published"), dict.get(entry, "published_parsed")) or updated
+    )
     title = _plain(entry.get("title")) or _first_words(body) or "Untitled"
     return Post(
         id=(entry.get("id") or link or title).strip(),
@@ -407,7 +410,23 @@ def _first_words(html_body: str, count: int = 8) -> str:
     return " ".join(words[:count]) + ("…" if len(words) > count else "")
 
 
-def _datetime(parsed: Any) -> datetime | None:
+def _datetime(raw: Any, parsed: Any) -> datetime | None:
+    """The date with the author's own UTC offset, so the email shows the day they published.
+
+    feedparser's `*_parsed` tuple is in UTC: "Mon, 03 Jun 2024 00:30 +0200" becomes 2 June.
+    The raw RFC 822 (RSS) or ISO 8601 (Atom) string keeps the offset; the tuple is the
+    fallback for the many other formats feedparser understands.
+    """
+    if isinstance(raw, str) and raw.strip():
+        text = raw.strip()
+        with suppress(TypeError, ValueError, IndexError):
+            moment = parsedate_to_datetime(text)
+            if moment.tzinfo is not None:
+                return moment
+        with suppress(ValueError):
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            if moment.tzinfo is not None:
+                return moment
     if not parsed:
         return None
     try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,12 @@ def test_the_url_scheme_is_case_insensitive(feed_server: FeedServer) -> None:
     feed_server.routes["/feed.xml"] = Route(RSS)
     result = feed.fetch(feed_server.url().replace("http://", "HTTP://"), user_agent=UA)
     assert result.body == RSS
+
+
+def test_dates_keep_the_authors_offset_and_still_compare() -> None:
+    body = RSS.replace(b"Tue, 24 Nov 2026 08:30:00 +0000", b"Tue, 24 Nov 2026 00:30:00 +0200")
+    published = feed.parse(body, url="https://tiny.example.org/feed/").posts[0].published
+    assert published is not None
+    assert published.date().isoformat() == "2026-11-24"
+    assert published.isoformat() == "2026-11-24T00:30:00+02:00"
+    assert published < datetime(2026, 11, 24, 0, 0, tzinfo=UTC)

@@ -502,11 +502,6 @@ def test_the_byline_is_a_name_never_an_address_or_a_placeholder(
         assert "·" not in meta.group(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feed._datetime keeps feedparser's UTC time tuple and drops the feed's own offset, "
-    "so a post published just after midnight east of UTC shows the previous day",
-)
 def test_the_date_shown_is_the_day_the_author_published_it() -> None:
     from newsletter import feed as feeds
     from newsletter.excerpt import cut
