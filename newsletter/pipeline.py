@@ -507,8 +507,10 @@ def _call_provider(
             receipt = provider.create_draft(email, idempotency_key=key)
         else:
             receipt = provider.send(email, idempotency_key=key)
-    except ProviderError as error:
-        if not error.maybe_sent:
+    except (ProviderError, ConfigError) as error:
+        # A configuration problem an adapter finds (a setting it checks late) stops it before
+        # any request, like a ProviderError that proves nothing went out.
+        if isinstance(error, ConfigError) or not error.maybe_sent:
             destination.forget(posts)
         _record_run(context, ledger, destination.name, "failed", posts, error.message)
         ledger.save()

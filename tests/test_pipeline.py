@@ -36,7 +36,7 @@ class RecordingProvider:
     traits: Traits
     sent: list[tuple[Email, str]] = field(default_factory=list)
     tests: list[tuple[Email, str]] = field(default_factory=list)
-    fail_with: ProviderError | None = None
+    fail_with: ProviderError | ConfigError | None = None
     closed: bool = False
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
@@ -345,3 +345,19 @@ def test_post_option_on_a_baseline_post_says_what_baseline_means(
     assert "baseline" in message and "--force" in message
     send(blog, posts=("id-2",), force=True)
     assert provider.sent[0][0].post_ids == ("id-2",)
+
+
+def test_a_configuration_error_inside_the_provider_leaves_nothing_pending(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    provider.fail_with = ConfigError("The subscribers file subscribers.csv does not exist.")
+    with pytest.raises(ConfigError):
+        send(blog)
+    assert statuses(blog) == {}
+
+
+def test_a_test_send_to_the_outbox_is_named_once_as_a_test(blog: Path) -> None:
+    config = make_config(blog)
+    pipeline.send(config, SendOptions(test_to="me@example.org"), {}, quiet)
+    (name,) = [path.name for path in (blog / "outbox").glob("*.eml")]
+    assert name.count("test") == 1

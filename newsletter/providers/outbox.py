@@ -22,10 +22,11 @@ class OutboxProvider:
         self.directory = directory
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
-        return self._write(email, to="subscribers@outbox.invalid", label="list")
+        return self._write(email, to="subscribers@outbox.invalid")
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
-        return self._write(email, to=address, label="test")
+        # The "[Test] " subject prefix already names the file "...-test-...".
+        return self._write(email, to=address)
 
     def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
         from newsletter.errors import ConfigError
@@ -37,10 +38,10 @@ class OutboxProvider:
     def close(self) -> None:
         """Nothing to release: each email is written and closed at once."""
 
-    def _write(self, email: Email, *, to: str, label: str) -> Receipt:
+    def _write(self, email: Email, *, to: str) -> Receipt:
         message = build_message(email, to=to)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        name = f"{stamp}-{label}-{slugify(email.subject)}"
+        name = f"{stamp}-{slugify(email.subject)}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = _unused_path(self.directory, name)
