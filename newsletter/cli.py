@@ -281,6 +281,29 @@ def _address(text: str) -> str:
     return text
 
 
+def _global_options(parser: argparse.ArgumentParser, *, default: bool) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None if default else argparse.SUPPRESS,
+        help="config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if default else argparse.SUPPRESS,
+        help="show details (and tracebacks)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0 if default else argparse.SUPPRESS,
+        help="print only results and errors",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsletter",
@@ -289,22 +312,17 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"newsletter {__version__}")
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml)",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="show details (and tracebacks)"
-    )
-    parser.add_argument(
-        "-q", "--quiet", action="count", default=0, help="print only results and errors"
-    )
+    _global_options(parser, default=True)
+    # The same options are accepted after the command too (`newsletter send -v`), as authors
+    # type them; SUPPRESS keeps a value given before the command from being reset.
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_options(shared, default=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser(
-        "init", help="write a starter newsletter.toml and GitHub workflow (never overwrites)"
-    )
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, parents=[shared])
+
+    init = command("init", "write a starter newsletter.toml and GitHub workflow (never overwrites)")
     init.add_argument("--dir", default=".", help="the blog repository to set up (default: here)")
 
     def feed_options(sub: argparse.ArgumentParser, *, since: bool = True) -> None:
@@ -319,12 +337,10 @@ def _parser() -> argparse.ArgumentParser:
                 help="posts published on or after this date count as new",
             )
 
-    check = commands.add_parser(
-        "check", help="show what the next send would send, and why others are skipped"
-    )
+    check = command("check", "show what the next send would send, and why others are skipped")
     feed_options(check)
 
-    preview = commands.add_parser("preview", help="render the next email(s) to files; never sends")
+    preview = command("preview", "render the next email(s) to files; never sends")
     feed_options(preview)
     preview.add_argument(
         "--out",
@@ -342,9 +358,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also write desktop and phone PNGs (headless Chromium)",
     )
 
-    send = commands.add_parser(
-        "send", help="fetch, pick new posts, render, send, record in the ledger"
-    )
+    send = command("send", "fetch, pick new posts, render, send, record in the ledger")
     feed_options(send)
     send.add_argument(
         "--dry-run", action="store_true", help="do everything but send and write the ledger"
@@ -367,16 +381,12 @@ def _parser() -> argparse.ArgumentParser:
         help="override the flood limit, the size limit, and resend what --post names",
     )
 
-    baseline = commands.add_parser(
-        "baseline", help="record every post now in the feed as already sent"
-    )
+    baseline = command("baseline", "record every post now in the feed as already sent")
     feed_options(baseline, since=False)
 
-    commands.add_parser("status", help="show recent runs, sent posts and anything pending")
+    command("status", "show recent runs, sent posts and anything pending")
 
-    resolve = commands.add_parser(
-        "resolve", help="settle a post left pending by an interrupted send"
-    )
+    resolve = command("resolve", "settle a post left pending by an interrupted send")
     resolve.add_argument(
         "--post",
         required=True,

@@ -26,6 +26,9 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 """How long providers keep an idempotency key (Resend documents 24 hours; Buttondown does not
 say): an interrupted send older than this is never retried automatically."""
 
+STARTER_FEED_URL = "https://example.org/feed/"
+"""The placeholder `newsletter init` writes (newsletter/starter/newsletter.toml)."""
+
 Notify = Callable[[str], None]
 """Progress lines for the author (the CLI prints them unless -q)."""
 
@@ -393,6 +396,11 @@ def _feed_location(config: Config, options: SendOptions) -> str:
     if not location:
         raise ConfigError(
             "No feed to read: set url under [feed] in newsletter.toml, or pass --feed URL_OR_PATH."
+        )
+    if location.rstrip("/") == STARTER_FEED_URL.rstrip("/"):
+        raise ConfigError(
+            f"[feed] url is still the starter's placeholder ({STARTER_FEED_URL}); set it to "
+            "your blog's RSS or Atom feed in newsletter.toml."
         )
     return location
 

@@ -317,3 +317,11 @@ def test_status_lists_the_sent_posts_even_after_a_larger_baseline(
     assert status.returncode == 0, status.stderr
     assert "1 sent" in status.stdout and "7 baseline" in status.stdout
     assert "Post number 1" in status.stdout, status.stdout
+
+
+def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.toml").write_text("[newsletter]\nflod_limit = 2\n", encoding="utf-8")
+    result = run(tmp_path, "send", "--config", "elsewhere.toml", "-v")
+    assert result.returncode == 2
+    assert "newsletter.flod_limit" in result.stderr
+    assert "Traceback" in result.stderr  # -v after the command still shows the detail

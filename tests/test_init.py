@@ -176,3 +176,14 @@ def test_the_init_command_reports_what_it_wrote_and_kept(tmp_path: Path) -> None
     assert f"wrote {WORKFLOW_IN_BLOG}" in result.stdout
     assert f"kept  {CONFIG}" in result.stdout
     assert (tmp_path / WORKFLOW_IN_BLOG).is_file()
+
+
+def test_the_starters_placeholder_feed_is_named_not_fetched(tmp_path: Path) -> None:
+    from newsletter import pipeline
+    from newsletter.config import load_config
+
+    init_project(tmp_path)
+    config = load_config(str(tmp_path / "newsletter.toml"), {})
+    assert config.feed.url == pipeline.STARTER_FEED_URL
+    with pytest.raises(ConfigError, match="still the starter's placeholder"):
+        pipeline.check(config, pipeline.SendOptions(), {}, lambda line: None)
