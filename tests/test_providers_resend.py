@@ -71,6 +71,20 @@ def test_a_send_that_failed_after_creating_sends_the_existing_draft(
     assert len(fake.broadcasts) == 1
 
 
+def test_the_earlier_broadcast_is_found_past_the_first_page(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    adapter = provider(tmp_path, fake)
+    first = adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    for number in range(150):  # newer broadcasts push it off the first page of 100
+        adapter.create_draft(sample_email(), idempotency_key=f"newsletter-other-{number}")
+    again = adapter.send(sample_email(), idempotency_key="newsletter-abc")
+    assert again.message_id == first.message_id
+    pages = [r for r in fake.requests if r.method == "GET" and r.path == "/broadcasts"]
+    assert pages[-1].query.get("after")
+    assert all(r.query.get("limit") == ["100"] for r in pages)
+
+
 def test_draft_is_left_unsent(tmp_path: Path, fake: ResendFake) -> None:
     receipt = provider(tmp_path, fake).create_draft(sample_email(), idempotency_key="newsletter-d")
     assert receipt.drafted

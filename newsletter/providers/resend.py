@@ -96,13 +96,28 @@ class ResendProvider:
         return _id(self.http.json(response))
 
     def _find_broadcast(self, key: str) -> dict[str, Any] | None:
-        answer = self.http.json(self.http.request("GET", "/broadcasts"))
-        listing = answer.get("data") if isinstance(answer, dict) else None
+        """The broadcast an earlier, interrupted try of this send created, if any.
+
+        Newest first, a page of 100 at a time (the spec's maximum), following `has_more`:
+        the retry window is a day, so it is among the newest unless the account creates
+        hundreds of broadcasts a day, which the page bound allows for.
+        """
         marker = f"({key})"
-        for broadcast in listing if isinstance(listing, list) else []:
-            if isinstance(broadcast, dict) and str(broadcast.get("name", "")).endswith(marker):
-                return broadcast
+        params = {"limit": "100"}
+        for _ in range(_PAGES_SEARCHED):
+            answer = self.http.json(self.http.request("GET", "/broadcasts", params=params))
+            listing = answer.get("data") if isinstance(answer, dict) else None
+            page = [b for b in listing if isinstance(b, dict)] if isinstance(listing, list) else []
+            for broadcast in page:
+                if str(broadcast.get("name", "")).endswith(marker):
+                    return broadcast
+            if not page or not (isinstance(answer, dict) and answer.get("has_more") is True):
+                return None
+            params = {"limit": "100", "after": str(page[-1].get("id", ""))}
         return None
+
+
+_PAGES_SEARCHED = 10
 
 
 def broadcast_name(subject: str, key: str) -> str:

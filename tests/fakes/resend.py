@@ -58,18 +58,7 @@ class ResendFake(FakeApi):
         if authorization != f"Bearer {self.api_key}":
             return _error(403, "invalid_api_key", "API key is invalid")
         if request.method == "GET" and request.path == "/broadcasts":
-            listing = sorted(self.broadcasts.values(), key=lambda b: b["created_at"], reverse=True)
-            return Reply(
-                200,
-                {
-                    "object": "list",
-                    "has_more": False,
-                    "data": [
-                        {k: b[k] for k in ("id", "name", "segment_id", "status", "created_at")}
-                        for b in listing
-                    ],
-                },
-            )
+            return self._list(request)
         if request.method != "POST":
             return _error(405, "method_not_allowed", "Method not allowed")
         if request.content_type != "application/json":
@@ -84,6 +73,31 @@ class ResendFake(FakeApi):
         if request.path == "/emails":
             return self._send_email(body, request.header("idempotency-key"))
         return _error(404, "not_found", "The requested endpoint does not exist.")
+
+    def _list(self, request: Request) -> Reply:
+        """GET /broadcasts as the spec pages it: newest first, `limit` 1-100, `after` cursor."""
+        limit_text = request.query.get("limit", ["20"])[0]
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+            return _error(422, "validation_error", "limit must be between 1 and 100")
+        listing = sorted(self.broadcasts.values(), key=lambda b: b["created_at"], reverse=True)
+        after = request.query.get("after", [None])[0]
+        if after is not None:
+            ids = [b["id"] for b in listing]
+            if after not in ids:
+                return _error(422, "validation_error", "after is not a broadcast id")
+            listing = listing[ids.index(after) + 1 :]
+        page = listing[: int(limit_text)]
+        return Reply(
+            200,
+            {
+                "object": "list",
+                "has_more": len(listing) > len(page),
+                "data": [
+                    {k: b[k] for k in ("id", "name", "segment_id", "status", "created_at")}
+                    for b in page
+                ],
+            },
+        )
 
     def _create_broadcast(self, body: Any) -> Reply:
         # CreateBroadcastOptions: `segment_id` is required (`audience_id` is deprecated).
