@@ -326,3 +326,24 @@ def test_an_ascii_punycode_address_needs_no_smtputf8(
     assert (receipt.accepted, receipt.rejected) == (1, ())
     [(_, recipients, _)] = mailbox.envelopes
     assert recipients == ["user@xn--mnchen-3ya.de"]
+
+
+class GrumpyGoodbye(Mailbox):
+    """Accepts every message, then answers QUIT with an error instead of 221."""
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return "554 goodbye is not supported"
+
+
+def test_an_odd_answer_to_quit_after_sending_does_not_fail_the_send(tmp_path: Path) -> None:
+    mailbox = GrumpyGoodbye()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        adapter = provider(tmp_path, port, ["a@example.org", "b@example.org"])
+        receipt = adapter.send(sample_email(), idempotency_key="k")
+    finally:
+        controller.stop()
+    assert receipt.accepted == 2
+    assert len(mailbox.envelopes) == 2

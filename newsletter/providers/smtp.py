@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
@@ -68,7 +70,7 @@ class SmtpProvider:
         rejected = list(listing.skipped)
         accepted = 0
         first_id: str | None = None
-        with self._connect() as connection:
+        with self._session() as connection:
             for subscriber in listing.subscribers:
                 message_id, refusal = self._deliver(
                     connection, prepared, subscriber.to_header, subscriber.email
@@ -83,7 +85,7 @@ class SmtpProvider:
         )
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
-        with self._connect() as connection:
+        with self._session() as connection:
             message_id, refusal = self._deliver(connection, PreparedEmail(email), address, address)
         if refusal:
             raise ProviderError(f"The SMTP server refused the test address {address}: {refusal}.")
@@ -94,6 +96,19 @@ class SmtpProvider:
 
     def close(self) -> None:
         """Each send opens and closes its own connection; nothing stays open."""
+
+    @contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        connection = self._connect()
+        try:
+            yield connection
+        finally:
+            # Every message is handed over by now (or an error is already on its way): a
+            # server that answers QUIT with something other than 221, or hangs up first,
+            # changes nothing about what was sent, so it must not fail the run.
+            with suppress(smtplib.SMTPException, OSError):
+                connection.quit()
+            connection.close()
 
     def _connect(self) -> smtplib.SMTP:
         """Connect and log in; every failure here is before any message, so nothing went out."""
