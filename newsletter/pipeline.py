@@ -708,11 +708,7 @@ def _published_or_oldest(post: Post) -> datetime:
 
 def _latest(posts: Sequence[Post]) -> Post:
     dated = [post for post in posts if post.published]
-    return (
-        max(dated, key=lambda p: p.published or datetime.min.replace(tzinfo=UTC))
-        if dated
-        else posts[0]
-    )
+    return max(dated, key=_published_or_oldest) if dated else posts[0]
 
 
 def _iso(moment: datetime) -> str:
