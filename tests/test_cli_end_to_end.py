@@ -325,3 +325,25 @@ def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "newsletter.flod_limit" in result.stderr
     assert "Traceback" in result.stderr  # -v after the command still shows the detail
+
+
+def test_preview_appends_its_step_summary_too(blog: Path, feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = Route(rss(item(1, timedelta(days=1))))
+    summary = blog / "summary.md"
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    result = subprocess.run(
+        [str(SCRIPT), "preview", "--out", "look"],
+        cwd=blog,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert "### newsletter preview" in text
+    assert "**Subject:** Post number 1" in text
+    assert "[Post number 1](https://blog.example.org/1/)" in text
+    assert "**Result:** Wrote 1 email preview(s)" in text
