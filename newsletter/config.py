@@ -19,9 +19,7 @@ from newsletter.errors import ConfigError
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG_NAME = "newsletter.toml"
-DEFAULT_USER_AGENT = (
-    f"newsletter/{__version__} (blog-to-email newsletter; +https://pypi.org/project/blog-newsletter/)"
-)
+DEFAULT_USER_AGENT = f"newsletter/{__version__} (blog-to-email newsletter; +https://pypi.org/project/blog-newsletter/)"
 
 Mode = Literal["digest", "per-post"]
 PROVIDER_NAMES = ("outbox", "smtp", "buttondown", "mailgun", "postmark", "resend")

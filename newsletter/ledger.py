@@ -557,7 +557,9 @@ class _LedgerReader:
         if type(version) is not int or version < 1:
             raise self._wrong("version", "a whole number from 1 up")
         top = self._object(
-            document, "the top level", required={"version"},
+            document,
+            "the top level",
+            required={"version"},
             optional={"feeds", "destinations", "runs"},
         )
         feeds = self._object(top.get("feeds", {}), "feeds")

@@ -95,7 +95,10 @@ def check(
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.
     plan = _plan(
-        _Context(config, environ, notify), ledger, traits, replace(options, force=True),
+        _Context(config, environ, notify),
+        ledger,
+        traits,
+        replace(options, force=True),
         conditional=False,
     )
     warnings = list(plan.feed.warnings)
@@ -257,9 +260,7 @@ def baseline(
         return _finish(context, ledger, plan, traits, (), (), outcome, command="baseline")
 
 
-def resolve(
-    config: Config, references: Sequence[str], as_sent: bool, notify: Notify
-) -> Report:
+def resolve(config: Config, references: Sequence[str], as_sent: bool, notify: Notify) -> Report:
     traits = traits_for(config)
     now = datetime.now(UTC)
     with Ledger.locked(config.state.path) as ledger:

@@ -74,8 +74,7 @@ def screenshot(html_path: Path) -> list[Path]:
     return [path for path, _ in shots]
 
 
-def _capture_with_playwright(chromium: str, html_path: Path,
-                             shots: list[tuple[Path, int]]) -> None:
+def _capture_with_playwright(chromium: str, html_path: Path, shots: list[tuple[Path, int]]) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

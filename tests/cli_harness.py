@@ -56,9 +56,7 @@ def recent_posts(
 def rss(posts: list[FeedPost], *, title: str = "Harness Blog") -> bytes:
     items = []
     for post in posts:
-        date = (
-            f"<pubDate>{format_datetime(post.published)}</pubDate>" if post.published else ""
-        )
+        date = f"<pubDate>{format_datetime(post.published)}</pubDate>" if post.published else ""
         items.append(
             f"<item><title>{escape(post.title)}</title><link>{escape(post.link)}</link>"
             f'<guid isPermaLink="false">{escape(post.guid)}</guid>{date}'
@@ -73,13 +71,13 @@ def rss(posts: list[FeedPost], *, title: str = "Harness Blog") -> bytes:
     ).encode()
 
 
-def write_config(folder: Path, *, feed: str, provider: Mapping[str, Any],
-                 feed_timeout: float | None = None) -> Path:
+def write_config(
+    folder: Path, *, feed: str, provider: Mapping[str, Any], feed_timeout: float | None = None
+) -> Path:
     lines = ["[feed]", f"url = {_toml(feed)}"]
     if feed_timeout is not None:
         lines.append(f"timeout = {feed_timeout}")
-    lines += ["", "[newsletter]", 'from = "Harness Blog <news@blog.example.org>"', "",
-              "[provider]"]
+    lines += ["", "[newsletter]", 'from = "Harness Blog <news@blog.example.org>"', "", "[provider]"]
     lines += [f"{key} = {_toml(value)}" for key, value in provider.items()]
     path = folder / "newsletter.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

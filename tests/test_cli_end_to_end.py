@@ -238,7 +238,6 @@ def test_check_shows_a_flood_instead_of_refusing_to_look(
     assert send.returncode == 3
 
 
-
 def test_check_step_summary_says_what_the_next_send_does(
     blog: Path, feed_server: FeedServer
 ) -> None:
@@ -247,8 +246,13 @@ def test_check_step_summary_says_what_the_next_send_does(
     env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
     env["GITHUB_STEP_SUMMARY"] = str(summary)
     result = subprocess.run(
-        [str(SCRIPT), "check"], cwd=blog, capture_output=True, text=True, env=env,
-        timeout=120, check=False,
+        [str(SCRIPT), "check"],
+        cwd=blog,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     text = summary.read_text(encoding="utf-8")
@@ -272,8 +276,13 @@ def test_a_failed_send_says_why_in_the_step_summary(
     env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
     env["GITHUB_STEP_SUMMARY"] = str(summary)
     result = subprocess.run(
-        [str(SCRIPT), "send"], cwd=blog, capture_output=True, text=True, env=env,
-        timeout=120, check=False,
+        [str(SCRIPT), "send"],
+        cwd=blog,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == code, result.stderr
     text = summary.read_text(encoding="utf-8")
@@ -290,7 +299,10 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(
     )
     env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
     child = subprocess.Popen(
-        [str(SCRIPT), "check"], cwd=blog, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [str(SCRIPT), "check"],
+        cwd=blog,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=env,
     )
     assert child.stdout is not None and child.stderr is not None

@@ -49,8 +49,9 @@ def send_posts(fake: Any) -> list[Any]:
     return [request for request in fake.requests if request.method == "POST"]
 
 
-def kill_while_provider_holds(folder: Path, fake: SlowButtondown | SlowPostmark,
-                              secrets: dict[str, str]) -> None:
+def kill_while_provider_holds(
+    folder: Path, fake: SlowButtondown | SlowPostmark, secrets: dict[str, str]
+) -> None:
     child = start(folder, "send", secrets=secrets)
     try:
         assert fake.arrived.wait(HANG_GUARD), "the send never reached the provider"
@@ -108,8 +109,12 @@ def test_killed_mid_send_a_provider_without_keys_refuses_until_resolved(
     posts = recent_posts(2)
     write_subscribers(tmp_path)
     with SlowPostmark() as fake:
-        provider = {"name": "postmark", "base_url": fake.url, "message_stream": "broadcast",
-                    "subscribers": "subscribers.csv"}
+        provider = {
+            "name": "postmark",
+            "base_url": fake.url,
+            "message_stream": "broadcast",
+            "subscribers": "subscribers.csv",
+        }
         blog(tmp_path, posts, provider)
         kill_while_provider_holds(tmp_path, fake, POSTMARK)
         assert set(statuses(tmp_path, "postmark:broadcast").values()) == {"pending"}
@@ -179,8 +184,11 @@ def test_outbox_and_test_sends_never_count_for_the_real_list(tmp_path: Path) -> 
         real = run(tmp_path, "send", secrets=BUTTONDOWN)
         assert real.code == 0, real.stderr
         assert set(statuses(tmp_path, "buttondown").values()) == {"sent"}
-        sends = [request for request in send_posts(fake)
-                 if request.header("x-buttondown-live-dangerously") == "true"]
+        sends = [
+            request
+            for request in send_posts(fake)
+            if request.header("x-buttondown-live-dangerously") == "true"
+        ]
         assert len(sends) == 1
 
 
@@ -218,9 +226,12 @@ def test_a_blog_that_changed_guids_and_permalink_style_resends_nothing(tmp_path:
     blog(tmp_path, posts, {"name": "outbox"})
     assert run(tmp_path, "send").code == 0
     migrated = [
-        FeedPost(guid=f"https://blog.example.org/?p={index}",
-                 link=post.link.replace("https://", "http://www.") + "?utm_source=rss",
-                 title=post.title + " (edited)", published=post.published)
+        FeedPost(
+            guid=f"https://blog.example.org/?p={index}",
+            link=post.link.replace("https://", "http://www.") + "?utm_source=rss",
+            title=post.title + " (edited)",
+            published=post.published,
+        )
         for index, post in enumerate(posts)
     ]
     (tmp_path / "feed.xml").write_bytes(rss(migrated))
@@ -235,9 +246,12 @@ def test_a_blog_moved_to_a_new_domain_is_stopped_by_the_flood_limit(tmp_path: Pa
     blog(tmp_path, posts, {"name": "outbox"})
     assert run(tmp_path, "send", "--force").code == 0
     moved = [
-        FeedPost(guid=post.guid.replace("blog.example.org", "new.example.net"),
-                 link=post.link.replace("blog.example.org", "new.example.net"),
-                 title=post.title, published=post.published)
+        FeedPost(
+            guid=post.guid.replace("blog.example.org", "new.example.net"),
+            link=post.link.replace("blog.example.org", "new.example.net"),
+            title=post.title,
+            published=post.published,
+        )
         for post in posts
     ]
     (tmp_path / "feed.xml").write_bytes(rss(moved))

@@ -36,12 +36,20 @@ def png(width: int, height: int) -> bytes:
     raw = b"".join(b"\x00" + row for _ in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 PICTURE = png(1104, 620)
@@ -55,8 +63,9 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_email(browser: Any, sent: Email, *, width: int, scheme: str = "light",
-               images: bool = True) -> Any:
+def open_email(
+    browser: Any, sent: Email, *, width: int, scheme: str = "light", images: bool = True
+) -> Any:
     page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
 
     def serve(route: Any) -> None:
@@ -113,14 +122,20 @@ def contrast(one: str, other: str) -> float:
 @pytest.fixture(scope="module")
 def digest() -> Email:
     items = [sample_item(n) for n in range(1, 4)]
-    items.append(sample_item(4, excerpt_html=(
-        "<p>A very long link: https://blog.example.org/a/really/long/path/without/any/spaces/"
-        "that/keeps/going/and/going/forever</p>"
-        '<figure><img src="https://cdn.example.net/f.jpg" alt="" width="552" '
-        'style="display:block;max-width:100%;height:auto"><figcaption>A caption</figcaption>'
-        "</figure><pre>def a_long_line_of_code(with_arguments, that_never_end, at_all): pass</pre>"
-        "<blockquote><p>Quoted words.</p></blockquote>"
-    )))
+    items.append(
+        sample_item(
+            4,
+            excerpt_html=(
+                "<p>A very long link: https://blog.example.org/a/really/long/path/without/any/spaces/"
+                "that/keeps/going/and/going/forever</p>"
+                '<figure><img src="https://cdn.example.net/f.jpg" alt="" width="552" '
+                'style="display:block;max-width:100%;height:auto">'
+                "<figcaption>A caption</figcaption></figure>"
+                "<pre>def a_long_line_of_code(with_arguments, that_never_end, at_all): pass</pre>"
+                "<blockquote><p>Quoted words.</p></blockquote>"
+            ),
+        )
+    )
     return render_one(items, postal_address="12 Allotment Lane, Springfield")
 
 
@@ -164,7 +179,8 @@ def test_the_button_is_visible_and_easy_to_tap(browser: Any, digest: Email, widt
     assert box is not None and box["height"] >= 44 and box["x"] >= 0
     assert box["x"] + box["width"] <= width
     colour, background = first.evaluate(
-        "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    )
     assert contrast(colour, background) >= 4.5
     page.close()
 
@@ -174,8 +190,11 @@ def test_all_text_contrasts_at_least_4_5(browser: Any, digest: Email, scheme: st
     page = open_email(browser, digest, width=PHONE, scheme=scheme)
     texts = page.evaluate(TEXT_COLOURS)
     assert len(texts) > 20
-    poor = [(text, fg, bg, round(contrast(fg, bg), 2)) for text, fg, bg in texts
-            if contrast(fg, bg) < 4.5]
+    poor = [
+        (text, fg, bg, round(contrast(fg, bg), 2))
+        for text, fg, bg in texts
+        if contrast(fg, bg) < 4.5
+    ]
     assert poor == []
     page.close()
 
@@ -216,6 +235,7 @@ def test_headings_and_language_for_screen_readers(browser: Any, digest: Email) -
     assert page.get_by_role("heading", level=1).inner_text() == "Garden Notes"
     assert page.get_by_role("heading", level=2).count() == 4
     missing_alt = page.evaluate(
-        "Array.from(document.images).filter(i => !i.hasAttribute('alt')).length")
+        "Array.from(document.images).filter(i => !i.hasAttribute('alt')).length"
+    )
     assert missing_alt == 0
     page.close()

@@ -261,7 +261,7 @@ def test_an_old_flash_youtube_player_becomes_a_linked_thumbnail(player: str) -> 
     [
         '<div style="display: none"><img src="/pin.jpg" alt="Pin me"><p>Pin text</p></div>',
         '<div style="DISPLAY:NONE;"><p>Pin text</p></div>',
-        '<p hidden>Pin text</p>',
+        "<p hidden>Pin text</p>",
         '<span style="visibility:hidden">Pin text</span>',
     ],
 )

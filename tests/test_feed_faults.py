@@ -70,29 +70,44 @@ def assert_refused_plainly(blog: Blog, result: Result, code: int, words: str) ->
 @pytest.mark.parametrize(
     ("route", "code", "words"),
     [
-        pytest.param(Route(b"<h1>Not Found</h1>", 404, HTML), 1, "was not found (404 Not Found)",
-                     id="404"),
-        pytest.param(Route(b"<h1>Gone</h1>", 410, HTML), 1, "was not found (410 Gone)", id="410"),
-        pytest.param(Route(b"Forbidden", 403, HTML), 1, "refused access (403 Forbidden)",
-                     id="403"),
         pytest.param(
-            Route(b"<!doctype html><html><head><title>My blog</title></head>"
-                  b"<body><p>Welcome!</p></body></html>", 200, HTML),
-            1, "is a web page, not a feed", id="html-page",
+            Route(b"<h1>Not Found</h1>", 404, HTML), 1, "was not found (404 Not Found)", id="404"
+        ),
+        pytest.param(Route(b"<h1>Gone</h1>", 410, HTML), 1, "was not found (410 Gone)", id="410"),
+        pytest.param(Route(b"Forbidden", 403, HTML), 1, "refused access (403 Forbidden)", id="403"),
+        pytest.param(
+            Route(
+                b"<!doctype html><html><head><title>My blog</title></head>"
+                b"<body><p>Welcome!</p></body></html>",
+                200,
+                HTML,
+            ),
+            1,
+            "is a web page, not a feed",
+            id="html-page",
         ),
         pytest.param(
             Route(bytes(range(256)) * 16, 200, {"Content-Type": "application/octet-stream"}),
-            1, "does not contain an RSS or Atom feed", id="garbage-bytes",
+            1,
+            "does not contain an RSS or Atom feed",
+            id="garbage-bytes",
         ),
         pytest.param(Route(b"", 200), 1, "is empty, not a feed", id="empty-body"),
         pytest.param(
-            Route(b"<rss/>", 200, {"Content-Type": "application/rss+xml",
-                                   "Content-Length": str(64 * 1024 * 1024)}),
-            1, "larger than 20 MB", id="declared-oversized",
+            Route(
+                b"<rss/>",
+                200,
+                {"Content-Type": "application/rss+xml", "Content-Length": str(64 * 1024 * 1024)},
+            ),
+            1,
+            "larger than 20 MB",
+            id="declared-oversized",
         ),
         pytest.param(
             Route(b"<rss>" + b" " * (21 * 1024 * 1024), 200, send_length=False),
-            1, "larger than 20 MB", id="streamed-oversized",
+            1,
+            "larger than 20 MB",
+            id="streamed-oversized",
         ),
         pytest.param(Route(rss([FIRST]), delay=60), 1, "timed out (3 tries)", id="timeout"),
         pytest.param(Route(rss([FIRST]), trickle=0.05), 1, "timed out", id="slow-trickle"),

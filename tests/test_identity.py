@@ -14,7 +14,13 @@ from newsletter.models import Post
 
 def make_post(id: str = "", link: str = "", orig_link: str | None = None) -> Post:
     return Post(
-        id=id, link=link, title="A post", author=None, published=None, updated=None, html="",
+        id=id,
+        link=link,
+        title="A post",
+        author=None,
+        published=None,
+        updated=None,
+        html="",
         orig_link=orig_link,
     )
 
@@ -34,8 +40,10 @@ def make_post(id: str = "", link: str = "", orig_link: str | None = None) -> Pos
         ),
         ("https://example.org/hello?fbclid=IwAR0abc&gclid=xyz", "https://example.org/hello"),
         ("https://example.org/hello?mc_cid=1a2b&mc_eid=3c4d", "https://example.org/hello"),
-        ("https://medium.com/@writer/hello-1a2b3c?source=rss-9f8e7d------2",
-         "https://medium.com/@writer/hello-1a2b3c"),
+        (
+            "https://medium.com/@writer/hello-1a2b3c?source=rss-9f8e7d------2",
+            "https://medium.com/@writer/hello-1a2b3c",
+        ),
         ("https://example.org/?p=123&utm_source=feed", "https://example.org?p=123"),
         ("https://example.org/search?b=2&a=1", "https://example.org/search?a=1&b=2"),
         ("https://example.org/%7eanna/caf%c3%a9", "https://example.org/~anna/caf%C3%A9"),
@@ -68,8 +76,14 @@ def test_different_posts_stay_different(one: str, other: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["tag:example.org,2026:post-1", "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
-     "/2026/11/hello/", "http://[::1", "https://example.org:notaport/x", ""],
+    [
+        "tag:example.org,2026:post-1",
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "/2026/11/hello/",
+        "http://[::1",
+        "https://example.org:notaport/x",
+        "",
+    ],
 )
 def test_what_is_not_a_web_link_is_only_stripped(text: str) -> None:
     assert normalise_link(f" {text} ") == text
@@ -125,12 +139,20 @@ _tracking = st.lists(
 )
 
 
-def _url(scheme: str, host: str, segments: list[str], params: list[tuple[str, str]],
-         slash: bool = False, fragment: str = "") -> str:
+def _url(
+    scheme: str,
+    host: str,
+    segments: list[str],
+    params: list[tuple[str, str]],
+    slash: bool = False,
+    fragment: str = "",
+) -> str:
     path = "/" + "/".join(segments) + ("/" if slash and segments else "")
     query = "&".join(f"{name}={value}" for name, value in params)
-    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "") + (
-        f"#{fragment}" if fragment else ""
+    return (
+        f"{scheme}://{host}{path}"
+        + (f"?{query}" if query else "")
+        + (f"#{fragment}" if fragment else "")
     )
 
 
@@ -142,7 +164,9 @@ def test_normalising_any_text_twice_changes_nothing(text: str) -> None:
 
 @given(_hosts, _paths, _params, _tracking)
 def test_normalising_a_link_twice_changes_nothing(
-    host: str, segments: list[str], params: list[tuple[str, str]],
+    host: str,
+    segments: list[str],
+    params: list[tuple[str, str]],
     tracking: list[tuple[str, str]],
 ) -> None:
     once = normalise_link(_url("http", f"www.{host}", segments, params + tracking, slash=True))
@@ -150,14 +174,28 @@ def test_normalising_a_link_twice_changes_nothing(
 
 
 @given(
-    _hosts, _paths, _params, _tracking,
-    st.sampled_from(["http", "https", "HTTPS"]), st.booleans(), st.booleans(), st.booleans(),
-    st.text(string.ascii_letters + "-", max_size=6), st.data(),
+    _hosts,
+    _paths,
+    _params,
+    _tracking,
+    st.sampled_from(["http", "https", "HTTPS"]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.text(string.ascii_letters + "-", max_size=6),
+    st.data(),
 )
 def test_a_permalink_is_the_same_under_every_cosmetic_change(
-    host: str, segments: list[str], params: list[tuple[str, str]],
-    tracking: list[tuple[str, str]], scheme: str, www: bool, slash: bool, upper_host: bool,
-    fragment: str, data: st.DataObject,
+    host: str,
+    segments: list[str],
+    params: list[tuple[str, str]],
+    tracking: list[tuple[str, str]],
+    scheme: str,
+    www: bool,
+    slash: bool,
+    upper_host: bool,
+    fragment: str,
+    data: st.DataObject,
 ) -> None:
     canonical = normalise_link(_url("https", host, segments, params))
     shuffled = data.draw(st.permutations([*params, *tracking]))

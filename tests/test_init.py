@@ -26,12 +26,25 @@ TEMPLATES_README = Path("templates/README.md")
 # Every key SPEC "Configuration" shows, as `table.key`: the starter names each one, set or
 # commented, so an author discovers them all in one place.
 SPEC_KEYS = {
-    "feed.url", "feed.timeout", "feed.user_agent",
-    "newsletter.title", "newsletter.from", "newsletter.reply_to", "newsletter.mode",
-    "newsletter.subject", "newsletter.max_posts", "newsletter.flood_limit",
-    "newsletter.first_run_days", "newsletter.postal_address", "newsletter.templates",
-    "excerpt.markers", "excerpt.fallback_words", "excerpt.read_more",
-    "links.utm", "provider.name", "state.path",
+    "feed.url",
+    "feed.timeout",
+    "feed.user_agent",
+    "newsletter.title",
+    "newsletter.from",
+    "newsletter.reply_to",
+    "newsletter.mode",
+    "newsletter.subject",
+    "newsletter.max_posts",
+    "newsletter.flood_limit",
+    "newsletter.first_run_days",
+    "newsletter.postal_address",
+    "newsletter.templates",
+    "excerpt.markers",
+    "excerpt.fallback_words",
+    "excerpt.read_more",
+    "links.utm",
+    "provider.name",
+    "state.path",
 }
 
 
@@ -168,7 +181,10 @@ def test_the_init_command_reports_what_it_wrote_and_kept(tmp_path: Path) -> None
 
     result = subprocess.run(
         [sys.executable, "-m", "newsletter", "init", "--dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PYTHONPATH": str(ROOT), "PATH": ""},
     )
 

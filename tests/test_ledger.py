@@ -126,7 +126,8 @@ def test_one_more_post_is_a_small_git_diff(tmp_path: Path) -> None:
     after = path.read_text().splitlines()
 
     changed = [
-        line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     ]
     assert len(changed) <= 8
@@ -135,8 +136,16 @@ def test_one_more_post_is_a_small_git_diff(tmp_path: Path) -> None:
 def test_only_the_last_runs_are_kept(tmp_path: Path) -> None:
     ledger = Ledger.read(tmp_path / "ledger.json")
     for number in range(RUNS_KEPT + 5):
-        ledger.add_run(RunRecord(f"2026-11-{1 + number % 28:02d}T08:00:00Z", "send", "outbox",
-                                 "nothing new", (), detail=str(number)))
+        ledger.add_run(
+            RunRecord(
+                f"2026-11-{1 + number % 28:02d}T08:00:00Z",
+                "send",
+                "outbox",
+                "nothing new",
+                (),
+                detail=str(number),
+            )
+        )
     ledger.save()
     runs = Ledger.read(ledger.path).runs
     assert len(runs) == RUNS_KEPT
@@ -184,8 +193,12 @@ def test_saving_keeps_the_file_mode(tmp_path: Path) -> None:
 
 # --- a damaged ledger is refused, never reset ---------------------------------------------
 
-GOOD_RECORD = {"link": "https://example.org/1", "title": "One", "status": "sent",
-               "at": "2026-11-19T08:00:00Z"}
+GOOD_RECORD = {
+    "link": "https://example.org/1",
+    "title": "One",
+    "status": "sent",
+    "at": "2026-11-19T08:00:00Z",
+}
 
 
 @pytest.mark.parametrize(
@@ -201,18 +214,64 @@ GOOD_RECORD = {"link": "https://example.org/1", "title": "One", "status": "sent"
         (b'{"version": 1, "runs": {}}', "runs should be a list"),
         (b'{"version": 1, "surprise": 1}', "'surprise' in the top level should be absent"),
         (b'{"version": 1, "feeds": {"u": {"etag": 5}}}', "feeds['u'].etag should be text"),
-        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
-            "p1": {**GOOD_RECORD, "status": "mailed"}}}}}).encode(),
-         "destinations['outbox'].posts['p1'].status should be one of pending, sent"),
-        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
-            "p1": {**GOOD_RECORD, "at": "last tuesday"}}}}}).encode(),
-         "posts['p1'].at should be an ISO-8601 time"),
-        (json.dumps({"version": 1, "destinations": {"outbox": {"posts": {
-            "p1": {key: value for key, value in GOOD_RECORD.items() if key != "title"}}}}}
-         ).encode(), "should be an object with 'title'"),
-        (json.dumps({"version": 1, "runs": [{"at": "2026-11-19T08:00:00Z", "command": "send",
-            "destination": "outbox", "result": "sent", "posts": [1]}]}).encode(),
-         "runs[0].posts should be a list of post ids"),
+        (
+            json.dumps(
+                {
+                    "version": 1,
+                    "destinations": {
+                        "outbox": {"posts": {"p1": {**GOOD_RECORD, "status": "mailed"}}}
+                    },
+                }
+            ).encode(),
+            "destinations['outbox'].posts['p1'].status should be one of pending, sent",
+        ),
+        (
+            json.dumps(
+                {
+                    "version": 1,
+                    "destinations": {
+                        "outbox": {"posts": {"p1": {**GOOD_RECORD, "at": "last tuesday"}}}
+                    },
+                }
+            ).encode(),
+            "posts['p1'].at should be an ISO-8601 time",
+        ),
+        (
+            json.dumps(
+                {
+                    "version": 1,
+                    "destinations": {
+                        "outbox": {
+                            "posts": {
+                                "p1": {
+                                    key: value
+                                    for key, value in GOOD_RECORD.items()
+                                    if key != "title"
+                                }
+                            }
+                        }
+                    },
+                }
+            ).encode(),
+            "should be an object with 'title'",
+        ),
+        (
+            json.dumps(
+                {
+                    "version": 1,
+                    "runs": [
+                        {
+                            "at": "2026-11-19T08:00:00Z",
+                            "command": "send",
+                            "destination": "outbox",
+                            "result": "sent",
+                            "posts": [1],
+                        }
+                    ],
+                }
+            ).encode(),
+            "runs[0].posts should be a list of post ids",
+        ),
     ],
 )
 def test_a_damaged_ledger_is_named_and_left_untouched(
@@ -272,12 +331,18 @@ def test_a_second_holder_fails_at_once(tmp_path: Path) -> None:
 def test_a_run_in_another_process_holds_the_lock(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from pathlib import Path; from newsletter.ledger import Ledger\n"
-         "with Ledger.locked(Path(sys.argv[1])):\n"
-         "    print('holding', flush=True); sys.stdin.readline()",
-         str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from newsletter.ledger import Ledger\n"
+            "with Ledger.locked(Path(sys.argv[1])):\n"
+            "    print('holding', flush=True); sys.stdin.readline()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
@@ -322,7 +387,9 @@ def test_a_post_matches_by_link_after_its_guid_changed(new_link: str) -> None:
 
 def test_feedburner_links_match_on_joining_and_on_leaving() -> None:
     proxied = make_post(
-        1, id="guid-a", link="https://feedproxy.google.com/~r/example/~3/xyz/",
+        1,
+        id="guid-a",
+        link="https://feedproxy.google.com/~r/example/~3/xyz/",
         orig_link="https://example.org/posts/1/",
     )
     assert sent_destination(make_post(1, id="guid-b")).match(proxied) is not None
@@ -405,9 +472,7 @@ def test_resolve_as_unsent_by_any_spelling_of_the_link() -> None:
     destination.mark([make_post(1)], Status.PENDING, at=NOW)
     destination.resolve("http://www.example.org/posts/1?utm_source=x", False, at=NOW)
     assert destination.records() == ()
-    assert select_new([make_post(1)], destination, now=NOW, first_run_days=7).new == (
-        make_post(1),
-    )
+    assert select_new([make_post(1)], destination, now=NOW, first_run_days=7).new == (make_post(1),)
 
 
 def test_resolve_refuses_what_is_not_pending() -> None:
@@ -428,8 +493,10 @@ def test_marking_a_post_without_id_or_link_is_a_programming_error() -> None:
 
 
 def test_the_first_run_sends_only_the_window_and_baselines_the_rest() -> None:
-    recent, old, undated = make_post(1, days_ago=2), make_post(2, days_ago=30), make_post(
-        3, days_ago=None
+    recent, old, undated = (
+        make_post(1, days_ago=2),
+        make_post(2, days_ago=30),
+        make_post(3, days_ago=None),
     )
     selection = select_new(
         [recent, old, undated], DestinationLedger("outbox"), now=NOW, first_run_days=7
@@ -443,8 +510,9 @@ def test_the_first_run_sends_only_the_window_and_baselines_the_rest() -> None:
 
 
 def test_a_one_day_window_reads_naturally() -> None:
-    selection = select_new([make_post(1, days_ago=3)], DestinationLedger("x"), now=NOW,
-                           first_run_days=1)
+    selection = select_new(
+        [make_post(1, days_ago=3)], DestinationLedger("x"), now=NOW, first_run_days=1
+    )
     assert selection.skipped[0][1] == "older than the first-run window (1 day)"
 
 
@@ -482,21 +550,27 @@ def test_a_migrated_blog_resends_nothing() -> None:
     archive = [make_post(n, days_ago=n) for n in range(1, 6)]
     destination = sent_destination(*archive)
     migrated = [
-        make_post(n, days_ago=n, id=f"https://example.org/?p={n}",
-                  link=f"http://www.example.org/posts/{n}?utm_source=rss")
+        make_post(
+            n,
+            days_ago=n,
+            id=f"https://example.org/?p={n}",
+            link=f"http://www.example.org/posts/{n}?utm_source=rss",
+        )
         for n in range(1, 6)
     ]
     selection = select_new(migrated, destination, now=NOW, first_run_days=7)
     assert selection.new == ()
-    assert all(reason.endswith("matched by its link, its id changed")
-               for _, reason in selection.skipped)
+    assert all(
+        reason.endswith("matched by its link, its id changed") for _, reason in selection.skipped
+    )
 
 
 def test_since_makes_older_posts_new_on_the_first_run() -> None:
     posts = [make_post(1, days_ago=20), make_post(2, days_ago=40), make_post(3, days_ago=2)]
     since = (NOW - timedelta(days=20)).date()
-    selection = select_new(posts, DestinationLedger("outbox"), now=NOW, first_run_days=7,
-                           since=since)
+    selection = select_new(
+        posts, DestinationLedger("outbox"), now=NOW, first_run_days=7, since=since
+    )
     assert selection.new == (posts[0], posts[2])
     assert selection.baseline == (posts[1],)
 
@@ -506,8 +580,9 @@ def test_since_replaces_the_first_run_window_when_it_is_later() -> None:
     # --since yesterday on a first run sends yesterday's post, not the whole week.
     posts = [make_post(1, days_ago=1), make_post(2, days_ago=3), make_post(3, days_ago=5)]
     since = (NOW - timedelta(days=2)).date()
-    selection = select_new(posts, DestinationLedger("outbox"), now=NOW, first_run_days=7,
-                           since=since)
+    selection = select_new(
+        posts, DestinationLedger("outbox"), now=NOW, first_run_days=7, since=since
+    )
     assert selection.new == (posts[0],)
     assert selection.baseline == (posts[1], posts[2])
     reasons = {post.id: reason for post, reason in selection.skipped}
@@ -516,15 +591,18 @@ def test_since_replaces_the_first_run_window_when_it_is_later() -> None:
 
 def test_since_never_resends_what_the_ledger_holds() -> None:
     destination = sent_destination(make_post(1, days_ago=3))
-    selection = select_new([make_post(1, days_ago=3)], destination, now=NOW, first_run_days=7,
-                           since=date(2026, 1, 1))
+    selection = select_new(
+        [make_post(1, days_ago=3)], destination, now=NOW, first_run_days=7, since=date(2026, 1, 1)
+    )
     assert selection.new == ()
 
 
 def test_new_posts_come_oldest_first_and_undated_last() -> None:
     destination = sent_destination(make_post(99))
-    newest, undated, oldest = make_post(1, days_ago=1), make_post(2, days_ago=None), make_post(
-        3, days_ago=5
+    newest, undated, oldest = (
+        make_post(1, days_ago=1),
+        make_post(2, days_ago=None),
+        make_post(3, days_ago=5),
     )
     selection = select_new([newest, undated, oldest], destination, now=NOW, first_run_days=7)
     assert selection.new == (oldest, newest, undated)

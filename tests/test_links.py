@@ -15,7 +15,11 @@ def tagger(utm: dict[str, str] | None = None) -> LinkTagger:
     ("url", "base", "expected"),
     [
         ("/2024/post/", "https://blog.example.org/feed/", "https://blog.example.org/2024/post/"),
-        ("img/a.png", "https://blog.example.org/2024/post/", "https://blog.example.org/2024/post/img/a.png"),
+        (
+            "img/a.png",
+            "https://blog.example.org/2024/post/",
+            "https://blog.example.org/2024/post/img/a.png",
+        ),
         ("//cdn.example.net/a.png", "https://blog.example.org/", "https://cdn.example.net/a.png"),
         ("https://other.example/x", "https://blog.example.org/", "https://other.example/x"),
         ("  /spaced  ", "https://blog.example.org/", "https://blog.example.org/spaced"),
@@ -40,8 +44,11 @@ def test_www_and_case_do_not_make_the_blog_another_site() -> None:
 
 
 def test_other_sites_never_get_utm_parameters() -> None:
-    for url in ("https://example.com/", "https://evil-blog.example.org.attacker.test/",
-                "https://sub.blog.example.org/"):
+    for url in (
+        "https://example.com/",
+        "https://evil-blog.example.org.attacker.test/",
+        "https://sub.blog.example.org/",
+    ):
         assert tagger().tag(url) == url
 
 

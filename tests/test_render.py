@@ -47,13 +47,20 @@ def paragraph(words: int, link: str | None = None) -> str:
 
 
 def sample_feed(**changes: object) -> Feed:
-    feed = Feed(title="Garden Notes", link=BLOG, url=BLOG + "feed/", language="en",
-                generator=None, posts=())
+    feed = Feed(
+        title="Garden Notes", link=BLOG, url=BLOG + "feed/", language="en", generator=None, posts=()
+    )
     return replace(feed, **changes)  # type: ignore[arg-type]
 
 
-def sample_item(number: int = 1, *, title: str | None = None, image: bool = True,
-                words: int = 200, excerpt_html: str | None = None) -> tuple[Post, Excerpt]:
+def sample_item(
+    number: int = 1,
+    *,
+    title: str | None = None,
+    image: bool = True,
+    words: int = 200,
+    excerpt_html: str | None = None,
+) -> tuple[Post, Excerpt]:
     link = f"{BLOG}{2024}/{number:02d}/notes-{number}/"
     post = Post(
         id=f"tag:blog.example.org,2024:{number}",
@@ -67,17 +74,20 @@ def sample_item(number: int = 1, *, title: str | None = None, image: bool = True
     picture = f"https://cdn.example.net/pictures/{number}.jpg" if image else None
     if excerpt_html is None:
         per_paragraph = words // 4
-        excerpt_html = "".join([
-            paragraph(per_paragraph, link=f"{BLOG}2023/12/beds/"),
-            f'<p><img src="https://cdn.example.net/inline/{number}.jpg" alt="The beds in March"'
-            ' width="552" style="display:block;max-width:100%;height:auto"></p>',
-            paragraph(per_paragraph, link="https://example.com/compost-guide"),
-            paragraph(per_paragraph),
-            paragraph(per_paragraph),
-        ])
+        excerpt_html = "".join(
+            [
+                paragraph(per_paragraph, link=f"{BLOG}2023/12/beds/"),
+                f'<p><img src="https://cdn.example.net/inline/{number}.jpg" alt="The beds in March"'
+                ' width="552" style="display:block;max-width:100%;height:auto"></p>',
+                paragraph(per_paragraph, link="https://example.com/compost-guide"),
+                paragraph(per_paragraph),
+                paragraph(per_paragraph),
+            ]
+        )
     text = re.sub(r"<[^>]+>", " ", excerpt_html)
-    return post, Excerpt(html=excerpt_html, text=" ".join(text.split()), image=picture,
-                         truncated=True)
+    return post, Excerpt(
+        html=excerpt_html, text=" ".join(text.split()), image=picture, truncated=True
+    )
 
 
 def sample_settings(**changes: object) -> RenderSettings:
@@ -97,15 +107,20 @@ def sample_settings(**changes: object) -> RenderSettings:
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
-def render_one(items: list[tuple[Post, Excerpt]] | None = None,
-               unsubscribe: Unsubscribe = UNSUBSCRIBE, **changes: object) -> Email:
-    emails = build_emails(sample_feed(), items or [sample_item()], sample_settings(**changes),
-                          unsubscribe)
+def render_one(
+    items: list[tuple[Post, Excerpt]] | None = None,
+    unsubscribe: Unsubscribe = UNSUBSCRIBE,
+    **changes: object,
+) -> Email:
+    emails = build_emails(
+        sample_feed(), items or [sample_item()], sample_settings(**changes), unsubscribe
+    )
     assert len(emails) == 1
     return emails[0]
 
 
 # --- shape ------------------------------------------------------------------------------
+
 
 def test_digest_is_one_email_with_every_post_in_order() -> None:
     items = [sample_item(n) for n in (1, 2, 3)]
@@ -130,8 +145,9 @@ def test_nothing_to_send_builds_nothing() -> None:
 
 
 def test_sender_language_and_headers() -> None:
-    one_click = Unsubscribe(url="https://u.example/x", list_unsubscribe="<https://u.example/x>",
-                            one_click=True)
+    one_click = Unsubscribe(
+        url="https://u.example/x", list_unsubscribe="<https://u.example/x>", one_click=True
+    )
     sent = render_one(unsubscribe=one_click, reply_to="ada@example.org", language="en-GB")
     assert sent.sender == "Garden Notes <news@blog.example.org>"
     assert sent.language == "en-GB"
@@ -155,6 +171,7 @@ def test_list_unsubscribe_without_one_click_has_no_post_header() -> None:
 
 # --- subject and preheader ---------------------------------------------------------------
 
+
 def test_default_subjects() -> None:
     assert render_one([sample_item(1)]).subject == "Garden notes, week 1"
     assert render_one([sample_item(n) for n in (1, 2, 3)]).subject == (
@@ -163,8 +180,10 @@ def test_default_subjects() -> None:
 
 
 def test_configured_subject_template_sees_posts_blog_and_count() -> None:
-    sent = render_one([sample_item(1), sample_item(2)],
-                      subject_template="{{ blog.title }} — {{ count }} new: {{ posts[1].title }}")
+    sent = render_one(
+        [sample_item(1), sample_item(2)],
+        subject_template="{{ blog.title }} — {{ count }} new: {{ posts[1].title }}",
+    )
     assert sent.subject == "Garden Notes — 2 new: Garden notes, week 2"
 
 
@@ -199,7 +218,7 @@ def test_the_preheader_is_prose_without_addresses_alt_texts_or_quote_marks() -> 
 
     body = (
         '<p><img src="https://blog.example.org/a.jpg" alt="Tomatoes"></p>'
-        '<blockquote><p>Grow what you eat.</p></blockquote><hr>'
+        "<blockquote><p>Grow what you eat.</p></blockquote><hr>"
         '<p>I wrote <a href="https://github.com/ada/timer">a timer</a> for the beds.</p>'
     )
     post, _ = sample_item(1)
@@ -208,6 +227,7 @@ def test_the_preheader_is_prose_without_addresses_alt_texts_or_quote_marks() -> 
 
 
 # --- contents ------------------------------------------------------------------------------
+
 
 def test_html_has_every_part_spec_lists() -> None:
     post, excerpt = sample_item(3)
@@ -252,8 +272,9 @@ def test_text_part_has_the_same_contents_without_html() -> None:
 
 def test_language_comes_from_the_feed_and_defaults_to_english() -> None:
     assert '<html lang="fr-CA"' in render_one(language="fr_CA").html
-    emails = build_emails(sample_feed(language=None), [sample_item()],
-                          sample_settings(language=None), UNSUBSCRIBE)
+    emails = build_emails(
+        sample_feed(language=None), [sample_item()], sample_settings(language=None), UNSUBSCRIBE
+    )
     assert '<html lang="en"' in emails[0].html
     assert emails[0].language is None
 
@@ -265,7 +286,7 @@ def test_content_language_is_the_same_valid_tag_as_html_lang() -> None:
 
 
 def test_non_english_dates_are_iso() -> None:
-    assert "<time datetime=\"2024-03-02\">2024-03-02</time>" in render_one(language="de").html
+    assert '<time datetime="2024-03-02">2024-03-02</time>' in render_one(language="de").html
 
 
 def test_undated_authorless_post_renders_without_a_meta_line() -> None:
@@ -315,6 +336,7 @@ def test_figures_are_not_indented_past_the_column() -> None:
 
 
 # --- escaping ------------------------------------------------------------------------------
+
 
 def test_markup_in_a_title_is_shown_as_text() -> None:
     sent = render_one([sample_item(1, title="Why <script>alert(1)</script> & <b>bold</b>")])
@@ -366,6 +388,7 @@ def test_every_provider_placeholder_survives_mjml_intact(placeholder: str) -> No
 
 # --- size -----------------------------------------------------------------------------------
 
+
 def test_a_ten_post_digest_stays_well_under_gmail_clipping() -> None:
     items = [sample_item(n, words=200) for n in range(1, 11)]
     sent = render_one(items)
@@ -383,12 +406,21 @@ def test_gmail_limit_is_the_conservative_reading() -> None:
 
 # --- templates --------------------------------------------------------------------------------
 
+
 def test_builtin_templates_ship_inside_the_package() -> None:
     package_templates = Path(__file__).resolve().parent.parent / "newsletter" / "templates"
     assert package_templates.is_symlink() or package_templates.is_dir()
     assert BUILTIN_TEMPLATES.resolve() == package_templates.resolve()
-    for name in ("digest.mjml.j2", "post.mjml.j2", "digest.txt.j2", "post.txt.j2",
-                 "subject.txt.j2", "preheader.txt.j2", "_head.mjml.j2", "_post.mjml.j2"):
+    for name in (
+        "digest.mjml.j2",
+        "post.mjml.j2",
+        "digest.txt.j2",
+        "post.txt.j2",
+        "subject.txt.j2",
+        "preheader.txt.j2",
+        "_head.mjml.j2",
+        "_post.mjml.j2",
+    ):
         assert (package_templates / name).is_file(), name
 
 
@@ -400,7 +432,7 @@ def test_builtin_mjml_templates_are_well_formed(path: Path) -> None:
 
 def test_an_author_template_overrides_only_its_own_file(tmp_path: Path) -> None:
     (tmp_path / "_footer.mjml.j2").write_text(
-        '<mj-section><mj-column><mj-text>Bye from {{ blog.title }} '
+        "<mj-section><mj-column><mj-text>Bye from {{ blog.title }} "
         '<a href="{{ unsubscribe_url }}">leave</a></mj-text></mj-column></mj-section>'
     )
     (tmp_path / "subject.txt.j2").write_text("Weekly: {{ count }} from {{ blog.title }}")
@@ -429,14 +461,18 @@ def test_an_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_an_unclosed_mjml_tag_names_file_and_line(tmp_path: Path) -> None:
-    message = broken(tmp_path, "_footer.mjml.j2",
-                     "<mj-section>\n  <mj-column>\n    <mj-text>hi\n  </mj-column>\n</mj-section>")
+    message = broken(
+        tmp_path,
+        "_footer.mjml.j2",
+        "<mj-section>\n  <mj-column>\n    <mj-text>hi\n  </mj-column>\n</mj-section>",
+    )
     assert str(tmp_path / "_footer.mjml.j2") in message and "line 4" in message
 
 
 def test_an_unknown_mjml_tag_names_file_and_line(tmp_path: Path) -> None:
-    message = broken(tmp_path, "_footer.mjml.j2",
-                     "<mj-section>\n  <mj-colum>\n  </mj-colum>\n</mj-section>")
+    message = broken(
+        tmp_path, "_footer.mjml.j2", "<mj-section>\n  <mj-colum>\n  </mj-colum>\n</mj-section>"
+    )
     assert str(tmp_path / "_footer.mjml.j2") in message and "line 2" in message
     assert "<mj-colum>" in message
 
@@ -454,6 +490,7 @@ def test_errors_are_one_sentence_without_traceback(tmp_path: Path) -> None:
 
 # --- the .eml the outbox and preview write -------------------------------------------------------
 
+
 def test_email_becomes_a_multipart_message_with_both_parts() -> None:
     sent = render_one(reply_to="ada@example.org")
     parsed = email.message_from_bytes(bytes(build_message(sent, to="reader@example.org")))
@@ -464,12 +501,16 @@ def test_email_becomes_a_multipart_message_with_both_parts() -> None:
 
 # --- links and bylines as feeds really write them ----------------------------------------
 
+
 def test_a_feedburner_post_links_to_the_blog_not_the_proxy() -> None:
     # FeedBurner's <link> is its own click counter; the real permalink is feedburner:origLink
     # (reference/feed-excerpts.md §12). Only that one is the blog's, and only it gets UTM.
     post, excerpt = sample_item(1)
-    proxied = replace(post, link="http://feedproxy.google.com/~r/garden/~3/AbCdEf/",
-                      orig_link=f"{BLOG}2024/01/notes-1/")
+    proxied = replace(
+        post,
+        link="http://feedproxy.google.com/~r/garden/~3/AbCdEf/",
+        orig_link=f"{BLOG}2024/01/notes-1/",
+    )
     sent = render_one([(proxied, excerpt)], mode="per-post")
     assert "feedproxy" not in sent.html and "feedproxy" not in sent.text
     tagged = f"{BLOG}2024/01/notes-1/?utm_source=newsletter&utm_medium=email"

@@ -16,8 +16,12 @@ def test_each_email_gets_numbered_html_text_and_eml(tmp_path: Path) -> None:
     written = preview.write_preview([first, second], tmp_path / "preview")
     names = [path.name for path in written]
     assert names == [
-        "01-garden-notes-week-1.html", "01-garden-notes-week-1.txt", "01-garden-notes-week-1.eml",
-        "02-second-the-sequel.html", "02-second-the-sequel.txt", "02-second-the-sequel.eml",
+        "01-garden-notes-week-1.html",
+        "01-garden-notes-week-1.txt",
+        "01-garden-notes-week-1.eml",
+        "02-second-the-sequel.html",
+        "02-second-the-sequel.txt",
+        "02-second-the-sequel.eml",
     ]
     assert written[0].read_text(encoding="utf-8") == first.html
     assert written[1].read_text(encoding="utf-8") == first.text

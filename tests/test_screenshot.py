@@ -30,8 +30,9 @@ def no_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(screenshot, "_SYSTEM_CHROMIUM", tmp_path / "no-chromium-here")
 
 
-def test_missing_chromium_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_missing_chromium_is_one_clear_sentence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     no_chromium(monkeypatch, tmp_path)
     assert screenshot.find_chromium() is None
     page = tmp_path / "01-email.html"
@@ -41,11 +42,13 @@ def test_missing_chromium_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch,
     assert list(tmp_path.glob("*.png")) == []
 
 
-def test_finds_chromium_under_any_of_its_names(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
+def test_finds_chromium_under_any_of_its_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     no_chromium(monkeypatch, tmp_path)
-    monkeypatch.setattr(screenshot.shutil, "which",
-                        lambda name: "/opt/chrome" if name == "google-chrome" else None)
+    monkeypatch.setattr(
+        screenshot.shutil, "which", lambda name: "/opt/chrome" if name == "google-chrome" else None
+    )
     assert screenshot.find_chromium() == "/opt/chrome"
 
 

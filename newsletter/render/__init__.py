@@ -79,8 +79,7 @@ def build_emails(
     groups = [posts] if settings.mode == "digest" else [[post] for post in posts]
     headers = _headers(settings, unsubscribe)
     return [
-        _build_email(env, group, blog, settings, unsubscribe, language, headers)
-        for group in groups
+        _build_email(env, group, blog, settings, unsubscribe, language, headers) for group in groups
     ]
 
 
@@ -111,20 +110,28 @@ def _build_email(
     subject = _one_line(_subject(env, settings, base)) or blog.title
     preheader = _one_line(render(env, "preheader.txt.j2", base))
     name = "digest" if settings.mode == "digest" else "post"
-    mjml_source = render(env, f"{name}.mjml.j2", {
-        **base,
-        "subject": undo_text_defusing(subject),
-        "preheader": undo_text_defusing(preheader),
-        "unsubscribe_url": escape(unsubscribe.url),
-        "preheader_padding": _PREHEADER_PADDING if preheader else Markup(""),
-    })
+    mjml_source = render(
+        env,
+        f"{name}.mjml.j2",
+        {
+            **base,
+            "subject": undo_text_defusing(subject),
+            "preheader": undo_text_defusing(preheader),
+            "unsubscribe_url": escape(unsubscribe.url),
+            "preheader_padding": _PREHEADER_PADDING if preheader else Markup(""),
+        },
+    )
     html = compile_mjml(mjml_source, env=env, template=f"{name}.mjml.j2")
-    text = render(env, f"{name}.txt.j2", {
-        **base,
-        "subject": subject,
-        "preheader": preheader,
-        "unsubscribe_url": Verbatim(unsubscribe.url),
-    })
+    text = render(
+        env,
+        f"{name}.txt.j2",
+        {
+            **base,
+            "subject": subject,
+            "preheader": preheader,
+            "unsubscribe_url": Verbatim(unsubscribe.url),
+        },
+    )
     return Email(
         subject=subject,
         preheader=preheader,

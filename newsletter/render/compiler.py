@@ -40,13 +40,18 @@ def compile_mjml(source: str, *, env: jinja2.Environment, template: str) -> str:
         raise _locate(env, template, reason=str(error)) from None
     unknown = _UNKNOWN_MJ_TAG.search(html)
     if unknown:
-        raise _locate(env, template, reason=f"unknown or misplaced tag <{unknown.group(1)}>",
-                      needle=unknown.group(0))
+        raise _locate(
+            env,
+            template,
+            reason=f"unknown or misplaced tag <{unknown.group(1)}>",
+            needle=unknown.group(0),
+        )
     return html
 
 
-def _locate(env: jinja2.Environment, template: str, *, reason: str,
-            needle: str | None = None) -> ConfigError:
+def _locate(
+    env: jinja2.Environment, template: str, *, reason: str, needle: str | None = None
+) -> ConfigError:
     for filename, source in referenced_sources(env, template):
         line = _line_of(needle, source) if needle else _xml_error_line(source)
         if line:

@@ -18,8 +18,20 @@ from newsletter.links import LinkTagger, absolute_url
 from newsletter.models import Excerpt, Post
 from newsletter.render.compiler import close_void_tags
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # Browsers indent <figure> by 40 px on each side; next to a 552 px image that pushes the
@@ -66,8 +78,9 @@ def blog_view(title: str, url: str, language: str, tagger: LinkTagger) -> BlogVi
     return BlogView(title=title.strip(), url=tagger.tag(url, always=True), language=language)
 
 
-def post_view(post: Post, excerpt: Excerpt, *, base_url: str, language: str,
-              tagger: LinkTagger) -> PostView:
+def post_view(
+    post: Post, excerpt: Excerpt, *, base_url: str, language: str, tagger: LinkTagger
+) -> PostView:
     # FeedBurner's <link> is its own click-counting proxy; the blog's permalink is origLink.
     link = absolute_url(post.orig_link or post.link, post.base_url or base_url)
     excerpt_html = close_void_tags(tagger.tag_html(excerpt.html, base=link))
