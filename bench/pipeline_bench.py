@@ -97,7 +97,8 @@ class Stages:
         return parse(self.body, url=self.url)
 
     def select(self, feed: Any) -> Any:
-        from newsletter.ledger import Ledger, select_new
+        from newsletter.ledger import Ledger
+        from newsletter.plan import select_new
 
         destination = Ledger.read(self.config.state.path).destination("outbox")
         return select_new(feed.posts, destination, now=datetime.now(UTC), first_run_days=7).new

@@ -196,7 +196,7 @@ def _when(moment: object) -> str:
 
 
 def _print_status(config: Config) -> None:
-    from newsletter.ledger import Ledger, Status
+    from newsletter.ledger import Ledger, Status, timestamp
 
     ledger = Ledger.read(config.state.path)
     print(f"Ledger: {config.state.path}")
@@ -214,16 +214,17 @@ def _print_status(config: Config) -> None:
         # adopted later) must not push every sent post out of the list.
         handled = [r for r in records if r.status in (Status.SENT, Status.DRAFTED)]
         for record in sorted(handled, key=lambda r: r.at, reverse=True)[:5]:
-            print(f"  {record.at[:10]}  {record.status:<8} {record.title}")
+            print(f"  {record.day}  {record.status:<8} {record.title}")
         for record in ledger.destination(name).pending():
             print(
-                f"  PENDING since {record.at}: {record.title} <{record.link}> — settle it with "
-                f"`newsletter resolve --post {record.link or record.id} --as sent|unsent`"
+                f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle "
+                f"it with `newsletter resolve --post {record.link or record.id} --as sent|unsent`"
             )
     if ledger.runs:
         print("Recent runs:")
         for run in ledger.runs[-10:]:
-            print(f"  {run.at}  {run.command:<8} {run.destination:<20} {run.result}  {run.detail}")
+            when = timestamp(run.at)
+            print(f"  {when}  {run.command:<8} {run.destination:<20} {run.result}  {run.detail}")
 
 
 def _append_step_summary(report: Report) -> None:

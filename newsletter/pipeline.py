@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
-from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status, select_new
+from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status
 from newsletter.models import Email, Excerpt, Feed, Post, Receipt, Validators
+from newsletter.plan import select_new
 from newsletter.providers import traits_for
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ def resolve(config: Config, references: Sequence[str], as_sent: bool, notify: No
         outcome = f"Marked {titles} as {verdict}."
         ledger.add_run(
             RunRecord(
-                at=_iso(now),
+                at=now,
                 command="resolve",
                 destination=traits.destination,
                 result="sent" if as_sent else "unsent",
@@ -361,11 +362,11 @@ def _chosen_posts(
         if record is not None and not options.force and not options.test_to:
             if record.status is Status.BASELINE:
                 raise SafetyRefusal(
-                    f"{post.title!r} was recorded as baseline on {record.at[:10]} (published "
+                    f"{post.title!r} was recorded as baseline on {record.day} (published "
                     "before the newsletter started, so counted as sent); add --force to send it."
                 )
             raise SafetyRefusal(
-                f"{post.title!r} was already {record.status} on {record.at[:10]}; add --force "
+                f"{post.title!r} was already {record.status} on {record.day}; add --force "
                 "to send it again."
             )
         if post not in chosen:
@@ -556,7 +557,7 @@ def _retry_pending(
             f"reached subscribers: {listing}. Check the provider's dashboard, then run "
             f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
         )
-    stale = [r for r in pending if _age(r.at, context.now) > IDEMPOTENCY_WINDOW]
+    stale = [r for r in pending if context.now - r.at > IDEMPOTENCY_WINDOW]
     if stale:
         flags = " ".join(f"--post {record.link or record.id}" for record in stale)
         raise SafetyRefusal(
@@ -676,7 +677,7 @@ def _record_run(
 ) -> None:
     ledger.add_run(
         RunRecord(
-            at=_iso(context.now),
+            at=context.now,
             command=command,
             destination=destination,
             result=result,
@@ -695,14 +696,6 @@ def _nothing_new_sentence(plan: Plan) -> str:
     return "Nothing new to send."
 
 
-def _age(stamp: str, now: datetime) -> timedelta:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        # The ledger is written in UTC; a time edited in by hand without a zone means UTC too.
-        moment = moment.replace(tzinfo=UTC)
-    return now - moment
-
-
 def _published_or_oldest(post: Post) -> datetime:
     return post.published or datetime.min.replace(tzinfo=UTC)
 
@@ -710,7 +703,3 @@ def _published_or_oldest(post: Post) -> datetime:
 def _latest(posts: Sequence[Post]) -> Post:
     dated = [post for post in posts if post.published]
     return max(dated, key=_published_or_oldest) if dated else posts[0]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

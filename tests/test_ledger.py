@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,15 +15,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import ConfigError, LedgerBusy, LedgerError
-from newsletter.ledger import (
-    RUNS_KEPT,
-    DestinationLedger,
-    Ledger,
-    RunRecord,
-    Status,
-    select_new,
-)
+from newsletter.ledger import RUNS_KEPT, DestinationLedger, Ledger, RunRecord, Status
 from newsletter.models import Post, Validators
+from newsletter.plan import select_new
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +70,7 @@ def test_everything_recorded_survives_a_save_and_read(tmp_path: Path) -> None:
     )
     untidy_title = make_post(2, title="Café  au\nlait")
     ledger.destination("outbox").mark([untidy_title], Status.PENDING, at=NOW)
-    run = RunRecord(NOW.isoformat(), "send", "buttondown", "sent", ("tag:example.org,2026:1",))
+    run = RunRecord(NOW, "send", "buttondown", "sent", ("tag:example.org,2026:1",))
     ledger.add_run(run)
     ledger.save()
 
@@ -85,7 +80,7 @@ def test_everything_recorded_survives_a_save_and_read(tmp_path: Path) -> None:
     assert sent.id == "tag:example.org,2026:1"
     assert sent.link == "https://example.org/posts/1/"
     assert sent.status is Status.SENT
-    assert sent.at == "2026-11-26T08:00:00Z"
+    assert sent.at == NOW and sent.at.tzinfo is UTC
     assert (sent.message_id, sent.idempotency_key) == ("em_1", "newsletter-k1")
     (pending,) = again.destination("outbox").pending()
     assert pending.title == "Café au lait"
@@ -138,7 +133,7 @@ def test_only_the_last_runs_are_kept(tmp_path: Path) -> None:
     for number in range(RUNS_KEPT + 5):
         ledger.add_run(
             RunRecord(
-                f"2026-11-{1 + number % 28:02d}T08:00:00Z",
+                datetime(2026, 11, 1 + number % 28, 8, tzinfo=UTC),
                 "send",
                 "outbox",
                 "nothing new",
@@ -207,13 +202,16 @@ GOOD_RECORD = {
         (b'{"version": 1, "destinations": {', "not valid JSON (line 1, column 33)"),
         (b"", "not valid JSON"),
         (b"\xff\xfe{}", "not UTF-8"),
-        (b"[]", "the top level should be an object"),
-        (b'{"destinations": {}}', "version should be a whole number"),
-        (b'{"version": "1"}', "version should be a whole number"),
-        (b'{"version": true}', "version should be a whole number"),
-        (b'{"version": 1, "runs": {}}', "runs should be a list"),
-        (b'{"version": 1, "surprise": 1}', "'surprise' in the top level should be absent"),
-        (b'{"version": 1, "feeds": {"u": {"etag": 5}}}', "feeds['u'].etag should be text"),
+        (b"[]", "($ should be an object)"),
+        (b'{"destinations": {}}', "($.version is missing)"),
+        (b'{"version": "1"}', "($.version should be a whole number from 1 up)"),
+        (b'{"version": true}', "($.version should be a whole number from 1 up)"),
+        (b'{"version": 1, "runs": {}}', "($.runs should be a list)"),
+        (
+            b'{"version": 1, "surprise": 1}',
+            "($.surprise should be absent (it is not a ledger field))",
+        ),
+        (b'{"version": 1, "feeds": {"u": {"etag": 5}}}', '($.feeds["u"].etag should be text)'),
         (
             json.dumps(
                 {
@@ -223,7 +221,8 @@ GOOD_RECORD = {
                     },
                 }
             ).encode(),
-            "destinations['outbox'].posts['p1'].status should be one of pending, sent",
+            '($.destinations["outbox"].posts["p1"].status should be one of pending, sent, drafted, '
+            "baseline)",
         ),
         (
             json.dumps(
@@ -234,7 +233,8 @@ GOOD_RECORD = {
                     },
                 }
             ).encode(),
-            "posts['p1'].at should be an ISO-8601 time",
+            '($.destinations["outbox"].posts["p1"].at should be an ISO-8601 time like '
+            "2026-11-19T08:00:00Z)",
         ),
         (
             json.dumps(
@@ -253,7 +253,7 @@ GOOD_RECORD = {
                     },
                 }
             ).encode(),
-            "should be an object with 'title'",
+            '($.destinations["outbox"].posts["p1"].title is missing)',
         ),
         (
             json.dumps(
@@ -270,7 +270,7 @@ GOOD_RECORD = {
                     ],
                 }
             ).encode(),
-            "runs[0].posts should be a list of post ids",
+            "($.runs[0].posts[0] should be text)",
         ),
     ],
 )
@@ -432,18 +432,9 @@ def test_pending_then_sent_records_the_message_id() -> None:
     posts = [make_post(1), make_post(2)]
     destination.mark(posts, Status.PENDING, at=NOW, idempotency_key="newsletter-k")
     assert [record.idempotency_key for record in destination.pending()] == ["newsletter-k"] * 2
-    assert destination.pending_batches() == (destination.pending(),)
     destination.mark(posts, Status.SENT, at=NOW, message_id="em_9", idempotency_key="newsletter-k")
     assert destination.pending() == ()
     assert {record.message_id for record in destination.records()} == {"em_9"}
-
-
-def test_pending_posts_are_grouped_by_their_send() -> None:
-    destination = DestinationLedger("resend")
-    destination.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="k1")
-    destination.mark([make_post(2), make_post(3)], Status.PENDING, at=NOW, idempotency_key="k2")
-    batches = destination.pending_batches()
-    assert [[record.id[-1] for record in batch] for batch in batches] == [["1"], ["2", "3"]]
 
 
 def test_forget_undoes_only_this_runs_pending_marks() -> None:
@@ -462,7 +453,7 @@ def test_resolve_as_sent_by_id() -> None:
     destination = DestinationLedger("postmark")
     destination.mark([make_post(1)], Status.PENDING, at=NOW - timedelta(hours=1))
     settled = destination.resolve("tag:example.org,2026:1", True, at=NOW)
-    assert (settled.status, settled.at) == (Status.SENT, "2026-11-26T08:00:00Z")
+    assert (settled.status, settled.at) == (Status.SENT, NOW)
     assert destination.pending() == ()
     assert destination.match(make_post(1)) == settled
 
@@ -640,3 +631,40 @@ def test_dates_without_a_zone_are_taken_as_utc() -> None:
     naive = replace(make_post(1), published=datetime(2026, 11, 27, 7, 0))
     selection = select_new([naive], sent_destination(make_post(2)), now=NOW, first_run_days=7)
     assert selection.skipped == ((naive, "dated in the future (2026-11-27)"),)
+
+
+# --- times -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("2026-11-19T08:00:00Z", datetime(2026, 11, 19, 8, tzinfo=UTC)),
+        ("2026-11-19T09:30:00+01:30", datetime(2026, 11, 19, 8, tzinfo=UTC)),
+        ("2026-11-19T08:00:00", datetime(2026, 11, 19, 8, tzinfo=UTC)),
+        ("2026-11-19", datetime(2026, 11, 19, tzinfo=UTC)),
+    ],
+)
+def test_a_time_edited_by_hand_is_read_as_a_utc_moment(
+    tmp_path: Path, written: str, meant: datetime
+) -> None:
+    # The ledger is committed to git and authors do edit it; a time typed without a zone
+    # means UTC, as the file is written in UTC. Saved back, it takes the file's one spelling.
+    path = tmp_path / "ledger.json"
+    document = {"version": 1, "destinations": {"outbox": {"posts": {"p1": GOOD_RECORD}}}}
+    document["destinations"]["outbox"]["posts"]["p1"] = {**GOOD_RECORD, "at": written}
+    path.write_text(json.dumps(document))
+    ledger = Ledger.read(path)
+    (record,) = ledger.destination("outbox").records()
+    assert record.at == meant and record.at.utcoffset() == timedelta(0)
+    ledger.save()
+    saved = json.loads(path.read_text())["destinations"]["outbox"]["posts"]["p1"]["at"]
+    assert saved == meant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_null_where_text_is_required_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    record = {**GOOD_RECORD, "link": None}
+    path.write_text(json.dumps({"version": 1, "destinations": {"o": {"posts": {"p": record}}}}))
+    with pytest.raises(LedgerError, match=re.escape('($.destinations["o"].posts["p"].link should')):
+        Ledger.read(path)

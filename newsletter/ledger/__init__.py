@@ -1,0 +1,31 @@
+"""The ledger: what each destination has been sent, in one JSON file committed to git.
+
+Where a change goes:
+- `records.py`: the records in memory (statuses, how a post is matched, pending/forget/resolve).
+- `store.py`: the file (read, lock, atomic save) and the one spelling of a time as text.
+- `schema.py`: the file's layout, as a description the reader checks a file against.
+
+Which posts are new is decided elsewhere, in `newsletter/plan.py`. Records are kept per
+destination, so outbox and test sends never count for the list (docs/architecture.md).
+"""
+
+from newsletter.ledger.records import (
+    RUNS_KEPT,
+    DestinationLedger,
+    PostRecord,
+    RunRecord,
+    Status,
+)
+from newsletter.ledger.schema import LEDGER_VERSION
+from newsletter.ledger.store import Ledger, timestamp
+
+__all__ = [
+    "LEDGER_VERSION",
+    "RUNS_KEPT",
+    "DestinationLedger",
+    "Ledger",
+    "PostRecord",
+    "RunRecord",
+    "Status",
+    "timestamp",
+]

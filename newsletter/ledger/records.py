@@ -1,0 +1,220 @@
+"""The ledger's records, in memory: what one destination has been sent, and how posts match.
+
+This module never touches a file: `store.py` reads and writes the JSON, `schema.py` checks it.
+Times here are timezone-aware `datetime`s in UTC; only the store spells them as text.
+
+A post is recognised by its id or its normalised link (`identity.py`), so a blog that changes
+guids or permalinks resends nothing (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from newsletter.errors import ConfigError
+from newsletter.identity import link_keys, normalise_link, permalink, post_key
+from newsletter.models import Post
+
+RUNS_KEPT = 20
+"""Only the latest runs are kept, so the file (and its git history) stays small."""
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    """Handed to the provider; no answer recorded yet (a crash leaves it so)."""
+    SENT = "sent"
+    DRAFTED = "drafted"
+    """A draft was created for review at the provider; counts as handled."""
+    BASELINE = "baseline"
+    """Already published when the newsletter started; recorded so it is never sent."""
+
+
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC, to the second; a time without a zone is taken as UTC.
+
+    Feeds and hand-edited ledgers without a zone mean UTC far more often than the machine's
+    local time, and the ledger is written in UTC.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    id: str
+    link: str
+    title: str
+    status: Status
+    at: datetime
+    """When the status was recorded (UTC, to the second)."""
+    message_id: str | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def day(self) -> str:
+        """The day of `at`, as the author reads it in messages: 2026-11-19."""
+        return self.at.date().isoformat()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    at: datetime
+    command: str
+    destination: str
+    result: str
+    posts: tuple[str, ...]
+    """The ids of the posts the run sent, drafted, baselined or left pending."""
+    detail: str = ""
+
+
+class DestinationLedger:
+    """The records of one destination (provider plus its list, audience or domain)."""
+
+    def __init__(self, name: str, records: Iterable[PostRecord] = ()) -> None:
+        self.name = name
+        self._records: dict[str, PostRecord] = {record.id: record for record in records}
+        self._link_owners: dict[str, list[str]] | None = None
+        self._before_pending: dict[str, PostRecord | None] = {}
+
+    @property
+    def is_first_run(self) -> bool:
+        return not self._records
+
+    def records(self) -> tuple[PostRecord, ...]:
+        return tuple(self._records[key] for key in sorted(self._records))
+
+    def pending(self) -> tuple[PostRecord, ...]:
+        waiting = [record for record in self._records.values() if record.status is Status.PENDING]
+        return tuple(sorted(waiting, key=lambda record: (record.at, record.id)))
+
+    def match(
+        self, post: Post, *, ignored_links: frozenset[str] = frozenset()
+    ) -> PostRecord | None:
+        """The record of this post: same id, else same normalised link or FeedBurner link.
+
+        A link that several recorded posts share (a feed that links every item to its home
+        page) identifies none of them, and neither do `ignored_links`.
+        """
+        record = self._records.get(post_key(post))
+        if record is not None:
+            return record
+        owners = self._links()
+        for link in sorted(link_keys(post) - ignored_links):
+            ids = owners.get(link, [])
+            if len(ids) == 1:
+                return self._records[ids[0]]
+        return None
+
+    def mark(
+        self,
+        posts: Sequence[Post],
+        status: Status,
+        *,
+        at: datetime,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Record posts under their own id with this status.
+
+        Marking as baseline never overwrites an existing record (a post already sent stays
+        sent). Marking as pending remembers the previous record, so `forget` can undo it when
+        the provider certainly sent nothing.
+        """
+        moment = utc(at)
+        for post in posts:
+            key = post_key(post)
+            if not key:
+                raise ValueError("a post with neither an id nor a link cannot be recorded")
+            previous = self._records.get(key)
+            if status is Status.BASELINE and previous is not None:
+                continue
+            if status is Status.PENDING:
+                self._before_pending.setdefault(key, previous)
+            else:
+                self._before_pending.pop(key, None)
+            self._records[key] = PostRecord(
+                id=key,
+                link=permalink(post),
+                title=" ".join(post.title.split()),
+                status=status,
+                at=moment,
+                message_id=message_id,
+                idempotency_key=idempotency_key,
+            )
+        self._link_owners = None
+
+    def forget(self, posts: Sequence[Post]) -> None:
+        """Undo this process's `mark(..., PENDING)` after the provider certainly sent nothing.
+
+        Each such record goes back to what it was before (absent, or sent for a `--force`
+        resend). Records left pending by an earlier, interrupted run stay pending: only
+        `resolve` settles those.
+        """
+        for post in posts:
+            key = post_key(post)
+            if key not in self._before_pending:
+                continue
+            previous = self._before_pending.pop(key)
+            if previous is None:
+                self._records.pop(key, None)
+            else:
+                self._records[key] = previous
+        self._link_owners = None
+
+    def resolve(self, reference: str, as_sent: bool, *, at: datetime) -> PostRecord:
+        """Settle a post left pending by an interrupted send (`newsletter resolve`).
+
+        `reference` is the post's id or link. As sent, the record becomes `sent`; as unsent,
+        the record is removed so the next run sends the post. Returns the settled record.
+        """
+        record = self._find(reference)
+        if record is None:
+            raise ConfigError(
+                f"No post {reference!r} is recorded for {self.name}; run `newsletter status` "
+                "to see the pending posts and their ids."
+            )
+        if record.status is not Status.PENDING:
+            raise ConfigError(
+                f"The post {reference!r} is not pending (it is {record.status} since "
+                f"{record.day}); only posts left pending by an interrupted send need resolving."
+            )
+        if as_sent:
+            settled = replace(record, status=Status.SENT, at=utc(at))
+            self._records[record.id] = settled
+        else:
+            settled = self._records.pop(record.id)
+        self._link_owners = None
+        return settled
+
+    def _find(self, reference: str) -> PostRecord | None:
+        wanted = reference.strip()
+        if wanted in self._records:
+            return self._records[wanted]
+        link = normalise_link(wanted)
+        candidates = [
+            record
+            for record in self._records.values()
+            if record.link and normalise_link(record.link) == link
+        ]
+        pending = [record for record in candidates if record.status is Status.PENDING]
+        if len(pending) > 1:
+            raise ConfigError(
+                f"Several pending posts have the link {reference!r}; resolve each by its id "
+                "(shown by `newsletter status`)."
+            )
+        if pending:
+            return pending[0]
+        return candidates[0] if candidates else None
+
+    def _links(self) -> dict[str, list[str]]:
+        if self._link_owners is None:
+            owners: dict[str, list[str]] = {}
+            for record in self._records.values():
+                if record.link:
+                    owners.setdefault(normalise_link(record.link), []).append(record.id)
+            self._link_owners = owners
+        return self._link_owners

@@ -1,0 +1,246 @@
+"""The ledger file on disk: read it, lock it for a run, and replace it atomically.
+
+Sending twice and losing a post both start here: the file is written whole (temporary file,
+fsync, rename, fsync of the folder) and only under an exclusive lock held in a sibling
+`<name>.lock` file, and a damaged file is named and never overwritten. This is the only
+place that spells a record's time as text. The layout itself is described in `schema.py`.
+
+The file keeps a stable key order and one field per line, so each run is a small git diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from newsletter.errors import LedgerBusy, LedgerError
+from newsletter.ledger.records import RUNS_KEPT, DestinationLedger, PostRecord, RunRecord, utc
+from newsletter.ledger.schema import LEDGER_VERSION, NewerLedger, SchemaError, read_document
+from newsletter.models import Validators
+
+
+def timestamp(moment: datetime) -> str:
+    """The ledger's spelling of a moment: UTC, to the second, with a `Z`."""
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Ledger:
+    """The whole file: feed validators, one `DestinationLedger` per destination, recent runs."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        feeds: Mapping[str, Validators] | None = None,
+        destinations: Iterable[DestinationLedger] = (),
+        runs: Iterable[RunRecord] = (),
+    ) -> None:
+        self.path = path
+        self._feeds: dict[str, Validators] = dict(feeds or {})
+        self._destinations = {destination.name: destination for destination in destinations}
+        self._runs: list[RunRecord] = list(runs)[-RUNS_KEPT:]
+
+    @classmethod
+    def read(cls, path: Path) -> Ledger:
+        """Read the ledger without locking it; a missing file is an empty ledger."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as error:
+            raise _unreadable(path, f"cannot be read ({error.strerror or error})") from None
+        try:
+            document = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _unreadable(path, "is not UTF-8 text") from None
+        except json.JSONDecodeError as error:
+            where = f"line {error.lineno}, column {error.colno}"
+            raise _unreadable(path, f"is not valid JSON ({where})") from None
+        except RecursionError:
+            raise _unreadable(path, "is nested too deeply to be a ledger") from None
+        try:
+            values = read_document(document)
+        except NewerLedger as newer:
+            raise LedgerError(
+                f"The ledger {path} was written by a newer newsletter (ledger version "
+                f"{newer.version}); it was left untouched: upgrade newsletter to read it."
+            ) from None
+        except SchemaError as error:
+            raise _unreadable(path, f"is damaged ({error})") from None
+        return cls._from_values(path, values)
+
+    @classmethod
+    @contextmanager
+    def locked(cls, path: Path) -> Iterator[Ledger]:
+        """Hold the ledger's lock for a whole run; a second run fails at once (LedgerBusy).
+
+        The lock is a sibling `<name>.lock` file, so the ledger itself is only ever replaced
+        whole. Nothing is saved on exit: the caller saves at each step it wants kept.
+        """
+        lock_path = path.with_name(f"{path.name}.lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(lock_path), timeout=0)
+            lock.acquire()
+        except Timeout:
+            raise LedgerBusy(
+                f"Another newsletter run is using {path}; wait for it to finish and run again "
+                "(this run sent nothing)."
+            ) from None
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot lock the ledger {path} ({error.strerror or error}); check that its "
+                "folder exists and is writable."
+            ) from None
+        try:
+            yield cls.read(path)
+        finally:
+            lock.release()
+
+    def save(self) -> None:
+        """Replace the file atomically: a crash leaves either the old or the new ledger."""
+        text = json.dumps(self._document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644
+            descriptor, temporary = tempfile.mkstemp(
+                dir=folder, prefix=f".{self.path.name}.", suffix=".tmp"
+            )
+            try:
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(text.encode("utf-8"))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temporary, mode)
+                os.replace(temporary, self.path)
+            except BaseException:
+                with suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            _fsync_folder(folder)
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot write the ledger {self.path} ({error.strerror or error}); the previous "
+                "ledger is unchanged: check that its folder is writable, then run again."
+            ) from None
+
+    def validators(self, feed_url: str) -> Validators:
+        return self._feeds.get(feed_url, Validators())
+
+    def remember_validators(self, feed_url: str, validators: Validators) -> None:
+        if validators.etag is None and validators.last_modified is None:
+            self._feeds.pop(feed_url, None)
+        else:
+            self._feeds[feed_url] = validators
+
+    def destination(self, name: str) -> DestinationLedger:
+        if name not in self._destinations:
+            self._destinations[name] = DestinationLedger(name)
+        return self._destinations[name]
+
+    def destinations(self) -> tuple[str, ...]:
+        """The destinations that have records, sorted."""
+        return tuple(
+            sorted(name for name, ledger in self._destinations.items() if ledger.records())
+        )
+
+    def add_run(self, run: RunRecord) -> None:
+        """Remember a run; only the last RUNS_KEPT are kept, so the file stays small."""
+        self._runs = [*self._runs, run][-RUNS_KEPT:]
+
+    @property
+    def runs(self) -> tuple[RunRecord, ...]:
+        return tuple(self._runs)
+
+    @classmethod
+    def _from_values(cls, path: Path, values: Mapping[str, Any]) -> Ledger:
+        return cls(
+            path,
+            feeds={url: Validators(**fields) for url, fields in values["feeds"].items()},
+            destinations=[
+                DestinationLedger(
+                    name, [PostRecord(id=key, **fields) for key, fields in value["posts"].items()]
+                )
+                for name, value in values["destinations"].items()
+            ],
+            runs=[
+                RunRecord(
+                    **{**fields, "posts": tuple(fields["posts"]), "detail": fields["detail"] or ""}
+                )
+                for fields in values["runs"]
+            ],
+        )
+
+    def _document(self) -> dict[str, Any]:
+        return {
+            "version": LEDGER_VERSION,
+            "feeds": {
+                url: _without_none(
+                    {"etag": validators.etag, "last_modified": validators.last_modified}
+                )
+                for url, validators in self._feeds.items()
+            },
+            "destinations": {
+                name: {"posts": {record.id: _record_document(record) for record in records}}
+                for name in self.destinations()
+                if (records := self._destinations[name].records())
+            },
+            "runs": [_run_document(run) for run in self._runs],
+        }
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; Windows cannot open a folder, and needs no such step."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _unreadable(path: Path, problem: str) -> LedgerError:
+    return LedgerError(
+        f"The ledger {path} {problem}; it was left untouched: fix it by hand or restore the "
+        "last good version from git, then run again."
+    )
+
+
+def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _record_document(record: PostRecord) -> dict[str, Any]:
+    return _without_none(
+        {
+            "link": record.link,
+            "title": record.title,
+            "status": str(record.status),
+            "at": timestamp(record.at),
+            "message_id": record.message_id,
+            "idempotency_key": record.idempotency_key,
+        }
+    )
+
+
+def _run_document(run: RunRecord) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "at": timestamp(run.at),
+        "command": run.command,
+        "destination": run.destination,
+        "result": run.result,
+        "posts": list(run.posts),
+    }
+    if run.detail:
+        document["detail"] = run.detail
+    return document
