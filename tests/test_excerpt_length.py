@@ -63,7 +63,7 @@ def test_one_long_paragraph_is_cut_at_a_sentence_end() -> None:
 def test_one_long_sentence_is_cut_after_a_word_with_an_ellipsis() -> None:
     excerpt = cut(make_post(f"<p>{words('a', 500)}</p>"), fallback_words=200)
     assert excerpt.html == f"<p>{words('a', 200)}…</p>"
-    assert excerpt.text == f"{words('a', 200)}…"
+    assert " ".join(excerpt.text.split()) == f"{words('a', 200)}…"
     assert excerpt.truncated
 
 

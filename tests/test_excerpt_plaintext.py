@@ -45,3 +45,54 @@ from newsletter.excerpt.plaintext import to_text
 )
 def test_text_rendering(html: str, text: str) -> None:
     assert to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # A linked picture, then words: a space keeps the address off the next word.
+        (
+            '<p><a href="https://x.example/big.jpg"><img src="s.jpg" alt="Gull"></a>Paparazzi!</p>',
+            "Gull (https://x.example/big.jpg) Paparazzi!",
+        ),
+        ('<p><img src="s.jpg" alt="Gull">Paparazzi</p>', "[Gull] Paparazzi"),
+        # Punctuation after a picture stays where it was.
+        ('<p><img src="s.jpg" alt="Gull">.</p>', "[Gull]."),
+        # The space just inside a link separates the words, as it did in the post.
+        (
+            '<p>Shared in<a href="https://x.example/p"> Saturday\'s post</a> too.</p>',
+            "Shared in Saturday's post (https://x.example/p) too.",
+        ),
+        ('<p><a href="https://x.example/p">Read </a>this</p>', "Read (https://x.example/p) this"),
+        # Lines an editor wrote with <br> inside <pre> are still lines of code.
+        ("<pre>one<br>two<br>  three</pre>", "one\ntwo\n  three"),
+    ],
+)
+def test_words_stay_apart_and_code_keeps_its_lines(html: str, text: str) -> None:
+    assert to_text(html) == text
+
+
+def test_prose_is_wrapped_without_breaking_words_or_addresses() -> None:
+    address = "https://blog.example.org/2024/06/a-very-long-address-that-goes-on-and-on-forever/"
+    sentence = "The tide went out further than anyone on the beach had seen it go in years. "
+    html = f'<p>{sentence * 3}See <a href="{address}">the tide table</a> for more.</p>'
+    lines = to_text(html).split("\n")
+    assert len(lines) > 3
+    assert all(len(line) <= 76 for line in lines if address not in line)
+    assert any(line.strip("().") == address for line in lines)  # whole, on its own line
+    assert " ".join(lines) == " ".join(to_text(html).split())  # only spaces became breaks
+
+
+def test_lists_and_quotes_wrap_inside_their_indent() -> None:
+    long = "word " * 40
+    text = to_text(f"<ul><li>{long}</li></ul><blockquote><p>{long}</p></blockquote>")
+    for line in filter(None, text.split("\n")):
+        assert len(line) <= 76, line
+        assert line.startswith(("- ", "  ", ">")), line
+
+
+def test_code_and_tables_are_never_wrapped() -> None:
+    code = "x = compute(" + ", ".join(f"arg{n}" for n in range(30)) + ")"
+    assert to_text(f"<pre>{code}</pre>") == code
+    cells = "".join(f"<td>cell number {n}</td>" for n in range(8))
+    assert "\n" not in to_text(f"<table><tr>{cells}</tr></table>")

@@ -9,6 +9,7 @@ from newsletter.excerpt.media import best_candidate
 from tests.excerpt_helpers import make_post
 
 STYLE = 'style="display:block;max-width:100%;height:auto"'
+INLINE = 'style="vertical-align:middle;max-width:100%;height:auto"'
 
 
 def html_of(body: str, **fields: object) -> str:
@@ -99,7 +100,7 @@ def test_relative_urls_resolve_against_the_base() -> None:
     body = '<p><a href="../other/">Other</a> <img src="pic.png"></p>'
     assert html_of(body, base_url="https://blog.example/2024/06/a-post/") == (
         '<p><a href="https://blog.example/2024/06/other/">Other</a> '
-        f'<img src="https://blog.example/2024/06/a-post/pic.png" alt="" width="552" {STYLE}></p>'
+        f'<img src="https://blog.example/2024/06/a-post/pic.png" alt="" {INLINE}></p>'
     )
 
 
@@ -124,24 +125,21 @@ def test_lazy_loaded_image_gets_its_real_source() -> None:
         'class="lazyload"><noscript><img src="/real.jpg"></noscript>'
     )
     excerpt = cut(make_post(body))
-    assert (
-        excerpt.html
-        == f'<p><img src="https://blog.example/real.jpg" alt="" width="552" {STYLE}></p>'
-    )
+    assert excerpt.html == f'<p><img src="https://blog.example/real.jpg" alt="" {STYLE}></p>'
     assert excerpt.image == "https://blog.example/real.jpg"
 
 
 def test_srcset_only_image_gets_the_candidate_that_fills_the_column() -> None:
     body = '<img srcset="/a-400.jpg 400w, /a-1200.jpg 1200w, /a-2400.jpg 2400w" alt="A">'
     assert html_of(body) == (
-        f'<p><img alt="A" src="https://blog.example/a-1200.jpg" width="552" {STYLE}></p>'
+        f'<p><img src="https://blog.example/a-1200.jpg" alt="A" width="552" {STYLE}></p>'
     )
 
 
 def test_picture_element_uses_its_source() -> None:
     body = '<picture><source srcset="/b.webp 800w"><img data-lazy-src="" alt="B"></picture>'
     assert html_of(body) == (
-        f'<p><img alt="B" src="https://blog.example/b.webp" width="552" {STYLE}></p>'
+        f'<p><img src="https://blog.example/b.webp" alt="B" width="552" {STYLE}></p>'
     )
 
 
@@ -156,13 +154,19 @@ def test_image_without_any_source_is_dropped() -> None:
         ('width="300" height="200"', "300"),
         ('width="300px"', "300"),
         ('style="width: 200px; height: 100px"', "200"),
-        ("", "552"),
-        ('width="100%"', "552"),
+        # Nothing says how wide: the picture shows at its own size, up to the column.
+        ("", None),
+        ('width="100%"', None),
     ],
 )
-def test_images_fit_the_column_without_a_distorting_height(attributes: str, width: str) -> None:
+def test_images_keep_their_declared_width_up_to_the_column(
+    attributes: str, width: str | None
+) -> None:
     html = html_of(f'<img src="https://cdn.example/a.jpg" {attributes}>')
-    assert f'width="{width}"' in html
+    if width is None:
+        assert "width=" not in html
+    else:
+        assert f'width="{width}"' in html
     assert "height=" not in html
     assert STYLE in html
 

@@ -1,9 +1,10 @@
 """Cut a post at the author's "continue reading" break and make the result email-safe.
 
 One parse, one pass over the tree per step, one serialisation, one sanitiser run:
-parse -> strip platform furniture -> settle images and embeds -> find the break (a marker
-in full content, else a platform teaser's trailer, else a length cut) -> tidy the end ->
-absolute URLs and sized images -> nh3 allowlist -> plain text.
+parse -> strip platform furniture -> one-div-per-line text into paragraphs -> settle images
+and embeds -> find the break (a marker in full content, else a platform teaser's trailer,
+else a length cut) -> tidy the end -> absolute URLs and sized images -> nh3 allowlist ->
+plain text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from lxml.html import HtmlElement
 from newsletter.excerpt.breaks import find_break, strip_teaser_trailer
 from newsletter.excerpt.furniture import remove_furniture
 from newsletter.excerpt.length import cut_to_length
+from newsletter.excerpt.lines import paragraphs_from_lines
 from newsletter.excerpt.markers import AuthorMarkers, compile_markers
 from newsletter.excerpt.media import first_image, prepare_media
 from newsletter.excerpt.plaintext import tree_to_text
@@ -57,6 +59,7 @@ def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -
     address = PostAddress(post)
     root = parse_fragment(post.html if post.html.strip() else post.summary_html or "")
     remove_furniture(root, address)
+    paragraphs_from_lines(root)
     prepare_media(root, address.base)
     image = first_image(root, address.base)
     truncated, mid_sentence = _cut(root, post, address, author_markers, fallback_words)

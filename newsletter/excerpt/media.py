@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from lxml.html import HtmlElement
 
 from newsletter.excerpt.furniture import is_tracking_pixel
+from newsletter.excerpt.images import is_small
 from newsletter.excerpt.tree import classes, drop, is_element, tag_of
 from newsletter.excerpt.urls import is_web_url, resolve
 
@@ -54,10 +55,11 @@ def prepare_media(root: HtmlElement, base: str) -> None:
 
 
 def first_image(root: HtmlElement, base: str) -> str | None:
-    """The absolute address of the post's first real picture (not a pixel or an emoji)."""
+    """The absolute address of the post's first real picture (not a pixel, an emoji, an
+    icon, a badge or a signature)."""
     for img in root.iter("img"):
         src = img.get("src") or ""
-        if src and not is_tracking_pixel(img):
+        if src and not is_tracking_pixel(img) and not is_small(img, src):
             url = resolve(src, base)
             # Gmail and Outlook show no SVG, so an SVG cannot be the post's picture.
             if is_web_url(url) and not urlsplit(url).path.lower().endswith(".svg"):
@@ -102,9 +104,14 @@ def _lazy_source(img: HtmlElement) -> str | None:
 
 
 def _chosen_width(img: HtmlElement, src: str) -> int | None:
-    """The width the srcset declares for the chosen `src`, when it says."""
-    for name in _LAZY_SRCSETS:
-        for url, width in _candidates(img.get(name) or ""):
+    """The width the srcset (the image's own, or its <picture>'s) declares for the chosen
+    `src`, when it says."""
+    holder = img.getparent()
+    sets = [img.get(name) or "" for name in _LAZY_SRCSETS]
+    if holder is not None and tag_of(holder) == "picture":
+        sets += [source.get("srcset") or "" for source in holder.iter("source")]
+    for srcset in sets:
+        for url, width in _candidates(srcset):
             if url == src and width:
                 return width
     return None

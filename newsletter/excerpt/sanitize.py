@@ -7,18 +7,14 @@ about (URLs, image sizes) is settled on the tree first.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 import nh3
 from lxml.html import HtmlElement
 
+from newsletter.excerpt.images import fit_to_column
 from newsletter.excerpt.tree import drop
 from newsletter.excerpt.urls import EMAIL_SCHEMES, is_web_url, resolve
-
-COLUMN_WIDTH = 552
-"""The 600 px email body minus 2 x 24 px padding."""
-IMAGE_STYLE = "display:block;max-width:100%;height:auto"
 
 ALLOWED_TAGS = frozenset(
     {
@@ -91,13 +87,12 @@ _CLEANER = nh3.Cleaner(
     url_relative="deny",
     link_rel=None,
     strip_comments=True,
-    filter_style_properties={"display", "max-width", "height"},
+    filter_style_properties={"display", "vertical-align", "width", "max-width", "height"},
 )
-_STYLE_WIDTH = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+)px", re.IGNORECASE)
 
 
 def settle_urls_and_images(root: HtmlElement, base: str) -> None:
-    """Absolute link and image URLs; images that fit a 600 px column without distortion."""
+    """Absolute link and image URLs; images at their own size, up to the column's."""
     for link in list(root.iter("a")):
         raw = (link.get("href") or "").strip()
         href = resolve(raw, base)
@@ -111,23 +106,17 @@ def settle_urls_and_images(root: HtmlElement, base: str) -> None:
         if not is_web_url(src):
             drop(img)
             continue
-        width = _declared_width(img)
-        for name in list(img.attrib):
-            if name not in ALLOWED_ATTRIBUTES["img"]:
-                del img.attrib[name]
+        # Sized before the other attributes go: the width may come from the inline style.
+        # The height goes too: with the width capped, a fixed height would squash the picture.
+        fit_to_column(img, src)
+        kept = {name: img.get(name) for name in ("title", "width", "style") if img.get(name)}
+        alt = " ".join((img.get("alt") or "").split())
+        img.attrib.clear()
+        # One attribute order for every image, so an excerpt reads back the same when cut again.
         img.set("src", src)
-        img.set("alt", " ".join((img.get("alt") or "").split()))
-        img.set("width", str(min(width, COLUMN_WIDTH) if width else COLUMN_WIDTH))
-        # The height goes: with the width capped, a fixed height would squash the picture.
-        img.set("style", IMAGE_STYLE)
-
-
-def _declared_width(img: HtmlElement) -> int | None:
-    match = re.match(r"\s*(\d+)\s*(?:px)?\s*$", img.get("width") or "")
-    if match:
-        return int(match.group(1)) or None
-    style = _STYLE_WIDTH.search(img.get("style") or "")
-    return int(style.group(1)) or None if style else None
+        img.set("alt", alt)
+        for name, value in kept.items():
+            img.set(name, value or "")
 
 
 def email_safe(html: str) -> str:
