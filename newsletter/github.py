@@ -1,0 +1,477 @@
+"""A small client for the part of GitHub's REST API that the review pull request needs.
+
+Branches (git refs), files (the contents API: one commit per file), pull requests and their
+comments and labels, in API version 2022-11-28. The repository, the API's address and the
+token come from the environment a GitHub Actions job provides (`GITHUB_REPOSITORY`,
+`GITHUB_API_URL`, and `GITHUB_TOKEN`, which the workflow passes to the one step that needs it).
+The token is sent only in the Authorization header and scrubbed from every message.
+
+Every refusal becomes one sentence that says what to change: above all the repository setting
+that keeps Actions from opening pull requests, and a job without the permission it needs
+(docs/schedule-and-review.md, "Setting up the repository").
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from newsletter import __version__
+from newsletter.errors import ConfigError, NewsletterError
+
+API_VERSION = "2022-11-28"
+DEFAULT_API_URL = "https://api.github.com"
+TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
+SETTING = (
+    "Settings → Actions → General → Workflow permissions → “Allow GitHub Actions to create and "
+    "approve pull requests”"
+)
+_NOT_PERMITTED = "not permitted to create or approve pull requests"
+_NOT_ACCESSIBLE = "resource not accessible by integration"
+_RETRIES = 3
+_LONGEST_WAIT = 90.0
+
+Sleep = Callable[[float], None]
+
+
+class GitHubError(NewsletterError):
+    """GitHub could not be reached or refused a request for a reason the author cannot fix
+    in the configuration (exit 1)."""
+
+
+class GitHubSetupError(ConfigError):
+    """The token, its permissions or the repository's settings are wrong (exit 2)."""
+
+
+class GitHubConflict(GitHubError):
+    """GitHub answered 409 or 422: the request does not fit the repository's current state."""
+
+    def __init__(self, message: str, *, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        """GitHub's own words (message and error messages), for callers that branch on them."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    state: str
+    """"open" or "closed"."""
+    title: str
+    body: str
+    html_url: str
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    merged_at: datetime | None
+    """Set once merged; `pulls/list` has no `merged` field, so this is what tells."""
+    merge_commit_sha: str | None
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+@dataclass(frozen=True)
+class Repository:
+    api_url: str
+    owner: str
+    name: str
+    token: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Repository:
+        full_name = environ.get("GITHUB_REPOSITORY", "").strip()
+        owner, _, name = full_name.partition("/")
+        if not owner or not name or "/" in name:
+            raise ConfigError(
+                "GITHUB_REPOSITORY must name the blog's repository as owner/name (GitHub "
+                "Actions sets it); set it to open the review pull request from elsewhere."
+            )
+        token = environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise ConfigError(
+                f"${TOKEN_ENV} is not set; the review needs a token that may push a branch and "
+                "open a pull request: in the workflow, pass `GITHUB_TOKEN: ${{ github.token }}` "
+                "in the step's env."
+            )
+        api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"GITHUB_API_URL must be an http(s) address such as {DEFAULT_API_URL}, "
+                f"not {api_url!r}."
+            )
+        return cls(api_url=api_url, owner=owner, name=name, token=token)
+
+
+class GitHub:
+    """One repository's refs, files and pull requests."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        self.repository = repository
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=f"{repository.api_url}/repos/{repository.full_name}",
+            headers={
+                "Authorization": f"Bearer {repository.token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"blog-newsletter/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- branches --------------------------------------------------------------------------
+
+    def branch_sha(self, branch: str) -> str | None:
+        """The commit a branch points at, or None when there is no such branch."""
+        response = self._request(
+            "GET", f"/git/ref/heads/{_path(branch)}", doing="read the branch", missing_ok=True
+        )
+        if response is None:
+            return None
+        return str(_field(response, "object", "sha"))
+
+    def create_branch(self, branch: str, sha: str) -> None:
+        self._request(
+            "POST",
+            "/git/refs",
+            json={"ref": f"refs/heads/{branch}", "sha": sha},
+            doing=f"create the branch {branch}",
+        )
+
+    def move_branch(self, branch: str, sha: str, *, force: bool) -> None:
+        self._request(
+            "PATCH",
+            f"/git/refs/heads/{_path(branch)}",
+            json={"sha": sha, "force": force},
+            doing=f"update the branch {branch}",
+        )
+
+    # --- files -----------------------------------------------------------------------------
+
+    def read_file(self, path: str, ref: str) -> tuple[bytes, str] | None:
+        """A file's bytes and blob sha at a branch or commit, or None when it is absent."""
+        response = self._request(
+            "GET",
+            f"/contents/{_path(path)}",
+            params={"ref": ref},
+            doing=f"read {path}",
+            missing_ok=True,
+        )
+        if response is None:
+            return None
+        body = _json(response)
+        if not isinstance(body, dict) or body.get("type") != "file":
+            raise GitHubError(f"{path} on {ref} in {self.repository.full_name} is not a file.")
+        sha = str(body.get("sha", ""))
+        if body.get("encoding") != "base64":
+            # Files over 1 MB come without content unless asked for a raw media type.
+            raw = self._request(
+                "GET",
+                f"/contents/{_path(path)}",
+                params={"ref": ref},
+                headers={"Accept": "application/vnd.github.raw+json"},
+                doing=f"read {path}",
+            )
+            assert raw is not None
+            return raw.content, sha
+        return base64.b64decode(str(body.get("content", ""))), sha
+
+    def write_file(
+        self, path: str, data: bytes, *, branch: str, message: str, sha: str | None
+    ) -> str:
+        """Create or replace one file on a branch (one commit); returns the commit's sha.
+
+        `sha` is the blob being replaced, which GitHub requires for an existing file.
+        """
+        body: dict[str, Any] = {
+            "message": message,
+            "content": base64.b64encode(data).decode("ascii"),
+            "branch": branch,
+        }
+        if sha is not None:
+            body["sha"] = sha
+        response = self._request(
+            "PUT", f"/contents/{_path(path)}", json=body, doing=f"write {path} on {branch}"
+        )
+        assert response is not None
+        return str(_field(response, "commit", "sha"))
+
+    # --- pull requests ---------------------------------------------------------------------
+
+    def pulls_from(self, branch: str, *, state: str = "open", limit: int = 30) -> list[PullRequest]:
+        """Pull requests whose head is `branch` in this repository, newest first."""
+        response = self._request(
+            "GET",
+            "/pulls",
+            # `owner:branch`: GitHub ignores a bare branch name here and lists every pull.
+            params={
+                "head": f"{self.repository.owner}:{branch}",
+                "state": state,
+                "sort": "created",
+                "direction": "desc",
+                "per_page": str(min(limit, 100)),
+            },
+            doing="list the pull requests",
+        )
+        assert response is not None
+        items = _json(response)
+        if not isinstance(items, list):
+            raise GitHubError("GitHub answered the list of pull requests with something else.")
+        pulls = [_pull(item) for item in items]
+        # Belt and braces against a server that ignores the filter.
+        return [pull for pull in pulls if pull.head_ref == branch]
+
+    def get_pull(self, number: int) -> PullRequest:
+        response = self._request("GET", f"/pulls/{number}", doing=f"read pull request #{number}")
+        assert response is not None
+        return _pull(_json(response))
+
+    def create_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
+        response = self._request(
+            "POST",
+            "/pulls",
+            json={"head": head, "base": base, "title": title, "body": body},
+            doing="open the review pull request",
+        )
+        assert response is not None
+        return _pull(_json(response))
+
+    def update_pull(self, number: int, **fields: str) -> PullRequest:
+        response = self._request(
+            "PATCH", f"/pulls/{number}", json=fields, doing=f"update pull request #{number}"
+        )
+        assert response is not None
+        return _pull(_json(response))
+
+    def comment(self, number: int, text: str) -> None:
+        self._request(
+            "POST",
+            f"/issues/{number}/comments",
+            json={"body": text},
+            doing=f"comment on pull request #{number}",
+        )
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        self._request(
+            "POST",
+            f"/issues/{number}/labels",
+            json={"labels": labels},
+            doing=f"label pull request #{number}",
+        )
+
+    # --- one request -----------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        doing: str,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        missing_ok: bool = False,
+    ) -> httpx.Response | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._client.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as error:
+                if attempt >= _RETRIES:
+                    raise GitHubError(
+                        self._redact(
+                            f"Cannot reach GitHub at {self.repository.api_url} to {doing} "
+                            f"({type(error).__name__}); try again later."
+                        )
+                    ) from None
+                self._sleep(2.0**attempt)
+                continue
+            if response.is_success:
+                return response
+            if response.status_code == 404 and missing_ok:
+                return None
+            wait = _wait_for(response)
+            if wait is not None and attempt < _RETRIES and wait <= _LONGEST_WAIT:
+                self._sleep(wait)
+                continue
+            raise self._refusal(
+                response, doing, rate_limited=wait is not None and response.status_code < 500
+            )
+
+    def _refusal(self, response: httpx.Response, doing: str, *, rate_limited: bool) -> Exception:
+        status = response.status_code
+        message, details = _messages(response)
+        quoted = self._redact("; ".join([message, *details]) or f"HTTP {status}")
+        where = self.repository.full_name
+        if status == 401:
+            return GitHubSetupError(
+                f"GitHub refused the token in ${TOKEN_ENV} ({quoted}); pass the job's own "
+                "token in the step's env (`GITHUB_TOKEN: ${{ github.token }}`), or a token "
+                "that has not expired."
+            )
+        if status == 403 and _NOT_PERMITTED in quoted.lower():
+            return GitHubSetupError(
+                f"GitHub does not let this workflow open pull requests in {where}: turn on "
+                f"{SETTING} in the repository (an organisation may have to allow it first in "
+                "its own Actions settings)."
+            )
+        if status == 403 and _NOT_ACCESSIBLE in quoted.lower():
+            return GitHubSetupError(
+                f"The workflow's token may not {doing} in {where} ({quoted}); give the job "
+                "`permissions: contents: write` and `pull-requests: write` in "
+                ".github/workflows/newsletter.yml (newsletter init writes them when [review] "
+                "is on)."
+            )
+        if rate_limited:
+            return GitHubError(
+                f"GitHub's rate limit stopped the request to {doing} ({quoted}); try again "
+                "in an hour."
+            )
+        if status == 404:
+            return GitHubSetupError(
+                f"GitHub found nothing to {doing} in {where} (404); check GITHUB_REPOSITORY and "
+                "that the token may see the repository."
+            )
+        if status in (409, 422):
+            return GitHubConflict(
+                f"GitHub refused to {doing} in {where}: {quoted}.",
+                status=status,
+                detail=quoted,
+            )
+        if status >= 500:
+            return GitHubError(
+                f"GitHub failed to {doing} (HTTP {status}); try again later, or check "
+                "https://www.githubstatus.com."
+            )
+        return GitHubError(f"GitHub refused to {doing} in {where} (HTTP {status}: {quoted}).")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.repository.token, "[token]")
+
+
+def _wait_for(response: httpx.Response) -> float | None:
+    """Seconds to wait before trying again, when the answer is a rate limit or a hiccup."""
+    status = response.status_code
+    if status in (502, 503, 504):
+        return 2.0
+    if status not in (403, 429):
+        return None
+    retry_after = response.headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return 60.0
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(response.headers.get("x-ratelimit-reset", "")) - time.time())
+        except ValueError:
+            return 60.0
+    if status == 429 or "secondary rate limit" in response.text.lower():
+        return 60.0
+    return None
+
+
+def _messages(response: httpx.Response) -> tuple[str, list[str]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", []
+    if not isinstance(body, dict):
+        return "", []
+    message = " ".join(str(body.get("message") or "").split())
+    details: list[str] = []
+    for error in body.get("errors") or []:
+        if isinstance(error, dict):
+            text = error.get("message") or " ".join(
+                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
+            )
+            if text:
+                details.append(" ".join(str(text).split()))
+        elif isinstance(error, str):
+            details.append(error)
+    return message, details
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise GitHubError(
+            f"GitHub answered HTTP {response.status_code} with a body that is not JSON; check "
+            "that GITHUB_API_URL points at GitHub's REST API."
+        ) from None
+
+
+def _field(response: httpx.Response, *keys: str) -> Any:
+    value: Any = _json(response)
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            raise GitHubError(f"GitHub's answer lacks {'.'.join(keys)}; try again later.")
+        value = value[key]
+    return value
+
+
+def _pull(item: Any) -> PullRequest:
+    try:
+        merged_at = item.get("merged_at")
+        return PullRequest(
+            number=int(item["number"]),
+            state=str(item["state"]),
+            title=str(item.get("title") or ""),
+            body=str(item.get("body") or ""),
+            html_url=str(item["html_url"]),
+            head_ref=str(item["head"]["ref"]),
+            head_sha=str(item["head"]["sha"]),
+            base_ref=str(item["base"]["ref"]),
+            merged_at=datetime.fromisoformat(merged_at) if merged_at else None,
+            merge_commit_sha=item.get("merge_commit_sha"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise GitHubError(
+            "GitHub's description of a pull request lacks fields it always has."
+        ) from None
+
+
+def _path(text: str) -> str:
+    """Percent-encode each segment of a path, keeping the slashes between them."""
+    return quote(text, safe="/")
