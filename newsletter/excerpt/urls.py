@@ -24,7 +24,11 @@ def resolve(url: str, base: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    return urlsplit(url).scheme.lower() in ("http", "https")
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # an unbalanced IPv6 bracket, "//[": no address at all
+        return False
+    return scheme.lower() in ("http", "https")
 
 
 class PostAddress:
