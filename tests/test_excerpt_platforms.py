@@ -1,7 +1,7 @@
 """Each platform's feed, as the platform writes it, through feed.parse and then the cut.
 
 The fixtures in tests/fixtures/platforms/ are small hand-written feeds that follow what
-reference/feed-excerpts.md found each platform emitting; every post's excerpt is asserted
+docs/platform-breaks.md describes each platform emitting; every post's excerpt is asserted
 exactly, so a change in how any break is found or cleaned shows up here.
 """
 
@@ -260,7 +260,7 @@ EXPECTED = [
     (
         "tumblr.xml",
         "A photo",
-        False,  # Tumblr's <description> is the whole post (feed-excerpts.md §9)
+        False,  # Tumblr's <description> is the whole post (docs/platform-breaks.md#tumblr)
         f'<p><img src="https://64.media.tumblr.com/abc/s640x960/sketch.jpg" alt="" {BOUNDED}></p>\n'
         "<p>Morning sketch.</p>",
     ),

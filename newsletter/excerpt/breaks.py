@@ -1,6 +1,6 @@
 """Where the author's "continue reading" break is, as each platform writes it in its feed.
 
-Two kinds (reference/feed-excerpts.md §15.3, §15.4):
+Two kinds (docs/platform-breaks.md#how-the-cut-is-found):
 - a marker inside full content: the post goes on after it, and the excerpt stops before it;
 - a teaser the platform already cut, ending in its own "read more" trailer: the trailer goes,
   and the post continues on the blog.

@@ -1,8 +1,8 @@
 """What platforms add to a post that is not the author's writing: pixels, footers, widgets.
 
 Removed before looking for the break, because most of it sits at the end of the post,
-exactly where a truncated teaser's "Continue reading" link would be
-(reference/feed-excerpts.md §1.5, §1.6, §6, §7, §12, §15.2).
+exactly where a truncated teaser's "Continue reading" link would be. What each platform
+adds: docs/platform-breaks.md#furniture.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def _drop_footer(root: HtmlElement, address: PostAddress) -> bool:
 
 def _is_yoast_footer(paragraph: HtmlElement, text: str, address: PostAddress) -> bool:
     """Yoast's "The post X appeared first on Y." in any language: a link to the post, then a
-    link to the blog, and nothing else but a few words (reference §1.5)."""
+    link to the blog, and nothing else but a few words (docs/platform-breaks.md#yoast-seo)."""
     links = list(paragraph.iter("a"))
     if len(links) != 2 or not address.is_link_to_post(links[0].get("href")):
         return False
