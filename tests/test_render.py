@@ -1,4 +1,4 @@
-"""The render stage: templates, contents SPEC lists under "Email contents", escaping, size."""
+"""The render stage: templates, what every email contains, escaping, size."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from newsletter.render.environment import BUILTIN_TEMPLATES
 
 BLOG = "https://blog.example.org/"
 UNSUBSCRIBE = Unsubscribe(url="https://blog.example.org/unsubscribe?list=1&who=x")
-# Every provider's own per-recipient placeholder (SPEC "Email contents").
+# Every provider's own per-recipient placeholder (docs/providers.md#at-a-glance).
 PROVIDER_PLACEHOLDERS = [
     "{{ unsubscribe_url }}",  # Buttondown
     "%unsubscribe_url%",  # Mailgun
@@ -407,23 +407,6 @@ def test_gmail_limit_is_the_conservative_reading() -> None:
 # --- templates --------------------------------------------------------------------------------
 
 
-def test_builtin_templates_ship_inside_the_package() -> None:
-    package_templates = Path(__file__).resolve().parent.parent / "newsletter" / "templates"
-    assert package_templates.is_symlink() or package_templates.is_dir()
-    assert BUILTIN_TEMPLATES.resolve() == package_templates.resolve()
-    for name in (
-        "digest.mjml.j2",
-        "post.mjml.j2",
-        "digest.txt.j2",
-        "post.txt.j2",
-        "subject.txt.j2",
-        "preheader.txt.j2",
-        "_head.mjml.j2",
-        "_post.mjml.j2",
-    ):
-        assert (package_templates / name).is_file(), name
-
-
 @pytest.mark.parametrize("path", sorted(BUILTIN_TEMPLATES.glob("*.mjml.j2")), ids=lambda p: p.name)
 def test_builtin_mjml_templates_are_well_formed(path: Path) -> None:
     # the error locator relies on this: a built-in template must never be blamed
@@ -504,7 +487,7 @@ def test_email_becomes_a_multipart_message_with_both_parts() -> None:
 
 def test_a_feedburner_post_links_to_the_blog_not_the_proxy() -> None:
     # FeedBurner's <link> is its own click counter; the real permalink is feedburner:origLink
-    # (reference/feed-excerpts.md §12). Only that one is the blog's, and only it gets UTM.
+    # (docs/platform-breaks.md#feedburner). Only that one is the blog's, and only it gets UTM.
     post, excerpt = sample_item(1)
     proxied = replace(
         post,

@@ -131,11 +131,40 @@ def test_actions_are_pinned_to_full_commit_shas(path: Path) -> None:
         assert re.search(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$", line), line
 
 
-@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
-def test_python_is_set_up_with_pip_caching(path: Path) -> None:
-    setups = [step for step in all_steps(load(path)) if "setup-python" in step.get("uses", "")]
-    assert setups
-    assert all(step["with"]["cache"] == "pip" for step in setups)
+def _setup_python_finds_its_cache_key(step: Mapping[str, Any], checkout: Path) -> bool:
+    """Whether actions/setup-python can start in this checkout: with `cache` on, it fails
+    the job ("No file matched") unless one of `cache-dependency-path` names a file there."""
+    options = step.get("with", {})
+    if not options.get("cache"):
+        return True
+    patterns = options.get("cache-dependency-path", "**/requirements.txt\n**/pyproject.toml")
+    return any(
+        any(path.is_file() for path in checkout.glob(pattern.strip()))
+        for pattern in patterns.splitlines()
+        if pattern.strip()
+    )
+
+
+def _setup_python_steps(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    steps = [step for step in all_steps(document) if "setup-python" in step.get("uses", "")]
+    assert steps, "Python is set up before anything runs"
+    return steps
+
+
+def test_python_setup_works_in_a_blog_set_up_by_init(
+    tmp_path: Path, newsletter_yml: dict[str, Any]
+) -> None:
+    from newsletter.init import init_project
+
+    init_project(tmp_path)  # a blog's repository: no pyproject.toml, no requirements.txt
+    for step in _setup_python_steps(newsletter_yml):
+        assert _setup_python_finds_its_cache_key(step, tmp_path), step
+        assert _setup_python_finds_its_cache_key(step, ROOT), step
+
+
+def test_python_setup_works_in_this_repository(tests_yml: dict[str, Any]) -> None:
+    for step in _setup_python_steps(tests_yml):
+        assert _setup_python_finds_its_cache_key(step, ROOT), step
 
 
 def test_the_project_is_installed_before_sending(newsletter_yml: dict[str, Any]) -> None:
