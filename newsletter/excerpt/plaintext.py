@@ -14,7 +14,7 @@ import textwrap
 
 from lxml.html import HtmlElement
 
-from newsletter.excerpt.tree import BLOCK_TAGS, is_element, parse_fragment, tag_of
+from newsletter.excerpt.tree import BLOCK_TAGS, is_element, tag_of
 
 _SPACES = re.compile(r"[ \t\n\r\f\v\xa0]+")
 _LINE_BREAK = "\x00"
@@ -23,10 +23,6 @@ _BLOCKS = BLOCK_TAGS | {"tr", "tbody", "thead", "tfoot", "caption"}
 _STARTS_WORD = re.compile(r"\w")
 TEXT_WIDTH = 76
 """Within the 78 characters RFC 5322 (section 2.1.1) recommends for a line."""
-
-
-def to_text(html: str) -> str:
-    return tree_to_text(parse_fragment(html))
 
 
 def tree_to_text(root: HtmlElement) -> str:

@@ -149,11 +149,6 @@ def drop(node: HtmlElement) -> None:
             parent.text = (parent.text or "") + tail
 
 
-def unwrap(node: HtmlElement) -> None:
-    """Replace an element by its content."""
-    node.drop_tag()
-
-
 def drop_following(node: HtmlElement, root: HtmlElement) -> None:
     """Remove everything after `node` and its tail, up to the end of `root`."""
     current = node

@@ -117,8 +117,8 @@ def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> st
         raise _syntax_error(error) from None
     except jinja2.TemplateNotFound as error:
         raise ConfigError(
-            f"A template included from {_display(template.filename)} is missing ({error.name}); "
-            "add the file or fix the include."
+            f"A template included from {display_name(template.filename)} is missing "
+            f"({error.name}); add the file or fix the include."
         ) from None
     except Exception as error:  # an author's expression may raise anything; report where
         raise _runtime_error(error, template.filename) from None
@@ -143,7 +143,7 @@ def render_string(
 
 
 def _syntax_error(error: jinja2.TemplateSyntaxError) -> ConfigError:
-    where = _display(error.filename or error.name)
+    where = display_name(error.filename or error.name)
     return ConfigError(
         f"The template {where} has an error on line {error.lineno} ({error.message}); "
         "fix the template or delete it to use the built-in one."
@@ -152,7 +152,7 @@ def _syntax_error(error: jinja2.TemplateSyntaxError) -> ConfigError:
 
 def _runtime_error(error: Exception, fallback: str | None) -> ConfigError:
     filename, line = _template_frame(error.__traceback__)
-    where = _display(filename or fallback)
+    where = display_name(filename or fallback)
     at = f" on line {line}" if line else ""
     return ConfigError(
         f"The template {where} failed{at} ({_reason(error)}); "
@@ -178,7 +178,7 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _display(filename: str | None) -> str:
+def display_name(filename: str | None) -> str:
     """Built-in templates by name, the author's by their path."""
     if not filename:
         return "(unknown)"
@@ -213,7 +213,3 @@ def referenced_sources(env: jinja2.Environment, name: str) -> list[tuple[str, st
             if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str)
         )
     return list(seen.values())
-
-
-def display_name(filename: str) -> str:
-    return _display(filename)
