@@ -7,10 +7,10 @@ per-post emails both list in the order readers would get them.
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, NewsletterError
 from newsletter.message import build_message
 from newsletter.models import Email
 from newsletter.providers.outbox import slugify
@@ -40,5 +40,18 @@ def write_preview(emails: Sequence[Email], out_dir: Path) -> list[Path]:
     return written
 
 
-def open_in_browser(path: Path) -> None:
-    webbrowser.open(path.resolve().as_uri())
+def open_in_browser(path: Path, *, opener: Callable[[str], bool] = webbrowser.open) -> None:
+    """Show `path` in the desktop's browser, or say plainly that none could be opened.
+
+    `webbrowser.open` answers False when it finds no browser at all (a server, a container,
+    an SSH session); printing success then would leave the author waiting for a window.
+    """
+    try:
+        opened = opener(path.resolve().as_uri())
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        raise NewsletterError(
+            f"No web browser could be opened on this machine, so the preview was written but "
+            f"not shown; open {path} yourself."
+        )
