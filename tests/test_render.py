@@ -6,10 +6,13 @@ import email
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import pytest
 
+from newsletter.cli import main as cli_main
 from newsletter.errors import ConfigError
 from newsletter.message import build_message
 from newsletter.models import Email, Excerpt, Feed, Post
@@ -400,8 +403,62 @@ def test_html_size_counts_utf8_bytes() -> None:
     assert html_size(replace(sent, html="é😀")) == 6
 
 
-def test_gmail_limit_is_the_conservative_reading() -> None:
-    assert 100_000 <= GMAIL_CLIP_BYTES <= 102 * 1024
+GMAIL_CLIPS_ABOVE = 102_000
+"""Gmail clips a message whose HTML passes "102 KB"; read as decimal kilobytes, the smaller
+figure, so that no reading of it lets a clipped email out."""
+
+
+def _long_post_feed(padding: int) -> str:
+    """One post whose excerpt (everything before its break) holds `padding` characters of
+    plain words, each one more byte of the email's HTML."""
+    words = ("Plane the board flat before you mark it. " * (padding // 41 + 1))[: padding - 1] + "."
+    body = f"<p>The long one.</p><p>{words}</p><!--more--><p>The rest.</p>"
+    published = format_datetime(datetime.now(UTC))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>Long Posts</title><link>https://long.example/</link><description>x</description>"
+        "<item><title>A very long post</title><link>https://long.example/long/</link>"
+        f"<guid>long-1</guid><pubDate>{published}</pubDate>"
+        f"<description>{xml_escape(body)}</description></item></channel></rss>"
+    )
+
+
+def _run(folder: Path, padding: int, *arguments: str) -> int:
+    (folder / "feed.xml").write_text(_long_post_feed(padding), encoding="utf-8")
+    return cli_main(["--config", str(folder / "newsletter.toml"), "-q", *arguments])
+
+
+@pytest.mark.parametrize(
+    ("size", "goes_out"), [(GMAIL_CLIPS_ABOVE + 100, False), (GMAIL_CLIPS_ABOVE - 1_000, True)]
+)
+def test_an_email_gmail_would_clip_is_refused_and_one_just_under_goes_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int, goes_out: bool
+) -> None:
+    (tmp_path / "newsletter.toml").write_text(
+        '[feed]\nurl = "feed.xml"\n[newsletter]\nfrom = "Long <news@long.example>"\n'
+        'mode = "per-post"\n[provider]\nname = "outbox"\ndir = "outbox"\n',
+        encoding="utf-8",
+    )
+
+    def html_bytes_with(padding: int) -> int:
+        look = tmp_path / f"look-{padding}"
+        assert _run(tmp_path, padding, "preview", "--out", str(look)) == 0
+        (page,) = look.glob("*.html")
+        return len(page.read_bytes())
+
+    overhead = html_bytes_with(90_000) - 90_000
+    padding = size - overhead
+    assert html_bytes_with(padding) == size, "each padding character is one byte of HTML"
+    capsys.readouterr()
+
+    code = _run(tmp_path, padding, "send")
+
+    sent = list((tmp_path / "outbox").glob("*.eml"))
+    if goes_out:
+        assert (code, len(sent)) == (0, 1), capsys.readouterr().err
+    else:
+        assert (code, sent) == (3, []), "refused for safety, nothing sent"
+        assert "Gmail" in capsys.readouterr().err
 
 
 # --- templates --------------------------------------------------------------------------------
