@@ -239,3 +239,14 @@ def test_headings_and_language_for_screen_readers(browser: Any, digest: Email) -
     )
     assert missing_alt == 0
     page.close()
+
+
+def test_the_masthead_keeps_the_text_colour_in_dark_mode(browser: Any, digest: Email) -> None:
+    # The per-post masthead is a <p>, not a heading; it used to turn link-blue in dark mode.
+    colours = []
+    for sent in (digest, render_one([sample_item(1)], mode="per-post")):
+        page = open_email(browser, sent, width=PHONE, scheme="dark")
+        colours.append(page.locator("a.nl-brand").evaluate("e => getComputedStyle(e).color"))
+        page.close()
+    assert colours[0] == colours[1]
+    assert luminance(colours[0]) > 0.6  # light text on the dark page, not #8ab4f8 blue

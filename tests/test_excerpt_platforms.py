@@ -32,7 +32,7 @@ FEED_URLS = {
     "markers.xml": "https://handmade.example/atom.xml",
 }
 AUTHOR_MARKERS = {"markers.xml": ("<!-- cut -->", "hr.jump")}
-IMG = 'width="552" style="display:block;max-width:100%;height:auto"'
+IMG = 'width="552" style="display:block;width:100%;max-width:100%;height:auto"'
 UNSIZED = 'style="display:block;max-width:100%;height:auto"'
 # A CDN's address says "at most N px": the width attribute (for Outlook) and `width:auto`
 # (for every other client, so a smaller picture keeps its own size).

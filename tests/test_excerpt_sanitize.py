@@ -10,6 +10,8 @@ from tests.excerpt_helpers import make_post
 
 STYLE = 'style="display:block;max-width:100%;height:auto"'
 INLINE = 'style="vertical-align:middle;max-width:100%;height:auto"'
+FULL = 'style="display:block;width:100%;max-width:100%;height:auto"'
+THUMBNAIL = 'style="display:block;width:100%;max-width:480px;height:auto"'
 
 
 def html_of(body: str, **fields: object) -> str:
@@ -61,7 +63,7 @@ def test_youtube_embed_becomes_a_linked_thumbnail(src: str) -> None:
     assert excerpt.html == (
         '<figure><div><p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">'
         '<img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="Never gonna" '
-        f'width="480" {STYLE}></a></p></div></figure>\n<p>Below.</p>'
+        f'width="480" {THUMBNAIL}></a></p></div></figure>\n<p>Below.</p>'
     )
     assert excerpt.image == "https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg"
     assert excerpt.text == "Never gonna (https://www.youtube.com/watch?v=dQw4w9WgXcQ)\n\nBelow."
@@ -92,7 +94,7 @@ def test_video_with_poster_becomes_a_linked_picture() -> None:
     body = '<video poster="/poster.jpg" controls><source src="/clip.mp4" type="video/mp4"></video>'
     assert html_of(body) == (
         '<p><a href="https://blog.example/clip.mp4"><img src="https://blog.example/poster.jpg" '
-        f'alt="Watch the video" width="480" {STYLE}></a></p>'
+        f'alt="Watch the video" width="480" {THUMBNAIL}></a></p>'
     )
 
 
@@ -132,14 +134,14 @@ def test_lazy_loaded_image_gets_its_real_source() -> None:
 def test_srcset_only_image_gets_the_candidate_that_fills_the_column() -> None:
     body = '<img srcset="/a-400.jpg 400w, /a-1200.jpg 1200w, /a-2400.jpg 2400w" alt="A">'
     assert html_of(body) == (
-        f'<p><img src="https://blog.example/a-1200.jpg" alt="A" width="552" {STYLE}></p>'
+        f'<p><img src="https://blog.example/a-1200.jpg" alt="A" width="552" {FULL}></p>'
     )
 
 
 def test_picture_element_uses_its_source() -> None:
     body = '<picture><source srcset="/b.webp 800w"><img data-lazy-src="" alt="B"></picture>'
     assert html_of(body) == (
-        f'<p><img src="https://blog.example/b.webp" alt="B" width="552" {STYLE}></p>'
+        f'<p><img src="https://blog.example/b.webp" alt="B" width="552" {FULL}></p>'
     )
 
 
@@ -148,19 +150,27 @@ def test_image_without_any_source_is_dropped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("attributes", "width"),
+    ("attributes", "width", "style"),
     [
-        ('width="1024" height="683"', "552"),
-        ('width="300" height="200"', "300"),
-        ('width="300px"', "300"),
-        ('style="width: 200px; height: 100px"', "200"),
+        ('width="1024" height="683"', "552", FULL),
+        (
+            'width="300" height="200"',
+            "300",
+            STYLE.replace("max-width:100%", "width:100%;max-width:300px"),
+        ),
+        ('width="300px"', "300", STYLE.replace("max-width:100%", "width:100%;max-width:300px")),
+        (
+            'style="width: 200px; height: 100px"',
+            "200",
+            STYLE.replace("max-width:100%", "width:100%;max-width:200px"),
+        ),
         # Nothing says how wide: the picture shows at its own size, up to the column.
-        ("", None),
-        ('width="100%"', None),
+        ("", None, STYLE),
+        ('width="100%"', None, STYLE),
     ],
 )
 def test_images_keep_their_declared_width_up_to_the_column(
-    attributes: str, width: str | None
+    attributes: str, width: str | None, style: str
 ) -> None:
     html = html_of(f'<img src="https://cdn.example/a.jpg" {attributes}>')
     if width is None:
@@ -168,7 +178,7 @@ def test_images_keep_their_declared_width_up_to_the_column(
     else:
         assert f'width="{width}"' in html
     assert "height=" not in html
-    assert STYLE in html
+    assert style in html
 
 
 @pytest.mark.parametrize(
@@ -256,7 +266,7 @@ def test_an_old_flash_youtube_player_becomes_a_linked_thumbnail(player: str) -> 
     assert excerpt.html == (
         '<p>Watch:</p>\n<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">'
         '<img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="Watch on YouTube" '
-        f'width="480" {STYLE}></a></p>\n<p>Below.</p>'
+        f'width="480" {THUMBNAIL}></a></p>\n<p>Below.</p>'
     )
 
 
@@ -275,3 +285,32 @@ def test_what_the_author_hid_stays_hidden(hidden: str) -> None:
     excerpt = cut(make_post(f"<p>Soup.</p>{hidden}<p>More soup.</p>"))
     assert excerpt.html == "<p>Soup.</p>\n<p>More soup.</p>"
     assert excerpt.image is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # WordPress's classic editor: the only sign of code is the inline font-family.
+        (
+            "<p>Run <span style=\"font-family: 'courier new', courier, monospace;\">ls -l"
+            "</span> now.</p>",
+            "<p>Run <code>ls -l</code> now.</p>",
+        ),
+        (
+            '<p style="font-family: Consolas, monospace">x = 1<br>y = 2</p>',
+            "<p><code>x = 1<br>y = 2</code></p>",
+        ),
+        ("<p>Old <tt>typewriter</tt> text</p>", "<p>Old <code>typewriter</code> text</p>"),
+        # Code already marked stays as it is; other fonts are not code.
+        (
+            '<pre><span style="font-family: monospace">a</span></pre>',
+            "<pre><span>a</span></pre>",
+        ),
+        (
+            '<p><span style="font-family: Georgia, serif">Quote</span></p>',
+            "<p><span>Quote</span></p>",
+        ),
+    ],
+)
+def test_code_marked_only_by_its_font_stays_code(body: str, expected: str) -> None:
+    assert html_of(body) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.header
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -155,6 +156,7 @@ def test_sender_language_and_headers() -> None:
     assert sent.sender == "Garden Notes <news@blog.example.org>"
     assert sent.language == "en-GB"
     assert sent.headers == {
+        "List-Id": "Garden Notes <garden-notes.blog.example.org>",
         "Reply-To": "ada@example.org",
         "List-Unsubscribe": "<https://u.example/x>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -163,13 +165,35 @@ def test_sender_language_and_headers() -> None:
 
 def test_no_list_unsubscribe_headers_where_the_provider_adds_them() -> None:
     sent = render_one(unsubscribe=Unsubscribe(url="{{{ pm:unsubscribe }}}"))
-    assert sent.headers == {}
+    assert "List-Unsubscribe" not in sent.headers and "List-Unsubscribe-Post" not in sent.headers
 
 
 def test_list_unsubscribe_without_one_click_has_no_post_header() -> None:
     mailto = Unsubscribe(url="mailto:x@y.z", list_unsubscribe="<mailto:x@y.z>")
     sent = render_one(unsubscribe=mailto)
-    assert sent.headers == {"List-Unsubscribe": "<mailto:x@y.z>"}
+    assert sent.headers["List-Unsubscribe"] == "<mailto:x@y.z>"
+    assert "List-Unsubscribe-Post" not in sent.headers
+
+
+@pytest.mark.parametrize(
+    ("title", "sender", "header"),
+    [
+        ("Garden Notes", "news@blog.example.org", "Garden Notes <garden-notes.blog.example.org>"),
+        (
+            "Notes, Mostly",
+            "Ada <ada@mail.example>",
+            '"Notes, Mostly" <notes-mostly.mail.example>',
+        ),
+        ("Café Crème", "a@b.example", "Café Crème <cafe-creme.b.example>"),
+        ('Say "hi"', "a@b.example", '"Say \\"hi\\"" <say-hi.b.example>'),
+        ("日本語", "a@b.example", "日本語 <newsletter.b.example>"),
+    ],
+)
+def test_list_id_names_the_newsletter(title: str, sender: str, header: str) -> None:
+    sent = render_one(blog_title=title, sender=sender)
+    assert sent.headers["List-Id"] == header
+    parsed = email.message_from_bytes(bytes(build_message(sent, to="reader@example.org")))
+    assert str(email.header.make_header(email.header.decode_header(parsed["List-Id"]))) == header
 
 
 # --- subject and preheader ---------------------------------------------------------------
@@ -177,8 +201,12 @@ def test_list_unsubscribe_without_one_click_has_no_post_header() -> None:
 
 def test_default_subjects() -> None:
     assert render_one([sample_item(1)]).subject == "Garden notes, week 1"
+    # A digest leads with its first post's title (the From name already names the blog).
     assert render_one([sample_item(n) for n in (1, 2, 3)]).subject == (
-        "New on Garden Notes: Garden notes, week 1 and 2 more"
+        "Garden notes, week 1 and 2 more posts"
+    )
+    assert render_one([sample_item(n) for n in (1, 2)]).subject == (
+        "Garden notes, week 1 and 1 more post"
     )
 
 
@@ -329,7 +357,7 @@ def test_html_void_tags_in_the_excerpt_compile() -> None:
     excerpt = '<p>one<br>two<img src="https://x.example/a.png" alt="a > b"></p><hr>'
     item = sample_item(1, excerpt_html=excerpt)
     html = render_one([item]).html
-    assert "one<br />two" in html and 'alt="a > b" />' in html
+    assert "one<br />two" in html and 'alt="a &gt; b" />' in html and "<hr />" in html
 
 
 def test_figures_are_not_indented_past_the_column() -> None:
@@ -600,3 +628,40 @@ def test_the_date_shown_is_the_day_the_author_published_it() -> None:
     sent = render_one([(post, cut(post))], mode="per-post")
     assert '<time datetime="2024-06-03">3 June 2024</time>' in sent.html
     assert "3 June 2024" in sent.text
+
+
+# --- no third parties, buttons that say where they go ----------------------------------------
+
+
+def test_opening_the_email_fetches_nothing_but_the_posts_own_pictures() -> None:
+    html = render_one([sample_item(n) for n in (1, 2)]).html
+    assert "fonts.googleapis" not in html and "@import" not in html
+    assert not re.search(r"<link\b", html)
+    fetched = re.findall(r'\bsrc="([^"]*)"', html) + re.findall(r"url\(([^)]*)\)", html)
+    assert fetched and all(url.startswith("https://cdn.example.net/") for url in fetched)
+
+
+def test_each_button_is_named_for_its_post() -> None:
+    html = render_one([sample_item(1), sample_item(2)]).html
+    labels = re.findall(r'<a [^>]*aria-label="([^"]*)"[^>]*>Continue reading</a>', html)
+    assert labels == [
+        "Continue reading: Garden notes, week 1",
+        "Continue reading: Garden notes, week 2",
+    ]
+
+
+def test_a_post_shown_whole_has_no_button() -> None:
+    post, excerpt = sample_item(1)
+    whole = replace(excerpt, truncated=False)
+    sent = render_one([(post, whole), sample_item(2)])
+    assert sent.html.count(">Continue reading</a>") == 1
+    assert "Continue reading: Garden notes, week 2" in sent.html
+    assert "Continue reading: Garden notes, week 1" not in sent.html
+    assert "Continue reading: " + post.link not in sent.text
+    assert post.link + "?utm_source=newsletter&utm_medium=email" in sent.text  # still linked
+
+
+def test_the_masthead_is_marked_for_its_dark_mode_colour() -> None:
+    for mode in ("digest", "per-post"):
+        html = render_one(mode=mode).html
+        assert re.search(r'<a href="[^"]*" class="nl-brand"[^>]*>Garden Notes</a>', html)

@@ -3,8 +3,8 @@
 One parse, one pass over the tree per step, one serialisation, one sanitiser run:
 parse -> strip platform furniture -> one-div-per-line text into paragraphs -> settle images
 and embeds -> find the break (a marker in full content, else a platform teaser's trailer,
-else a length cut) -> tidy the end -> absolute URLs and sized images -> nh3 allowlist ->
-plain text.
+else a length cut) -> tidy the end -> code marked only by its font becomes <code> ->
+absolute URLs and sized images -> nh3 allowlist -> plain text.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from newsletter.excerpt.lines import paragraphs_from_lines
 from newsletter.excerpt.markers import AuthorMarkers, compile_markers
 from newsletter.excerpt.media import first_image, prepare_media
 from newsletter.excerpt.plaintext import tree_to_text
-from newsletter.excerpt.sanitize import email_safe, settle_urls_and_images
+from newsletter.excerpt.sanitize import email_safe, keep_monospace, settle_urls_and_images
 from newsletter.excerpt.tree import (
     BLOCK_TAGS,
     HEADING_TAGS,
@@ -65,6 +65,7 @@ def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -
     truncated, mid_sentence = _cut(root, post, address, author_markers, fallback_words)
     _tidy_end(root, mid_sentence=mid_sentence, truncated=truncated)
     tidy_top_level(root)
+    keep_monospace(root)
     settle_urls_and_images(root, address.base)
     html, final = _settled(email_safe(inner_html(root)))
     return Excerpt(html=html, text=tree_to_text(final), image=image, truncated=truncated)

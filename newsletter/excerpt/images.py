@@ -97,21 +97,27 @@ def fit_to_column(img: HtmlElement, src: str) -> None:
     """Set the width and inline style an image is shown with.
 
     A known width goes in the `width` attribute (capped at the column), which is all that
-    Outlook for Windows reads. When only a CDN's limit is known, `width:auto` lets every
-    other client show the picture at its natural size, so a 333 px picture behind a
-    "max 1024" address is not enlarged. An image alone on its line is a block (no gap
-    under it); one that shares its line with words or other images (an icon before a
-    sentence, a row of badges) stays inline, as the post showed it.
+    Outlook for Windows reads; other clients get it as a `max-width`. When only a CDN's
+    limit is known, `width:auto` lets them show the picture at its natural size, so a
+    333 px picture behind a "max 1024" address is not enlarged. An image alone on its
+    line is a block (no gap under it); one that shares its line with words or other
+    images (an icon before a sentence, a row of badges) stays inline, as the post had it.
     """
     width = known_width(img, src)
     style = ["display:block" if _alone_on_its_line(img) else "vertical-align:middle"]
     if width is None:
         img.attrib.pop("width", None)
+        style.append("max-width:100%")
     else:
-        img.set("width", str(min(width.pixels, COLUMN_WIDTH)))
-        if not width.exact:
-            style.append("width:auto")
-    style += ["max-width:100%", "height:auto"]
+        shown = min(width.pixels, COLUMN_WIDTH)
+        img.set("width", str(shown))
+        if width.exact and shown < COLUMN_WIDTH:
+            # A percentage rather than the attribute's fixed size: when images are blocked,
+            # a fixed-size placeholder would hold a phone's column open at its full width.
+            style += ["width:100%", f"max-width:{shown}px"]
+        else:
+            style += ["width:auto" if not width.exact else "width:100%", "max-width:100%"]
+    style.append("height:auto")
     img.set("style", ";".join(style))
 
 

@@ -7,13 +7,14 @@ about (URLs, image sizes) is settled on the tree first.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import nh3
 from lxml.html import HtmlElement
 
 from newsletter.excerpt.images import fit_to_column
-from newsletter.excerpt.tree import drop
+from newsletter.excerpt.tree import BLOCK_TAGS, drop, is_element
 from newsletter.excerpt.urls import EMAIL_SCHEMES, is_web_url, resolve
 
 ALLOWED_TAGS = frozenset(
@@ -89,6 +90,38 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
     filter_style_properties={"display", "vertical-align", "width", "max-width", "height"},
 )
+_FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;]*)", re.IGNORECASE)
+_MONOSPACE = re.compile(
+    r"monospace|courier|consolas|menlo|monaco|lucida console|andale mono|"
+    r"(?:source code|roboto|ubuntu|dejavu sans|fira|jetbrains|noto sans) ?mono|fira code",
+    re.IGNORECASE,
+)
+_CODE_TAGS = frozenset({"code", "pre", "kbd", "samp"})
+
+
+def keep_monospace(root: HtmlElement) -> None:
+    """Code the editor marked only with an inline `font-family` (WordPress's classic editor,
+    Blogger) becomes `<code>`: the sanitiser drops every `style` but an image's, and the
+    words would turn into prose."""
+    for element in list(root.iter()):
+        if not is_element(element) or element.tag in _CODE_TAGS:
+            continue
+        if element.tag == "tt":
+            element.tag = "code"
+            continue
+        family = _FONT_FAMILY.search(element.get("style") or "")
+        if not family or not _MONOSPACE.search(family.group(1)):
+            continue
+        if any(outer.tag in _CODE_TAGS for outer in element.iterancestors()):
+            continue
+        if element.tag in BLOCK_TAGS:
+            code = element.makeelement("code", {})
+            code.text, element.text = element.text, None
+            code.extend(list(element))
+            element.insert(0, code)
+        else:
+            element.tag = "code"
+            element.attrib.clear()
 
 
 def settle_urls_and_images(root: HtmlElement, base: str) -> None:

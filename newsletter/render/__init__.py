@@ -6,6 +6,8 @@ in `templates/`; an author's own templates folder overrides any of them file by 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from newsletter.links import LinkTagger
+from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render.compiler import compile_mjml
@@ -36,6 +39,9 @@ the smaller reading; the figure is the UTF-8 size of the HTML part as we produce
 # Invisible characters after the preheader keep mail apps from filling the preview line
 # with the start of the body ("View in browser", the blog's name...).
 _PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 40)  # noqa: S704 (a constant)
+_NOT_LABEL = re.compile(r"[^a-z0-9]+")
+_PLAIN_PHRASE = re.compile(r"[^\x00-\x1f()<>\[\]:;@\\,.\"]+")
+"""Words RFC 5322 lets a display name hold without quotes."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,20 @@ def build_emails(
     blog_url = settings.blog_url or feed.link or feed.url
     tagger = LinkTagger(blog_url, settings.utm)
     blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, language, tagger)
+    title_level = 2 if settings.mode == "digest" else 1
     posts = [
-        post_view(post, excerpt, base_url=blog_url, language=language, tagger=tagger)
+        post_view(
+            post,
+            excerpt,
+            base_url=blog_url,
+            language=language,
+            tagger=tagger,
+            title_level=title_level,
+        )
         for post, excerpt in items
     ]
     groups = [posts] if settings.mode == "digest" else [[post] for post in posts]
-    headers = _headers(settings, unsubscribe)
+    headers = _headers(settings, unsubscribe, blog.title)
     return [
         _build_email(env, group, blog, settings, unsubscribe, language, headers) for group in groups
     ]
@@ -151,8 +165,8 @@ def _subject(env: Any, settings: RenderSettings, context: Mapping[str, Any]) -> 
     return render(env, "subject.txt.j2", context)
 
 
-def _headers(settings: RenderSettings, unsubscribe: Unsubscribe) -> dict[str, str]:
-    headers: dict[str, str] = {}
+def _headers(settings: RenderSettings, unsubscribe: Unsubscribe, title: str) -> dict[str, str]:
+    headers: dict[str, str] = {"List-Id": list_id(title, settings.sender)}
     if settings.reply_to:
         headers["Reply-To"] = settings.reply_to
     if unsubscribe.list_unsubscribe is not None:
@@ -160,6 +174,17 @@ def _headers(settings: RenderSettings, unsubscribe: Unsubscribe) -> dict[str, st
         if unsubscribe.one_click:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
+
+
+def list_id(title: str, sender: str) -> str:
+    """RFC 2919's `List-Id`: the newsletter's name, then a label under the sender's domain
+    (`Garden Notes <garden-notes.blog.example.org>`), so mail apps can group and filter it."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    label = _NOT_LABEL.sub("-", ascii_title.lower()).strip("-")[:60].strip("-") or "newsletter"
+    name = " ".join(title.split())
+    if not _PLAIN_PHRASE.fullmatch(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{label}.{sender_domain(sender)}>"
 
 
 def _one_line(text: str) -> str:

@@ -35,7 +35,9 @@ def close_void_tags(fragment: str) -> str:
 
 def compile_mjml(source: str, *, env: jinja2.Environment, template: str) -> str:
     try:
-        html: str = mjml.mjml2html(source, disable_comments=True)
+        # No web fonts: MRML links Google Fonts for any font-family that names one of them
+        # (Roboto, in the system font stack), a third-party request on every open.
+        html: str = mjml.mjml2html(source, disable_comments=True, fonts={})
     except ValueError as error:
         raise _locate(env, template, reason=str(error)) from None
     unknown = _UNKNOWN_MJ_TAG.search(html)

@@ -17,6 +17,7 @@ from newsletter.excerpt.tree import BLOCK_TAGS, parse_fragment
 from newsletter.links import LinkTagger, absolute_url
 from newsletter.models import Excerpt, Post
 from newsletter.render.compiler import close_void_tags
+from newsletter.render.dress import dress
 
 _MONTHS = (
     "January",
@@ -34,9 +35,6 @@ _MONTHS = (
 )
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
-# Browsers indent <figure> by 40 px on each side; next to a 552 px image that pushes the
-# column wider than the phone. Inline, because some Gmail apps ignore <style>.
-_BARE_FIGURE = re.compile(r"<figure\b(?![^>]*\sstyle=)", re.IGNORECASE)
 # Feeds write bylines for machines: feedparser gives Blogger's "Ann (noreply@blogger.com)",
 # RSS 2.0 gives "ann@example.org (Ann)", and Blogger (hidden profile) and Zola (no author
 # configured) write the placeholder "Unknown". A reader should see a name or nothing.
@@ -79,18 +77,27 @@ def blog_view(title: str, url: str, language: str, tagger: LinkTagger) -> BlogVi
 
 
 def post_view(
-    post: Post, excerpt: Excerpt, *, base_url: str, language: str, tagger: LinkTagger
+    post: Post,
+    excerpt: Excerpt,
+    *,
+    base_url: str,
+    language: str,
+    tagger: LinkTagger,
+    title_level: int = 2,
 ) -> PostView:
+    """`title_level`: the heading level of the post's title in the email (1 when the post is
+    the whole email, 2 in a digest); the post's own headings go below it."""
     # FeedBurner's <link> is its own click-counting proxy; the blog's permalink is origLink.
     link = absolute_url(post.orig_link or post.link, post.base_url or base_url)
-    excerpt_html = close_void_tags(tagger.tag_html(excerpt.html, base=link))
-    excerpt_html = _BARE_FIGURE.sub('<figure style="margin:0 0 16px;"', excerpt_html)
+    title = " ".join(post.title.split()) or link
+    dressed = dress(tagger.tag_html(excerpt.html, base=link), title_level=title_level, title=title)
+    excerpt_html = close_void_tags(dressed)
     image = excerpt.image
     if image and image in _image_sources(excerpt_html):
         image = None
     return PostView(
         id=post.id,
-        title=" ".join(post.title.split()) or link,
+        title=title,
         url=tagger.tag(link, always=True),
         published=post.published,
         date=format_date(post.published, language),

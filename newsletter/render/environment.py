@@ -20,6 +20,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
 from newsletter.errors import ConfigError
+from newsletter.excerpt.plaintext import wrap
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -84,7 +85,7 @@ def environment(author_dir: Path | None) -> jinja2.Environment:
     if author_dir is not None:
         loaders.append(jinja2.FileSystemLoader(author_dir))
     loaders.append(jinja2.FileSystemLoader(BUILTIN_TEMPLATES))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         # HTML templates escape every value; text templates (and the subject written in the
         # configuration) are plain text, where HTML escaping would show as `&amp;`.
@@ -98,6 +99,9 @@ def environment(author_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=False,
         auto_reload=False,
     )
+    # Text templates wrap their own long lines (a title, the footer) as the excerpt's are.
+    env.filters["wrap"] = wrap
+    return env
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
