@@ -49,3 +49,15 @@ def test_divs_without_blank_lines_are_left_alone() -> None:
 def test_lists_between_lines_stay_lists() -> None:
     body = "<div>Shopping:</div><ul><li>Bread</li></ul><div><br></div><div>Done.</div>"
     assert cut(make_post(body)).html == "<p>Shopping:</p>\n<ul><li>Bread</li></ul>\n<p>Done.</p>"
+
+
+def test_a_break_comment_inside_a_blank_line_is_still_the_break() -> None:
+    # Found by the property test: the blank-line div went, and the marker with it.
+    body = "<p>Kept.</p><div><br><!--more--></div><p>Gone.</p>"
+    excerpt = cut(make_post(body))
+    assert excerpt.html == "<p>Kept.</p>" and excerpt.truncated
+
+
+def test_words_after_the_br_make_it_a_line_not_a_blank() -> None:
+    body = "<div>One.</div><div><br></div><div><br>Two.</div>"
+    assert "Two." in cut(make_post(body)).html

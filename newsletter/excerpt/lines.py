@@ -24,7 +24,8 @@ def _is_blank_line(node: HtmlElement) -> bool:
     """`<div><br></div>`, `<div>&nbsp;</div>`: a div that shows nothing but an empty line."""
     if not is_element(node) or tag_of(node) != "div" or not is_blank(node.text):
         return False
-    children = [child for child in node if is_element(child)]
+    # Anything else inside (a word after the <br>, a break comment) makes it a real line.
+    children = list(node)
     return all(tag_of(child) == "br" and is_blank(child.tail) for child in children) and (
         bool(children) or node.text is not None
     )
