@@ -157,6 +157,9 @@ class GitHubFake(FakeApi):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.remote = root / f"{repo}.git"
         self.pulls: dict[int, Pull] = {}
+        self.before_request: Callable[[Request], None] | None = None
+        """Called with each request before it is answered: a test's way to let another
+        client act at exactly that moment (a race)."""
         self._numbers = itertools.count(1)
         _run_git(root, "init", "--quiet", "--bare", "-b", default_branch, str(self.remote))
 
@@ -236,7 +239,18 @@ class GitHubFake(FakeApi):
 
     # --- the API ---------------------------------------------------------------------------
 
+    def open_pull(self, head: str, title: str, base: str | None = None) -> Pull:
+        """Open a pull request as another client would (no checks)."""
+        now = self._now()
+        pull = Pull(
+            next(self._numbers), title, "", head, base or self.default_branch, False, now, now
+        )
+        self.pulls[pull.number] = pull
+        return pull
+
     def handle(self, request: Request) -> Reply:
+        if self.before_request is not None:
+            self.before_request(request)
         if not request.header("user-agent"):
             return _error(
                 403,
