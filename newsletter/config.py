@@ -8,6 +8,7 @@ of the file they were written in (or the working directory when there is no file
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class NewsletterConfig:
     first_run_days: int = 7
     postal_address: str = ""
     templates: Path | None = None
+    language: str | None = None
+    """BCP 47 tag for dates and the email's own words; None follows the feed."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,20 @@ def _string_table(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError('must be a table of strings, e.g. { utm_source = "newsletter" }')
     return dict(value)
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def _language_tag(value: Any) -> str | None:
+    """Only the shape is checked here (Babel is loaded when rendering, where a tag CLDR does
+    not know is reported); "" means the default, the feed's language."""
+    text = _string(value).strip()
+    if not text:
+        return None
+    if not _LANGUAGE_TAG.fullmatch(text):
+        raise ValueError(f'must be a language tag such as "de" or "pt-BR", not {text!r}')
+    return text
 
 
 def _http_url(value: Any) -> str:
@@ -295,6 +312,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
             "first_run_days",
             "postal_address",
             "templates",
+            "language",
         },
         "newsletter.",
         where,
@@ -310,6 +328,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         first_run_days=reader.get(news, "newsletter.first_run_days", _int_range(0, 3650), 7),
         postal_address=reader.get(news, "newsletter.postal_address", _string, ""),
         templates=reader.path(news, "newsletter.templates", None),
+        language=reader.get(news, "newsletter.language", _language_tag, None),
     )
 
     excerpt = reader.table(raw, "excerpt")

@@ -437,7 +437,7 @@ def _render(context: _Context, feed: Feed, posts: Sequence[Post], traits: Traits
     settings = RenderSettings(
         blog_title=config.newsletter.title or feed.title,
         blog_url=feed.link,
-        language=feed.language,
+        language=config.newsletter.language,
         mode=config.newsletter.mode,
         subject_template=config.newsletter.subject,
         read_more=config.excerpt.read_more,

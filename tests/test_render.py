@@ -269,7 +269,7 @@ def test_html_has_every_part_spec_lists() -> None:
     assert '<meta name="color-scheme" content="light dark"' in html
     assert "Garden Notes</a>" in html and f'href="{BLOG}?{utm}"' in html  # blog name, linked
     assert html.count(post_link) >= 3  # title, picture and button
-    assert '<time datetime="2024-03-04">4 March 2024</time> · Ada Gardener' in html
+    assert '<time datetime="2024-03-04">March 4, 2024</time> · Ada Gardener' in html
     assert 'src="https://cdn.example.net/pictures/3.jpg" alt="Garden notes, week 3"' in html
     assert "The garden was quiet after the rain" in html
     assert ">Continue reading</a>" in html
@@ -296,7 +296,7 @@ def test_text_part_has_the_same_contents_without_html() -> None:
     text = render_one([sample_item(1, title="Salt & pepper")]).text
     assert "Salt & pepper" in text and "&amp;" not in text and "<p>" not in text
     assert f"Continue reading: {post.link}?utm_source=newsletter&utm_medium=email" in text
-    assert "4 March 2024" not in text and "2 March 2024 · Ada Gardener" in text
+    assert "March 4, 2024" not in text and "March 2, 2024 · Ada Gardener" in text
     assert "12 Allotment Lane, Springfield" in text
     assert "Unsubscribe: https://blog.example.org/unsubscribe?list=1&who=x" in text
 
@@ -316,8 +316,11 @@ def test_content_language_is_the_same_valid_tag_as_html_lang() -> None:
     assert sent.language == "fr-CA"
 
 
-def test_non_english_dates_are_iso() -> None:
-    assert '<time datetime="2024-03-02">2024-03-02</time>' in render_one(language="de").html
+def test_dates_follow_the_locale_cldr_way() -> None:
+    # CLDR's long date: plain `en` is American English, `en-GB` writes the day first.
+    assert '<time datetime="2024-03-02">2. März 2024</time>' in render_one(language="de").html
+    assert '<time datetime="2024-03-02">2 March 2024</time>' in render_one(language="en-GB").html
+    assert '<time datetime="2024-03-02">March 2, 2024</time>' in render_one(language="en").html
 
 
 def test_undated_authorless_post_renders_without_a_meta_line() -> None:
@@ -626,8 +629,8 @@ def test_the_date_shown_is_the_day_the_author_published_it() -> None:
     parsed = feeds.parse(rss, url=BLOG + "feed/")
     post = parsed.posts[0]
     sent = render_one([(post, cut(post))], mode="per-post")
-    assert '<time datetime="2024-06-03">3 June 2024</time>' in sent.html
-    assert "3 June 2024" in sent.text
+    assert '<time datetime="2024-06-03">June 3, 2024</time>' in sent.html
+    assert "June 3, 2024" in sent.text
 
 
 # --- no third parties, buttons that say where they go ----------------------------------------

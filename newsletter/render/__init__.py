@@ -28,6 +28,8 @@ from newsletter.render.environment import (
     render_string,
     undo_text_defusing,
 )
+from newsletter.render.i18n import NewsletterLocale, resolve_locale, translations
+from newsletter.render.words import READ_MORE
 
 __all__ = ["GMAIL_CLIP_BYTES", "RenderSettings", "build_emails", "html_size"]
 
@@ -51,7 +53,7 @@ class RenderSettings:
     blog_url: str
     """The blog's home page (feed.link)."""
     language: str | None
-    """From the feed; "en" when unknown."""
+    """Config `[newsletter] language` (a BCP 47 tag), or None to follow the feed's."""
     mode: Literal["digest", "per-post"]
     subject_template: str | None
     """Config `newsletter.subject` (a Jinja2 template), or None for the default per mode."""
@@ -73,18 +75,18 @@ def build_emails(
     """Digest mode: one email with every item; per-post mode: one email per item."""
     if not items:
         return []
-    env = environment(settings.templates_dir)
-    language = _language(settings.language or feed.language)
+    locale = resolve_locale(settings.language, [feed.language])
+    env = environment(settings.templates_dir, locale)
     blog_url = settings.blog_url or feed.link or feed.url
     tagger = LinkTagger(blog_url, settings.utm)
-    blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, language, tagger)
+    blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, locale.tag, tagger)
     title_level = 2 if settings.mode == "digest" else 1
     posts = [
         post_view(
             post,
             excerpt,
             base_url=blog_url,
-            language=language,
+            locale=locale,
             tagger=tagger,
             title_level=title_level,
         )
@@ -93,7 +95,7 @@ def build_emails(
     groups = [posts] if settings.mode == "digest" else [[post] for post in posts]
     headers = _headers(settings, unsubscribe, blog.title)
     return [
-        _build_email(env, group, blog, settings, unsubscribe, language, headers) for group in groups
+        _build_email(env, group, blog, settings, unsubscribe, locale, headers) for group in groups
     ]
 
 
@@ -108,7 +110,7 @@ def _build_email(
     blog: BlogView,
     settings: RenderSettings,
     unsubscribe: Unsubscribe,
-    language: str,
+    locale: NewsletterLocale,
     headers: Mapping[str, str],
 ) -> Email:
     base: dict[str, Any] = {
@@ -117,8 +119,12 @@ def _build_email(
         "blog": blog,
         "count": len(posts),
         "mode": settings.mode,
-        "language": language,
-        "read_more": settings.read_more,
+        "language": locale.tag,
+        "direction": locale.direction,
+        "start_side": locale.start_side,
+        "end_side": locale.end_side,
+        "read_more": _read_more(settings.read_more, locale),
+        "custom_read_more": settings.read_more != READ_MORE,
         "postal_address": settings.postal_address.strip(),
     }
     subject = _one_line(_subject(env, settings, base)) or blog.title
@@ -155,7 +161,7 @@ def _build_email(
         sender=settings.sender,
         post_ids=tuple(post.id for post in posts),
         # The header gets the tag as `lang` has it (en_US -> en-US), and none when unknown.
-        language=language if settings.language else None,
+        language=locale.tag if locale.declared else None,
     )
 
 
@@ -191,7 +197,8 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _language(value: str | None) -> str:
-    """A BCP 47 tag for `lang`: feeds write `en_US` or `EN-us` as often as `en-US`."""
-    tag = (value or "").strip().replace("_", "-")
-    return tag if tag and all(part.isalnum() for part in tag.split("-")) else "en"
+def _read_more(configured: str, locale: NewsletterLocale) -> str:
+    """The default button text in the newsletter's language; an author's own text as written."""
+    if configured == READ_MORE:
+        return translations(locale.catalogue).gettext(READ_MORE)
+    return configured

@@ -18,21 +18,8 @@ from newsletter.links import LinkTagger, absolute_url
 from newsletter.models import Excerpt, Post
 from newsletter.render.compiler import close_void_tags
 from newsletter.render.dress import dress
+from newsletter.render.i18n import NewsletterLocale, format_date, text_direction
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # Feeds write bylines for machines: feedparser gives Blogger's "Ann (noreply@blogger.com)",
@@ -59,7 +46,8 @@ class PostView:
     """The permalink, absolute, with UTM parameters."""
     published: datetime | None
     date: str
-    """`published` for people: '5 March 2024' in English, else the ISO date."""
+    """`published` for people, as the newsletter's locale writes it: 'March 5, 2024' in
+    English, '5. März 2024' in German, '2024年3月5日' in Japanese (CLDR's long date)."""
     iso_date: str
     author: str | None
     image: str | None
@@ -81,7 +69,7 @@ def post_view(
     excerpt: Excerpt,
     *,
     base_url: str,
-    language: str,
+    locale: NewsletterLocale,
     tagger: LinkTagger,
     title_level: int = 2,
 ) -> PostView:
@@ -90,7 +78,14 @@ def post_view(
     # FeedBurner's <link> is its own click-counting proxy; the blog's permalink is origLink.
     link = absolute_url(post.orig_link or post.link, post.base_url or base_url)
     title = " ".join(post.title.split()) or link
-    dressed = dress(tagger.tag_html(excerpt.html, base=link), title_level=title_level, title=title)
+    # The post's own direction (an English post in an Arabic newsletter stays left to right).
+    direction = text_direction(excerpt.text) or text_direction(title) or locale.direction
+    dressed = dress(
+        tagger.tag_html(excerpt.html, base=link),
+        title_level=title_level,
+        title=title,
+        direction=direction,
+    )
     excerpt_html = close_void_tags(dressed)
     image = excerpt.image
     if image and image in _image_sources(excerpt_html):
@@ -100,7 +95,7 @@ def post_view(
         title=title,
         url=tagger.tag(link, always=True),
         published=post.published,
-        date=format_date(post.published, language),
+        date=format_date(post.published, locale.cldr),
         iso_date=post.published.date().isoformat() if post.published else "",
         author=byline(post.author),
         image=image,
@@ -136,14 +131,6 @@ def byline(author: str | None) -> str | None:
     if not text or _ADDRESS.fullmatch(text) or text.casefold() in _PLACEHOLDER_AUTHORS:
         return None
     return text
-
-
-def format_date(moment: datetime | None, language: str) -> str:
-    if moment is None:
-        return ""
-    if language.lower().startswith("en"):
-        return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-    return moment.date().isoformat()
 
 
 def _image_sources(fragment: str) -> set[str]:

@@ -40,18 +40,33 @@ _STYLES = {
 }
 
 
-def dress(excerpt_html: str, *, title_level: int, title: str) -> str:
+def _mirrored(style: str) -> str:
+    """The same style for a post written right to left: the quote's bar and the table
+    cells' alignment on the right."""
+    return (
+        style.replace("padding:0 0 0 16px", "padding:0 16px 0 0")
+        .replace("border-left", "border-right")
+        .replace("text-align:left", "text-align:right")
+    )
+
+
+_RTL_STYLES = {tag: _mirrored(style) for tag, style in _STYLES.items()}
+
+
+def dress(excerpt_html: str, *, title_level: int, title: str, direction: str = "ltr") -> str:
     """Inline styles, headings renumbered below the post's title (an `h1` in a post becomes
     `h2` under a per-post email's `h1` title, `h3` under a digest's `h2`), and the post's
-    title as the alt text of pictures that are a link's only content."""
+    title as the alt text of pictures that are a link's only content. `direction` is the
+    post's own (`ltr`/`rtl`), which places quote bars and aligns table cells."""
+    styles = _RTL_STYLES if direction == "rtl" else _STYLES
     root = parse_fragment(excerpt_html)
     _renumber_headings(root, title_level)
     for element in list(root.iter()):
         tag = tag_of(element)
         if tag == "code" and any(tag_of(outer) == "pre" for outer in element.iterancestors()):
             element.drop_tag()  # the <pre> already sets the font
-        elif tag in _STYLES:
-            element.set("style", _STYLES[tag])
+        elif tag in styles:
+            element.set("style", styles[tag])
         elif tag == "a":
             _name_picture_link(element, title)
     return inner_html(root)

@@ -21,6 +21,8 @@ from markupsafe import Markup, escape
 
 from newsletter.errors import ConfigError
 from newsletter.excerpt.plaintext import wrap
+from newsletter.render.i18n import ENGLISH, NewsletterLocale
+from newsletter.render.i18n import install as install_language
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -80,7 +82,8 @@ def _finalize(eval_ctx: EvalContext, value: object) -> object:
 
 
 @functools.lru_cache(maxsize=8)
-def environment(author_dir: Path | None) -> jinja2.Environment:
+def environment(author_dir: Path | None, locale: NewsletterLocale = ENGLISH) -> jinja2.Environment:
+    """Templates see `_()`, `ngettext` and the `date` filter in the newsletter's language."""
     loaders: list[jinja2.BaseLoader] = []
     if author_dir is not None:
         loaders.append(jinja2.FileSystemLoader(author_dir))
@@ -101,6 +104,7 @@ def environment(author_dir: Path | None) -> jinja2.Environment:
     )
     # Text templates wrap their own long lines (a title, the footer) as the excerpt's are.
     env.filters["wrap"] = wrap
+    install_language(env, locale, html_value)
     return env
 
 
