@@ -264,3 +264,31 @@ def test_babel_is_not_imported_by_commands_that_render_nothing(
 def test_sample_dates_are_real() -> None:
     # Guards the expectations above: sample_item(1) is published on 2 March 2024, a Saturday.
     assert sample_item(1)[0].published == datetime(2024, 3, 2, 9, 30, tzinfo=UTC)
+
+
+# --- values inside translated words ------------------------------------------------------------
+
+
+def test_a_title_inside_translated_words_is_escaped_like_everywhere_else() -> None:
+    # Mail providers run template engines over the body: a title's braces must stay text
+    # inside "Weiterlesen: …" too, and its markup must stay text.
+    title = "Using {{ name }} & <b>bold</b>"
+    html = render_one([sample_item(1, title=title)], language="de").html
+    label = re.search(r'class="nl-button" aria-label="([^"]*)"', html)
+    assert label is not None
+    assert (
+        label.group(1)
+        == "Weiterlesen: Using &#123;&#123; name &#125;&#125; &amp; &lt;b&gt;bold&lt;/b&gt;"
+    )
+
+
+def test_a_right_to_left_post_has_its_quote_bar_and_cells_on_the_right() -> None:
+    body = (
+        "<p>مرحبا بكم في الحديقة.</p><blockquote><p>ازرع ما تأكل.</p></blockquote>"
+        "<table><tr><th>النبتة</th><td>طماطم</td></tr></table>"
+    )
+    html = render_one([sample_item(1, excerpt_html=body)], language="de").html
+    assert "border-right:3px solid" in html and "border-left:3px solid" not in html
+    assert "text-align:right;vertical-align:top" in html
+    english = render_one([sample_item(1, excerpt_html=body.replace("مرحبا", "Hello"))]).html
+    assert "border-left:3px solid" in english  # the first strong letter decides
