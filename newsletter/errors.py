@@ -1,16 +1,18 @@
 """One exception hierarchy: each error carries the one plain sentence the CLI prints.
 
 The exit code lives on the class so that `cli.py` maps errors to codes without knowing
-what went wrong (SPEC "Exit codes": 1 failure, 2 usage/configuration, 3 safety refusal).
+what went wrong; the codes themselves are named in `exit_codes.py`.
 """
 
 from __future__ import annotations
+
+from newsletter import exit_codes
 
 
 class NewsletterError(Exception):
     """An expected failure: `str(error)` is a sentence saying what is wrong and what to do."""
 
-    exit_code = 1
+    exit_code = exit_codes.FAILURE
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -20,7 +22,7 @@ class NewsletterError(Exception):
 class ConfigError(NewsletterError):
     """Bad usage, configuration, template or secret: exit 2."""
 
-    exit_code = 2
+    exit_code = exit_codes.USAGE
 
 
 class FeedError(NewsletterError):
@@ -54,16 +56,16 @@ class ProviderSetupError(ConfigError, ProviderError):
 class LedgerError(NewsletterError):
     """The ledger is corrupt or unreadable: exit 2, and the file is left untouched."""
 
-    exit_code = 2
+    exit_code = exit_codes.USAGE
 
 
 class LedgerBusy(LedgerError):
     """Another run holds the ledger lock: exit 1 at once, nothing sent."""
 
-    exit_code = 1
+    exit_code = exit_codes.FAILURE
 
 
 class SafetyRefusal(NewsletterError):
     """Refused to protect subscribers (flood limit, pending posts, oversized email): exit 3."""
 
-    exit_code = 3
+    exit_code = exit_codes.REFUSED

@@ -1,37 +1,64 @@
-"""The one place that knows the order of the stages (DESIGN "one pipeline, one direction").
+"""The commands, each a straight sequence of stages: fetch → plan → compose → send → record.
 
-fetch → parse → select_new → cut → render → send → record. Each command is a function that
-takes the configuration, its options and the environment, and returns a report the CLI
-prints; nothing here prints or exits.
+Each command takes the configuration, its options and the outside world it may touch, and
+returns a `Report` (report.py) that the CLI prints; nothing here prints or exits. The
+decisions live elsewhere: which posts are new in `plan.py`, how posts become emails in
+`compose.py`, how an email reaches the provider without being sent twice in `delivery.py`,
+the ledger file in `ledger/`.
+
+Every command accepts the `Seams` below as keyword arguments, so that tests and embedders
+hand in a provider, an httpx transport or a clock instead of patching this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
+from newsletter import report as words
+from newsletter import source
+from newsletter.compose import compose, refuse_oversized, size_warnings
 from newsletter.config import Config
-from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
-from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status
-from newsletter.models import Email, Excerpt, Feed, Post, Receipt, Validators
-from newsletter.plan import select_new
+from newsletter.delivery import Delivery, pending_batches, refuse_unsafe_retry
+from newsletter.errors import ConfigError
+from newsletter.ledger import Ledger, RunRecord, Status
+from newsletter.models import Email, Feed, Post, Receipt
+from newsletter.plan import Limits, Plan, Request, decide, flood_sentence, latest
 from newsletter.providers import traits_for
+from newsletter.report import Report, StatusReport
+from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
+from newsletter.source import feed_location
 
 if TYPE_CHECKING:
+    import httpx
+
     from newsletter.providers.base import Provider, Traits
-
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
-"""How long providers keep an idempotency key (Resend documents 24 hours; Buttondown does not
-say): an interrupted send older than this is never retried automatically."""
-
-STARTER_FEED_URL = "https://example.org/feed/"
-"""The placeholder `newsletter init` writes (newsletter/starter/newsletter.toml)."""
 
 Notify = Callable[[str], None]
 """Progress lines for the author (the CLI prints them unless -q)."""
+Clock = Callable[[], datetime]
+
+
+class Seams(TypedDict, total=False):
+    """What a caller may hand a command instead of the real world (each is optional)."""
+
+    provider: Provider
+    """Used instead of the configured provider; its traits name the ledger's destination.
+    The command closes it when done."""
+    transport: httpx.BaseTransport
+    """The httpx transport for the feed fetch (e.g. httpx.MockTransport in tests)."""
+    now: Clock
+    """The clock: when the run starts, and when each post is recorded."""
+    clip_bytes: int
+    """The HTML size over which an email counts as clipped (Gmail's, unless given)."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -46,86 +73,60 @@ class SendOptions:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What the next send would do: the posts to send and why the others are skipped."""
+class _Run:
+    """One command: its configuration and the outside world it may touch."""
 
-    feed: Feed
-    destination: str
-    to_send: tuple[Post, ...]
-    waiting: tuple[Post, ...]
-    """New posts beyond max_posts: they go out with the next run."""
-    skipped: tuple[tuple[Post, str], ...]
-    baseline: tuple[Post, ...]
-    first_run: bool
-    unchanged: bool = False
-    """The server answered 304: nothing changed since the last run."""
-
-
-@dataclass(frozen=True)
-class Report:
-    command: str
-    destination: str
-    provider: str
-    plan: Plan | None
-    emails: tuple[Email, ...] = ()
-    receipts: tuple[Receipt, ...] = ()
-    outcome: str = ""
-    """One line saying what happened, for the terminal and the step summary."""
-    warnings: tuple[str, ...] = ()
-    files: tuple[Path, ...] = ()
-
-
-@dataclass
-class _Context:
     config: Config
     environ: Mapping[str, str]
     notify: Notify
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    fetched: tuple[str, Validators] | None = None
-    """The feed location and the validators its last 200 response carried."""
+    provider: Provider | None = None
+    transport: httpx.BaseTransport | None = None
+    now: Clock = _utc_now
+    clip_bytes: int | None = None
+    traits: Traits = field(init=False)
+    started: datetime = field(init=False)
+    """When the command started: what the plan and the run record go by."""
+
+    def __post_init__(self) -> None:
+        traits = self.provider.traits if self.provider else traits_for(self.config)
+        object.__setattr__(self, "traits", traits)
+        object.__setattr__(self, "started", self.now())
+
+    def report(
+        self,
+        command: str,
+        plan: Plan | None,
+        *,
+        emails: Sequence[Email] = (),
+        receipts: Sequence[Receipt] = (),
+        outcome: str,
+        warnings: Sequence[str] = (),
+        files: Sequence[Path] = (),
+    ) -> Report:
+        facts = (tuple(emails), tuple(receipts), outcome, tuple(warnings), tuple(files))
+        return Report(command, self.traits.destination, self.traits.name, plan, *facts)
 
 
-# --- commands -------------------------------------------------------------------------
+# --- commands --------------------------------------------------------------------------------
 
 
 def check(
-    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+    config: Config,
+    options: SendOptions,
+    environ: Mapping[str, str],
+    notify: Notify,
+    **seams: Unpack[Seams],
 ) -> Report:
-    traits = traits_for(config)
-    ledger = Ledger.read(config.state.path)
+    run = _Run(config, environ, notify, **seams)
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.
-    plan = _plan(
-        _Context(config, environ, notify),
-        ledger,
-        traits,
-        replace(options, force=True),
-        conditional=False,
-    )
+    plan = _look(run, options, force=True)
     warnings = list(plan.feed.warnings)
-    new = len(plan.to_send) + len(plan.waiting)
-    if new > config.newsletter.flood_limit and not options.force:
-        warnings.append(_flood_sentence(new, config.newsletter.flood_limit, checking=True))
-        outcome = f"The next send would refuse {new} new post(s): more than flood_limit."
-    elif plan.to_send:
-        outcome = f"The next send would send {len(plan.to_send)} post(s)."
-        if plan.waiting:
-            outcome += f" {len(plan.waiting)} more would wait for the run after (max_posts)."
-    else:
-        outcome = (
-            f"Nothing new to send; the next send would record {len(plan.baseline)} older "
-            "post(s) as already sent (first run)."
-            if plan.first_run and plan.baseline
-            else "Nothing new to send."
-        )
-    return Report(
-        "check",
-        traits.destination,
-        traits.name,
-        plan,
-        outcome=outcome,
-        warnings=tuple(warnings),
-    )
+    refused = plan.flooded and not options.force
+    if refused:
+        warnings.append(flood_sentence(plan.new, config.newsletter.flood_limit, checking=True))
+    outcome = words.check_outcome(plan, refused=refused)
+    return run.report("check", plan, outcome=outcome, warnings=warnings)
 
 
 def preview(
@@ -135,571 +136,248 @@ def preview(
     notify: Notify,
     *,
     out_dir: Path,
+    **seams: Unpack[Seams],
 ) -> Report:
     from newsletter.preview import write_preview
-    from newsletter.render import GMAIL_CLIP_BYTES, html_size
 
-    context = _Context(config, environ, notify)
-    traits = traits_for(config)
-    ledger = Ledger.read(config.state.path)
+    run = _Run(config, environ, notify, **seams)
     # A preview never sends, so neither the flood limit nor "already sent" stands in its way.
-    plan = _plan(context, ledger, traits, replace(options, force=True), conditional=False)
-    posts = plan.to_send
-    warnings = list(plan.feed.warnings)
+    plan = _look(run, options, force=True)
+    posts, warnings = plan.to_send, list(plan.feed.warnings)
     if not posts and plan.feed.posts:
         # Nothing is new, but the author still wants to see what an email looks like.
-        posts = (_latest(plan.feed.posts),)
+        posts = (latest(plan.feed.posts),)
         warnings.append("Nothing new to send; the preview shows the latest post instead.")
-    emails = _render(context, plan.feed, posts, traits)
-    for email in emails:
-        size = html_size(email)
-        if size > GMAIL_CLIP_BYTES:
-            warnings.append(_too_large_sentence(email, size, GMAIL_CLIP_BYTES, sending=False))
+    emails = _compose(run, plan.feed, posts)
+    warnings += size_warnings(emails, limit=run.clip_bytes)
     files = tuple(write_preview(emails, out_dir))
     outcome = f"Wrote {len(emails)} email preview(s) to {out_dir}."
-    return Report(
+    return run.report(
         "preview",
-        traits.destination,
-        traits.name,
         plan,
-        tuple(emails),
+        emails=emails,
         outcome=outcome,
-        warnings=tuple(warnings),
+        warnings=warnings,
         files=files,
     )
 
 
 def send(
-    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+    config: Config,
+    options: SendOptions,
+    environ: Mapping[str, str],
+    notify: Notify,
+    **seams: Unpack[Seams],
 ) -> Report:
-    context = _Context(config, environ, notify)
-    traits = traits_for(config)
-    if options.draft and not traits.drafts:
+    run = _Run(config, environ, notify, **seams)
+    if options.draft and not run.traits.drafts:
         raise ConfigError(
-            f"The {traits.name} provider has no drafts; --draft works with Buttondown and Resend."
+            f"The {run.traits.name} provider has no drafts; --draft works with Buttondown and "
+            "Resend."
         )
     if options.test_to:
-        return _send_test(context, traits, options)
+        return _send_test(run, options, options.test_to)
     if options.dry_run:
-        plan = _plan(context, Ledger.read(config.state.path), traits, options, conditional=False)
-        emails = _render(context, plan.feed, plan.to_send, traits) if plan.to_send else []
-        _check_sizes(emails, options)
-        outcome = (
-            f"Dry run: would send {len(plan.to_send)} post(s) in {len(emails)} email(s) "
-            f"through {traits.name}; nothing was sent and the ledger was not written."
-        )
-        return Report(
-            "send",
-            traits.destination,
-            traits.name,
-            plan,
-            tuple(emails),
-            outcome=outcome,
-            warnings=plan.feed.warnings,
-        )
-
-    _feed_location(config, options)  # a usage error must not even create the lock file
+        return _dry_run(run, options)
+    feed_location(config, options.feed)  # a usage error must not even create the lock file
     with Ledger.locked(config.state.path) as ledger:
-        destination = ledger.destination(traits.destination)
-        pending = destination.pending()
-        if pending:
-            return _retry_pending(context, ledger, destination, traits, options)
-        plan = _plan(
-            context, ledger, traits, options, conditional=not (options.posts or options.since)
+        records = ledger.destination(run.traits.destination)
+        if records.pending():
+            return _retry_pending(run, ledger, options)
+        remembered = None if options.posts or options.since else ledger
+        fetched = source.fetch(
+            config, options.feed, remembered=remembered, transport=run.transport, notify=notify
         )
-        if plan.unchanged:
-            return _finish(
-                context,
-                ledger,
-                plan,
-                traits,
-                (),
-                (),
-                "The feed has not changed since the last run; nothing to send.",
-            )
-        if plan.baseline:
-            destination.mark(plan.baseline, Status.BASELINE, at=context.now)
+        if fetched.feed is None:
+            outcome = "The feed has not changed since the last run; nothing to send."
+            return _finish(run, ledger, Plan.unchanged_feed(records), outcome)
+        plan = _plan(run, ledger, fetched.feed, options, options.force)
+        records.mark(plan.baseline, Status.BASELINE, at=run.started)
         if not plan.to_send:
-            _remember_validators(context, ledger)
-            outcome = _nothing_new_sentence(plan)
-            return _finish(context, ledger, plan, traits, (), (), outcome)
-        emails = _render(context, plan.feed, plan.to_send, traits)
-        _check_sizes(emails, options)
-        provider = _create_provider(context, traits)
-        try:
-            receipts = _deliver(context, ledger, destination, provider, emails, plan, options)
-        finally:
-            provider.close()
+            fetched.remember(ledger)
+            return _finish(run, ledger, plan, words.nothing_new_outcome(plan))
+        emails = _compose(run, plan.feed, plan.to_send)
+        refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
+        with _provider(run) as provider:
+            delivery = Delivery(
+                ledger, provider, clock=run.now, notify=run.notify, draft=options.draft
+            )
+            by_id = {post.id: post for post in plan.to_send}
+            receipts = [
+                delivery.send(email, [by_id[post_id] for post_id in email.post_ids])
+                for email in emails
+            ]
         if not plan.waiting:
-            _remember_validators(context, ledger)
-        verb = "Drafted" if options.draft else "Sent"
-        outcome = (
-            f"{verb} {len(plan.to_send)} post(s) in {len(emails)} email(s) through {traits.name}."
-        )
-        if plan.waiting:
-            outcome += f" {len(plan.waiting)} more post(s) wait for the next run (max_posts)."
-        return _finish(context, ledger, plan, traits, tuple(emails), tuple(receipts), outcome)
+            # A 304 next time must not hide posts that are still waiting to be sent.
+            fetched.remember(ledger)
+        outcome = words.sent_outcome(plan, emails, run.traits.name, draft=options.draft)
+        return _finish(run, ledger, plan, outcome, emails, receipts)
 
 
 def baseline(
-    config: Config, options: SendOptions, environ: Mapping[str, str], notify: Notify
+    config: Config,
+    options: SendOptions,
+    environ: Mapping[str, str],
+    notify: Notify,
+    **seams: Unpack[Seams],
 ) -> Report:
-    context = _Context(config, environ, notify)
-    traits = traits_for(config)
-    _feed_location(config, options)
+    run = _Run(config, environ, notify, **seams)
+    feed_location(config, options.feed)
     with Ledger.locked(config.state.path) as ledger:
-        destination = ledger.destination(traits.destination)
-        feed = _load_feed(context, ledger, options, conditional=False)
-        assert feed is not None
-        unseen = [post for post in feed.posts if destination.match(post) is None]
-        destination.mark(unseen, Status.BASELINE, at=context.now)
+        records = ledger.destination(run.traits.destination)
+        feed = _read_feed(run, options)
+        unseen = tuple(post for post in feed.posts if records.match(post) is None)
+        records.mark(unseen, Status.BASELINE, at=run.started)
         outcome = (
-            f"Recorded {len(unseen)} post(s) as already sent to {traits.destination}; "
+            f"Recorded {len(unseen)} post(s) as already sent to {records.name}; "
             "the next send only takes posts published after now."
         )
-        plan = Plan(feed, traits.destination, (), (), (), tuple(unseen), False)
-        return _finish(context, ledger, plan, traits, (), (), outcome, command="baseline")
+        plan = Plan(feed, records.name, (), (), (), unseen, False)
+        return _finish(run, ledger, plan, outcome, command="baseline")
 
 
-def resolve(config: Config, references: Sequence[str], as_sent: bool, notify: Notify) -> Report:
-    traits = traits_for(config)
-    now = datetime.now(UTC)
-    with Ledger.locked(config.state.path) as ledger:
-        destination = ledger.destination(traits.destination)
-        # Every reference is checked before anything is saved: one typo settles nothing.
-        records = [destination.resolve(reference, as_sent, at=now) for reference in references]
-        verdict = "sent" if as_sent else "unsent (the next send will send them)"
-        titles = ", ".join(repr(record.title) for record in records)
-        outcome = f"Marked {titles} as {verdict}."
-        ledger.add_run(
-            RunRecord(
-                at=now,
-                command="resolve",
-                destination=traits.destination,
-                result="sent" if as_sent else "unsent",
-                posts=tuple(record.id for record in records),
-            )
-        )
-        ledger.save()
-    return Report("resolve", traits.destination, traits.name, None, outcome=outcome)
-
-
-# --- planning -------------------------------------------------------------------------
-
-
-def _plan(
-    context: _Context,
-    ledger: Ledger,
-    traits: Traits,
-    options: SendOptions,
-    *,
-    conditional: bool,
-) -> Plan:
-    destination = ledger.destination(traits.destination)
-    feed = _load_feed(context, ledger, options, conditional=conditional)
-    if feed is None:
-        empty = Feed("", "", "", None, None, ())
-        return Plan(
-            empty, traits.destination, (), (), (), (), destination.is_first_run, unchanged=True
-        )
-    if options.posts:
-        chosen = _chosen_posts(feed, destination, options)
-        return Plan(feed, traits.destination, chosen, (), (), (), destination.is_first_run)
-    selection = select_new(
-        feed.posts,
-        destination,
-        now=context.now,
-        first_run_days=context.config.newsletter.first_run_days,
-        since=options.since,
-    )
-    new = selection.new
-    limit = context.config.newsletter.flood_limit
-    if len(new) > limit and not options.force and not options.test_to:
-        raise SafetyRefusal(_flood_sentence(len(new), limit, checking=False))
-    cap = context.config.newsletter.max_posts
-    return Plan(
-        feed=feed,
-        destination=traits.destination,
-        to_send=tuple(new[:cap]),
-        waiting=tuple(new[cap:]),
-        skipped=selection.skipped,
-        baseline=selection.baseline,
-        first_run=destination.is_first_run,
-    )
-
-
-def _flood_sentence(count: int, limit: int, *, checking: bool) -> str:
-    if checking:
-        return (
-            f"{count} posts look new at once, more than flood_limit ({limit}), so `newsletter "
-            "send` would refuse them (exit 3); if they were already sent under other ids or "
-            "links, run `newsletter baseline` to mark them as sent, or `send --force` if they "
-            "really are new."
-        )
-    return (
-        f"{count} posts look new at once, more than flood_limit ({limit}); this usually "
-        "means the blog moved or changed its post ids, so check `newsletter check`, then "
-        "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
-        "are new."
-    )
-
-
-def _chosen_posts(
-    feed: Feed, destination: DestinationLedger, options: SendOptions
-) -> tuple[Post, ...]:
-    from newsletter.identity import same_post
-
-    chosen: list[Post] = []
-    for reference in options.posts:
-        matches = [post for post in feed.posts if same_post(post, reference)]
-        if not matches:
-            raise ConfigError(
-                f"No post in the feed matches --post {reference}; use a post's link or id as "
-                "`newsletter check` lists them."
-            )
-        post = matches[0]
-        record = destination.match(post)
-        if record is not None and not options.force and not options.test_to:
-            if record.status is Status.BASELINE:
-                raise SafetyRefusal(
-                    f"{post.title!r} was recorded as baseline on {record.day} (published "
-                    "before the newsletter started, so counted as sent); add --force to send it."
-                )
-            raise SafetyRefusal(
-                f"{post.title!r} was already {record.status} on {record.day}; add --force "
-                "to send it again."
-            )
-        if post not in chosen:
-            chosen.append(post)
-    return tuple(chosen)
-
-
-def _load_feed(
-    context: _Context, ledger: Ledger, options: SendOptions, *, conditional: bool
-) -> Feed | None:
-    from newsletter import feed as feed_stage
-
-    location = _feed_location(context.config, options)
-    validators = ledger.validators(location) if conditional else None
-    context.notify(f"Reading the feed {location}")
-    feed, result = feed_stage.load(
-        location,
-        validators=validators,
-        timeout=context.config.feed.timeout,
-        user_agent=context.config.feed.user_agent,
-    )
-    if result.body is not None and (result.validators.etag or result.validators.last_modified):
-        context.fetched = (location, result.validators)
-    return feed
-
-
-def _feed_location(config: Config, options: SendOptions) -> str:
-    location = options.feed or config.feed.url
-    if not location:
-        raise ConfigError(
-            "No feed to read: set url under [feed] in newsletter.toml, or pass --feed URL_OR_PATH."
-        )
-    if location.rstrip("/") == STARTER_FEED_URL.rstrip("/"):
-        raise ConfigError(
-            f"[feed] url is still the starter's placeholder ({STARTER_FEED_URL}); set it to "
-            "your blog's RSS or Atom feed in newsletter.toml."
-        )
-    return location
-
-
-def _remember_validators(context: _Context, ledger: Ledger) -> None:
-    """Remember ETag/Last-Modified only once every new post was handled: a 304 next time
-    must not hide posts that are still waiting to be sent."""
-    if context.fetched is not None:
-        location, validators = context.fetched
-        ledger.remember_validators(location, validators)
-
-
-# --- rendering and delivery -----------------------------------------------------------
-
-
-def _render(context: _Context, feed: Feed, posts: Sequence[Post], traits: Traits) -> list[Email]:
-    from newsletter.excerpt import cut
-    from newsletter.render import RenderSettings, build_emails
-
-    config = context.config
-    if config.newsletter.mode == "digest":
-        # Posts are chosen oldest first (so a capped run sends the oldest and the rest wait),
-        # but a digest reads like the blog itself: newest first.
-        posts = sorted(posts, key=_published_or_oldest, reverse=True)
-    items: list[tuple[Post, Excerpt]] = [
-        (
-            post,
-            cut(post, markers=config.excerpt.markers, fallback_words=config.excerpt.fallback_words),
-        )
-        for post in posts
-    ]
-    settings = RenderSettings(
-        blog_title=config.newsletter.title or feed.title,
-        blog_url=feed.link,
-        language=config.newsletter.language,
-        mode=config.newsletter.mode,
-        subject_template=config.newsletter.subject,
-        read_more=config.excerpt.read_more,
-        postal_address=config.newsletter.postal_address,
-        utm=config.links.utm,
-        templates_dir=config.newsletter.templates,
-        sender=config.newsletter.sender,
-        reply_to=config.newsletter.reply_to,
-    )
-    return build_emails(feed, items, settings, traits.unsubscribe)
-
-
-def _check_sizes(emails: Sequence[Email], options: SendOptions) -> None:
-    from newsletter.render import GMAIL_CLIP_BYTES, html_size
-
-    for email in emails:
-        size = html_size(email)
-        if size > GMAIL_CLIP_BYTES and not options.force:
-            raise SafetyRefusal(_too_large_sentence(email, size, GMAIL_CLIP_BYTES, sending=True))
-
-
-def _too_large_sentence(email: Email, size: int, limit: int, *, sending: bool) -> str:
-    advice = (
-        "lower max_posts or fallback_words, or add --force to send it anyway"
-        if sending
-        else "Gmail will clip it; lower max_posts or fallback_words"
-    )
-    return (
-        f"The email {email.subject!r} is {size // 1000} KB of HTML, over Gmail's "
-        f"{limit // 1000} KB limit; {advice}."
-    )
-
-
-def _create_provider(context: _Context, traits: Traits) -> Provider:
-    from newsletter.providers import create
-
-    return create(context.config, context.environ)
-
-
-def _deliver(
-    context: _Context,
-    ledger: Ledger,
-    destination: DestinationLedger,
-    provider: Provider,
-    emails: Sequence[Email],
-    plan: Plan,
-    options: SendOptions,
-) -> list[Receipt]:
-    from newsletter.providers.idempotency import idempotency_key
-
-    by_id = {post.id: post for post in plan.to_send}
-    receipts: list[Receipt] = []
-    for email in emails:
-        posts = [by_id[post_id] for post_id in email.post_ids]
-        key = idempotency_key(destination.name, email.post_ids)
-        destination.mark(posts, Status.PENDING, at=context.now, idempotency_key=key)
-        ledger.save()
-        receipts.append(
-            _call_provider(context, ledger, destination, provider, email, posts, key, options)
-        )
-    return receipts
-
-
-def _call_provider(
-    context: _Context,
-    ledger: Ledger,
-    destination: DestinationLedger,
-    provider: Provider,
-    email: Email,
-    posts: Sequence[Post],
-    key: str,
-    options: SendOptions,
-) -> Receipt:
-    context.notify(f"Sending {email.subject!r} through {provider.traits.name}")
-    try:
-        if options.draft:
-            receipt = provider.create_draft(email, idempotency_key=key)
-        else:
-            receipt = provider.send(email, idempotency_key=key)
-    except (ProviderError, ConfigError) as error:
-        # A configuration problem an adapter finds (a setting it checks late) stops it before
-        # any request, like a ProviderError that proves nothing went out.
-        if isinstance(error, ConfigError) or not error.maybe_sent:
-            destination.forget(posts)
-        _record_run(context, ledger, destination.name, "failed", posts, error.message)
-        ledger.save()
-        raise
-    drafted = options.draft or receipt.drafted
-    destination.mark(
-        posts,
-        Status.DRAFTED if drafted else Status.SENT,
-        at=datetime.now(UTC),
-        message_id=receipt.message_id,
-        idempotency_key=key,
-    )
-    # Not saved here: the next email's `pending` save, or the run's final save, writes this
-    # too, halving the fsyncs of a per-post run. A crash in between leaves the post
-    # `pending`, the safe side: the next run retries with its key or asks for `resolve`.
-    for rejection in receipt.rejected:
-        context.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
-    return receipt
-
-
-def _retry_pending(
-    context: _Context,
-    ledger: Ledger,
-    destination: DestinationLedger,
-    traits: Traits,
-    options: SendOptions,
+def resolve(
+    config: Config, references: Sequence[str], as_sent: bool, notify: Notify, **seams: Unpack[Seams]
 ) -> Report:
-    pending = destination.pending()
-    listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
-    if not traits.idempotent:
-        flags = " ".join(f"--post {record.link or record.id}" for record in pending)
-        raise SafetyRefusal(
-            f"A previous send was interrupted and {len(pending)} post(s) may or may not have "
-            f"reached subscribers: {listing}. Check the provider's dashboard, then run "
-            f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
-        )
-    stale = [r for r in pending if context.now - r.at > IDEMPOTENCY_WINDOW]
-    if stale:
-        flags = " ".join(f"--post {record.link or record.id}" for record in stale)
-        raise SafetyRefusal(
-            f"A send interrupted more than a day ago left {len(stale)} post(s) pending, and "
-            f"{traits.name} only recognises a retried send for about a day, so retrying now "
-            "could mail them twice. Check the provider's dashboard, then run "
-            f"`newsletter resolve {flags} --as sent` (or `--as unsent` to send them again)."
-        )
-    feed = _load_feed(context, ledger, options, conditional=False)
-    assert feed is not None
-    by_key: dict[str, list[Post]] = {}
-    for record in pending:
-        post = next((p for p in feed.posts if destination.match(p) == record), None)
-        if post is None or not record.idempotency_key:
-            raise SafetyRefusal(
-                f"{record.title!r} is pending from an interrupted send but is no longer in the "
-                f"feed; run `newsletter resolve --post {record.link or record.id} --as sent` "
-                "or `--as unsent`."
-            )
-        by_key.setdefault(record.idempotency_key, []).append(post)
-    context.notify(
-        f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the same "
-        f"idempotency key so {traits.name} does not send them twice."
-    )
-    plan = Plan(
-        feed, traits.destination, tuple(p for ps in by_key.values() for p in ps), (), (), (), False
-    )
-    provider = _create_provider(context, traits)
-    receipts: list[Receipt] = []
-    emails: list[Email] = []
-    try:
-        for key, posts in by_key.items():
-            for email in _render(context, feed, posts, traits):
-                emails.append(email)
-                group = [p for p in posts if p.id in email.post_ids]
-                receipts.append(
-                    _call_provider(
-                        context, ledger, destination, provider, email, group, key, options
-                    )
-                )
-    finally:
-        provider.close()
-    outcome = f"Finished the interrupted send of {len(plan.to_send)} post(s) through {traits.name}."
-    return _finish(context, ledger, plan, traits, tuple(emails), tuple(receipts), outcome)
+    run = _Run(config, {}, notify, **seams)
+    with Ledger.locked(config.state.path) as ledger:
+        records = ledger.destination(run.traits.destination)
+        # Every reference is checked before anything is saved: one typo settles nothing.
+        settled = [records.resolve(reference, as_sent, at=run.started) for reference in references]
+        verdict = "sent" if as_sent else "unsent (the next send will send them)"
+        titles = ", ".join(repr(record.title) for record in settled)
+        result = "sent" if as_sent else "unsent"
+        ids = tuple(record.id for record in settled)
+        ledger.add_run(RunRecord(run.started, "resolve", records.name, result, ids))
+        ledger.save()
+    return run.report("resolve", None, outcome=f"Marked {titles} as {verdict}.")
 
 
-def _send_test(context: _Context, traits: Traits, options: SendOptions) -> Report:
-    """A test send goes to one address and never reads the lock or writes the ledger."""
-    assert options.test_to is not None
-    plan = _plan(
-        context, Ledger.read(context.config.state.path), traits, options, conditional=False
+def status(config: Config) -> StatusReport:
+    """What the ledger holds: per destination, its counts, latest sends and pending posts."""
+    return words.status_of(Ledger.read(config.state.path))
+
+
+# --- the variants of send --------------------------------------------------------------------
+
+
+def _dry_run(run: _Run, options: SendOptions) -> Report:
+    plan = _look(run, options, force=options.force)
+    emails = _compose(run, plan.feed, plan.to_send)
+    refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
+    outcome = (
+        f"Dry run: would send {len(plan.to_send)} post(s) in {len(emails)} email(s) through "
+        f"{run.traits.name}; nothing was sent and the ledger was not written."
     )
-    posts = plan.to_send or ((_latest(plan.feed.posts),) if plan.feed.posts else ())
+    return run.report("send", plan, emails=emails, outcome=outcome, warnings=plan.feed.warnings)
+
+
+def _send_test(run: _Run, options: SendOptions, address: str) -> Report:
+    """A test send goes to one address and never takes the lock or writes the ledger."""
+    plan = _look(run, options, force=True)
+    posts = plan.to_send or ((latest(plan.feed.posts),) if plan.feed.posts else ())
     if not posts:
         raise ConfigError("The feed has no posts, so there is nothing to send as a test.")
-    emails = [
-        replace(email, subject=f"[Test] {email.subject}")
-        for email in _render(context, plan.feed, posts, traits)
-    ]
-    _check_sizes(emails, options)
-    provider = _create_provider(context, traits)
-    try:
-        receipts = tuple(provider.send_test(email, address=options.test_to) for email in emails)
-    finally:
-        provider.close()
+    emails = [replace(e, subject=f"[Test] {e.subject}") for e in _compose(run, plan.feed, posts)]
+    refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
+    with _provider(run) as provider:
+        receipts = tuple(provider.send_test(email, address=address) for email in emails)
     outcome = (
-        f"Sent {len(emails)} test email(s) to {options.test_to} through {traits.name}; "
+        f"Sent {len(emails)} test email(s) to {address} through {run.traits.name}; "
         "the ledger was not touched."
     )
-    return Report(
+    return run.report(
         "send",
-        traits.destination,
-        traits.name,
         plan,
-        tuple(emails),
-        receipts,
-        outcome,
-        plan.feed.warnings,
+        emails=emails,
+        receipts=receipts,
+        outcome=outcome,
+        warnings=plan.feed.warnings,
     )
+
+
+def _retry_pending(run: _Run, ledger: Ledger, options: SendOptions) -> Report:
+    records = ledger.destination(run.traits.destination)
+    pending = records.pending()
+    refuse_unsafe_retry(pending, run.traits, now=run.started)
+    feed = _read_feed(run, options)
+    batches = pending_batches(pending, feed, records)
+    posts = tuple(post for batch in batches for post in batch.posts)
+    run.notify(
+        f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the same "
+        f"idempotency key so {run.traits.name} does not send them twice."
+    )
+    with _provider(run) as provider:
+        delivery = Delivery(ledger, provider, clock=run.now, notify=run.notify, draft=options.draft)
+        emails, receipts = delivery.retry(batches, lambda group: _compose(run, feed, group))
+    outcome = f"Finished the interrupted send of {len(posts)} post(s) through {run.traits.name}."
+    plan = Plan(feed, records.name, posts, (), (), (), False)
+    return _finish(run, ledger, plan, outcome, emails, receipts)
 
 
 def _finish(
-    context: _Context,
+    run: _Run,
     ledger: Ledger,
     plan: Plan,
-    traits: Traits,
-    emails: tuple[Email, ...],
-    receipts: tuple[Receipt, ...],
     outcome: str,
+    emails: Sequence[Email] = (),
+    receipts: Sequence[Receipt] = (),
     *,
     command: str = "send",
 ) -> Report:
+    """Record the run in the ledger, save it, and report."""
     result = "sent" if receipts else ("baseline" if command == "baseline" else "nothing new")
-    _record_run(context, ledger, traits.destination, result, plan.to_send, outcome, command=command)
+    ids = tuple(post.id for post in plan.to_send)
+    ledger.add_run(RunRecord(run.started, command, plan.destination, result, ids, outcome))
     ledger.save()
-    return Report(
+    return run.report(
         command,
-        traits.destination,
-        traits.name,
         plan,
-        emails,
-        receipts,
-        outcome,
-        plan.feed.warnings,
+        emails=emails,
+        receipts=receipts,
+        outcome=outcome,
+        warnings=plan.feed.warnings,
     )
 
 
-def _record_run(
-    context: _Context,
-    ledger: Ledger,
-    destination: str,
-    result: str,
-    posts: Sequence[Post],
-    detail: str,
-    *,
-    command: str = "send",
-) -> None:
-    ledger.add_run(
-        RunRecord(
-            at=context.now,
-            command=command,
-            destination=destination,
-            result=result,
-            posts=tuple(p.id for p in posts),
-            detail=detail,
-        )
+# --- the stages ------------------------------------------------------------------------------
+
+
+def _look(run: _Run, options: SendOptions, *, force: bool) -> Plan:
+    """The plan of a command that takes no lock: the ledger as it is, the whole feed."""
+    return _plan(run, Ledger.read(run.config.state.path), _read_feed(run, options), options, force)
+
+
+def _plan(run: _Run, ledger: Ledger, feed: Feed, options: SendOptions, force: bool) -> Plan:
+    settings = run.config.newsletter
+    return decide(
+        feed,
+        ledger.destination(run.traits.destination),
+        now=run.started,
+        limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
+        request=Request(since=options.since, posts=options.posts, force=force),
     )
 
 
-def _nothing_new_sentence(plan: Plan) -> str:
-    if plan.first_run and plan.baseline:
-        return (
-            f"First run: {len(plan.baseline)} older post(s) were recorded as already sent and "
-            "none is inside first_run_days, so nothing was sent."
-        )
-    return "Nothing new to send."
+def _read_feed(run: _Run, options: SendOptions) -> Feed:
+    return source.read(run.config, options.feed, transport=run.transport, notify=run.notify)
 
 
-def _published_or_oldest(post: Post) -> datetime:
-    return post.published or datetime.min.replace(tzinfo=UTC)
+def _compose(run: _Run, feed: Feed, posts: Sequence[Post]) -> list[Email]:
+    return compose(run.config, feed, posts, run.traits.unsubscribe)
 
 
-def _latest(posts: Sequence[Post]) -> Post:
-    dated = [post for post in posts if post.published]
-    return max(dated, key=_published_or_oldest) if dated else posts[0]
+@contextmanager
+def _provider(run: _Run) -> Iterator[Provider]:
+    """The injected provider, else the configured one; closed once the command is done."""
+    if run.provider is not None:
+        provider = run.provider
+    else:
+        from newsletter.providers import create
+
+        # TODO(issue 11): pass transport=run.transport once providers.create accepts it.
+        provider = create(run.config, run.environ)
+    try:
+        yield provider
+    finally:
+        provider.close()

@@ -1,6 +1,20 @@
-"""Which posts of the feed are new for a destination: a pure decision, no I/O.
+"""What the next send would do, decided from data alone: no I/O, no clock, no ledger file.
 
-(Grows into the whole planning module in the next step of issue 11.)
+Given the feed, the destination's records, the time, the author's request and the limits,
+`decide` says which posts go out now, which wait for the next run (`max_posts`), which are
+skipped and why (`Skip`), which the first run records as baseline, and whether the flood
+rule stops the run. `pipeline.py` fetches, renders and sends around it; a change to "what
+counts as new" goes here, and is tested here with plain values (docs/architecture.md).
+
+The rules, in order, for each post of the feed:
+1. a post with neither id nor link, or listed twice, is skipped;
+2. a post the destination has a record of (by id or normalised link) is skipped;
+3. a post dated in the future waits for its day;
+4. after the first run, every other post is new; on the first run, a post published on or
+   after `--since` (or, without it, within `first_run_days`) is new, and the rest (older or
+   undated) become baseline: recorded as already sent, never mailed.
+More than `flood_limit` new posts at once usually means the blog moved or changed its ids,
+so `send` refuses them unless forced; at most `max_posts` go out and the rest wait.
 """
 
 from __future__ import annotations
@@ -9,84 +23,232 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from newsletter.identity import link_keys, post_key
+from newsletter.errors import ConfigError, SafetyRefusal
+from newsletter.identity import link_keys, post_key, same_post
 from newsletter.ledger import DestinationLedger, PostRecord, Status
-from newsletter.models import Post
+from newsletter.models import Feed, Post
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A post of the feed that this run does not send, and the plain reason why."""
+
+    post: Post
+    reason: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The `[newsletter]` numbers that bound a run."""
+
+    first_run_days: int
+    max_posts: int
+    flood_limit: int
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the author asked for."""
+
+    since: date | None = None
+    """`--since`: on a first run, posts published on or after this day are new."""
+    posts: tuple[str, ...] = ()
+    """`--post`: exactly these posts (links or ids), whatever the ledger says of the others."""
+    force: bool = False
+    """Lift the safety rules: the flood limit, and the refusal to resend what `--post` names.
+    Commands that never mail the list (check, preview, a test send) plan with it."""
 
 
 @dataclass(frozen=True)
 class Selection:
     """What `select_new` decided for each post of the feed.
 
-    Every post that is not in `new` is in `skipped` once, with a plain reason; `baseline` is
-    the part of `skipped` the first run records as baseline instead of sending.
+    Every post that is not in `new` is in `skipped` once; `baseline` is the part of
+    `skipped` the first run records as already sent instead of sending.
     """
 
     new: tuple[Post, ...]
-    """Oldest first (undated posts last, in feed order), so a digest reads chronologically."""
-    skipped: tuple[tuple[Post, str], ...]
+    """Oldest first (undated posts last, in feed order), so a capped run sends the oldest."""
+    skipped: tuple[Skip, ...]
     baseline: tuple[Post, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the next send would do: the posts to send and why the others are skipped."""
+
+    feed: Feed
+    destination: str
+    to_send: tuple[Post, ...]
+    waiting: tuple[Post, ...]
+    """New posts beyond max_posts: they go out with the next run."""
+    skipped: tuple[Skip, ...]
+    baseline: tuple[Post, ...]
+    first_run: bool
+    unchanged: bool = False
+    """The server answered 304: nothing changed since the last run."""
+    flooded: bool = False
+    """More posts look new than flood_limit allows (refused by `send` unless forced)."""
+
+    @property
+    def new(self) -> int:
+        """How many posts are new: those sent now and those that wait."""
+        return len(self.to_send) + len(self.waiting)
+
+    @classmethod
+    def unchanged_feed(cls, records: DestinationLedger) -> Plan:
+        empty = Feed("", "", "", None, None, ())
+        return cls(empty, records.name, (), (), (), (), records.is_first_run, unchanged=True)
+
+
+def decide(
+    feed: Feed,
+    records: DestinationLedger,
+    *,
+    now: datetime,
+    limits: Limits,
+    request: Request,
+) -> Plan:
+    """The plan for this feed and destination; raises SafetyRefusal where `send` must stop
+    (a flood, a `--post` already handled) unless `request.force`, and ConfigError for a
+    `--post` that names no post of the feed."""
+    if request.posts:
+        chosen = _chosen(feed, records, request)
+        return Plan(feed, records.name, chosen, (), (), (), records.is_first_run)
+    selection = select_new(
+        feed.posts, records, now=now, first_run_days=limits.first_run_days, since=request.since
+    )
+    new = selection.new
+    flooded = len(new) > limits.flood_limit
+    if flooded and not request.force:
+        raise SafetyRefusal(flood_sentence(len(new), limits.flood_limit, checking=False))
+    return Plan(
+        feed=feed,
+        destination=records.name,
+        to_send=new[: limits.max_posts],
+        waiting=new[limits.max_posts :],
+        skipped=selection.skipped,
+        baseline=selection.baseline,
+        first_run=records.is_first_run,
+        flooded=flooded,
+    )
 
 
 def select_new(
     posts: Sequence[Post],
-    destination: DestinationLedger,
+    records: DestinationLedger,
     *,
     now: datetime,
     first_run_days: int,
     since: date | None = None,
 ) -> Selection:
-    """Decide which posts of the feed are new for this destination.
-
-    A post is new when the destination has no record of it (by id or normalised link), it
-    is not dated in the future, and, on the destination's first run, it was published on or
-    after `since` or, without `since`, within `first_run_days`; older and undated posts on
-    the first run go to `baseline`. After the first run an undated post is new like any other.
-    """
-    now = _utc(now)
+    """Sort every post of the feed into new, skipped (with a reason) and first-run baseline,
+    by the rules in this module's docstring."""
+    now = _as_utc(now)
     window_start = now - timedelta(days=first_run_days)
-    first_run = destination.is_first_run
+    first_run = records.is_first_run
     shared = _links_of_several_posts(posts)
     new: list[Post] = []
-    skipped: list[tuple[Post, str]] = []
+    skipped: list[Skip] = []
     baseline: list[Post] = []
     seen_ids: set[str] = set()
     seen_links: set[str] = set()
     for post in posts:
         links = link_keys(post) - shared
         key = post_key(post)
-        record = destination.match(post, ignored_links=shared) if key else None
-        published = _utc(post.published) if post.published is not None else None
+        record = records.match(post, ignored_links=shared) if key else None
+        published = _as_utc(post.published) if post.published is not None else None
+        reason: str | None = None
         if not key:
-            skipped.append((post, "has neither an id nor a link"))
+            reason = "has neither an id nor a link"
         elif key in seen_ids or links & seen_links:
-            skipped.append((post, "appears twice in the feed"))
+            reason = "appears twice in the feed"
         elif record is not None:
-            skipped.append((post, _recorded_reason(post, record)))
+            reason = _recorded_reason(post, record)
         elif published is not None and published > now:
-            skipped.append((post, f"dated in the future ({published.date().isoformat()})"))
-        elif not first_run or _on_or_after(published, since):
+            reason = f"dated in the future ({published.date().isoformat()})"
+        elif first_run and not _on_or_after(published, since):
+            reason = _before_the_window(published, since, window_start, first_run_days)
+            if reason is not None:
+                baseline.append(post)
+        if reason is None:
             new.append(post)
-        elif published is None:
-            skipped.append((post, "undated on the first run"))
-            baseline.append(post)
-        elif since is not None:
-            # --since replaces the first-run window, whichever of the two is wider.
-            skipped.append((post, f"published before --since {since.isoformat()}"))
-            baseline.append(post)
-        elif published < window_start:
-            days = "1 day" if first_run_days == 1 else f"{first_run_days} days"
-            skipped.append((post, f"older than the first-run window ({days})"))
-            baseline.append(post)
         else:
-            new.append(post)
+            skipped.append(Skip(post, reason))
         seen_ids.add(key)
         seen_links |= links
-    return Selection(
-        new=tuple(sorted(new, key=_oldest_first)),
-        skipped=tuple(skipped),
-        baseline=tuple(baseline),
+    return Selection(tuple(sorted(new, key=_oldest_first)), tuple(skipped), tuple(baseline))
+
+
+def flood_sentence(count: int, limit: int, *, checking: bool) -> str:
+    """Why `send` refuses a flood, said by `send` itself or, ahead of it, by `check`."""
+    if checking:
+        return (
+            f"{count} posts look new at once, more than flood_limit ({limit}), so `newsletter "
+            "send` would refuse them (exit 3); if they were already sent under other ids or "
+            "links, run `newsletter baseline` to mark them as sent, or `send --force` if they "
+            "really are new."
+        )
+    return (
+        f"{count} posts look new at once, more than flood_limit ({limit}); this usually "
+        "means the blog moved or changed its post ids, so check `newsletter check`, then "
+        "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
+        "are new."
     )
+
+
+def latest(posts: Sequence[Post]) -> Post:
+    """The post a preview or a test send shows when nothing is new: the newest dated one."""
+    dated = [post for post in posts if post.published]
+    return max(dated, key=_published_or_oldest) if dated else posts[0]
+
+
+def newest_first(posts: Sequence[Post]) -> list[Post]:
+    """A digest reads like the blog itself, newest first (posts are chosen oldest first)."""
+    return sorted(posts, key=_published_or_oldest, reverse=True)
+
+
+def _chosen(feed: Feed, records: DestinationLedger, request: Request) -> tuple[Post, ...]:
+    chosen: list[Post] = []
+    for reference in request.posts:
+        matches = [post for post in feed.posts if same_post(post, reference)]
+        if not matches:
+            raise ConfigError(
+                f"No post in the feed matches --post {reference}; use a post's link or id as "
+                "`newsletter check` lists them."
+            )
+        post = matches[0]
+        record = records.match(post)
+        if record is not None and not request.force:
+            raise SafetyRefusal(_already_handled(post, record))
+        if post not in chosen:
+            chosen.append(post)
+    return tuple(chosen)
+
+
+def _already_handled(post: Post, record: PostRecord) -> str:
+    if record.status is Status.BASELINE:
+        return (
+            f"{post.title!r} was recorded as baseline on {record.day} (published before the "
+            "newsletter started, so counted as sent); add --force to send it."
+        )
+    return (
+        f"{post.title!r} was already {record.status} on {record.day}; add --force to send it again."
+    )
+
+
+def _before_the_window(
+    published: datetime | None, since: date | None, window_start: datetime, days: int
+) -> str | None:
+    """Why a first-run post is baseline rather than new, or None when it is new."""
+    if published is None:
+        return "undated on the first run"
+    if since is not None:
+        # --since replaces the first-run window, whichever of the two is wider.
+        return f"published before --since {since.isoformat()}"
+    if published < window_start:
+        return f"older than the first-run window ({'1 day' if days == 1 else f'{days} days'})"
+    return None
 
 
 def _on_or_after(published: datetime | None, since: date | None) -> bool:
@@ -119,12 +281,16 @@ def _links_of_several_posts(posts: Sequence[Post]) -> frozenset[str]:
 
 def _oldest_first(post: Post) -> tuple[bool, datetime]:
     moment = (
-        _utc(post.published) if post.published is not None else datetime.max.replace(tzinfo=UTC)
+        _as_utc(post.published) if post.published is not None else datetime.max.replace(tzinfo=UTC)
     )
     return (post.published is None, moment)
 
 
-def _utc(moment: datetime) -> datetime:
+def _published_or_oldest(post: Post) -> datetime:
+    return post.published or datetime.min.replace(tzinfo=UTC)
+
+
+def _as_utc(moment: datetime) -> datetime:
     # Feeds without a zone mean UTC far more often than the machine's local time.
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)

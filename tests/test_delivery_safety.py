@@ -2,7 +2,7 @@
 
 Each test runs the real CLI in a subprocess against loopback vendor fakes, `kill -9`s it
 while the provider holds the request, or runs it twice at once, then reads the ledger file
-and runs the CLI again (SPEC "What counts as new, and the ledger").
+and runs the CLI again (the guarantees in docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -9,45 +9,18 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from newsletter.errors import ConfigError, LedgerBusy, LedgerError
 from newsletter.ledger import RUNS_KEPT, DestinationLedger, Ledger, RunRecord, Status
-from newsletter.models import Post, Validators
+from newsletter.models import Validators
 from newsletter.plan import select_new
+from tests.post_helpers import NOW, make_post, sent_destination
 
-NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_post(
-    number: int,
-    *,
-    days_ago: float | None = 1,
-    id: str | None = None,
-    link: str | None = None,
-    orig_link: str | None = None,
-    title: str | None = None,
-) -> Post:
-    return Post(
-        id=f"tag:example.org,2026:{number}" if id is None else id,
-        link=f"https://example.org/posts/{number}/" if link is None else link,
-        title=title or f"Post {number}",
-        author="Anna",
-        published=None if days_ago is None else NOW - timedelta(days=days_ago),
-        updated=None,
-        html=f"<p>Body of post {number}.</p>",
-        orig_link=orig_link,
-    )
-
-
-def sent_destination(*posts: Post, name: str = "buttondown") -> DestinationLedger:
-    destination = DestinationLedger(name)
-    destination.mark(posts, Status.SENT, at=NOW - timedelta(days=7), message_id="msg-1")
-    return destination
 
 
 # --- storage -----------------------------------------------------------------------------
@@ -478,159 +451,6 @@ def test_resolve_refuses_what_is_not_pending() -> None:
 def test_marking_a_post_without_id_or_link_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="neither an id nor a link"):
         DestinationLedger("outbox").mark([make_post(1, id="", link="")], Status.SENT, at=NOW)
-
-
-# --- what counts as new ------------------------------------------------------------------
-
-
-def test_the_first_run_sends_only_the_window_and_baselines_the_rest() -> None:
-    recent, old, undated = (
-        make_post(1, days_ago=2),
-        make_post(2, days_ago=30),
-        make_post(3, days_ago=None),
-    )
-    selection = select_new(
-        [recent, old, undated], DestinationLedger("outbox"), now=NOW, first_run_days=7
-    )
-    assert selection.new == (recent,)
-    assert selection.baseline == (old, undated)
-    assert dict(selection.skipped) == {
-        old: "older than the first-run window (7 days)",
-        undated: "undated on the first run",
-    }
-
-
-def test_a_one_day_window_reads_naturally() -> None:
-    selection = select_new(
-        [make_post(1, days_ago=3)], DestinationLedger("x"), now=NOW, first_run_days=1
-    )
-    assert selection.skipped[0][1] == "older than the first-run window (1 day)"
-
-
-def test_after_the_first_run_undated_and_old_unknown_posts_are_new() -> None:
-    destination = sent_destination(make_post(1))
-    undated, old = make_post(2, days_ago=None), make_post(3, days_ago=400)
-    selection = select_new([undated, old], destination, now=NOW, first_run_days=7)
-    assert set(selection.new) == {undated, old}
-    assert selection.baseline == ()
-
-
-def test_future_posts_wait_until_their_date() -> None:
-    destination = sent_destination(make_post(1))
-    scheduled = make_post(2, days_ago=-5)
-    selection = select_new([scheduled], destination, now=NOW, first_run_days=7)
-    assert selection.new == ()
-    assert selection.skipped == ((scheduled, "dated in the future (2026-12-01)"),)
-    later = select_new([scheduled], destination, now=NOW + timedelta(days=6), first_run_days=7)
-    assert later.new == (scheduled,)
-
-
-def test_an_edited_post_is_never_resent() -> None:
-    destination = sent_destination(make_post(1))
-    edited = replace(
-        make_post(1, title="Post 1 (updated)"),
-        updated=NOW,
-        html="<p>Corrected body.</p>",
-    )
-    selection = select_new([edited], destination, now=NOW, first_run_days=7)
-    assert selection.new == ()
-    assert selection.skipped == ((edited, "already sent on 2026-11-19"),)
-
-
-def test_a_migrated_blog_resends_nothing() -> None:
-    archive = [make_post(n, days_ago=n) for n in range(1, 6)]
-    destination = sent_destination(*archive)
-    migrated = [
-        make_post(
-            n,
-            days_ago=n,
-            id=f"https://example.org/?p={n}",
-            link=f"http://www.example.org/posts/{n}?utm_source=rss",
-        )
-        for n in range(1, 6)
-    ]
-    selection = select_new(migrated, destination, now=NOW, first_run_days=7)
-    assert selection.new == ()
-    assert all(
-        reason.endswith("matched by its link, its id changed") for _, reason in selection.skipped
-    )
-
-
-def test_since_makes_older_posts_new_on_the_first_run() -> None:
-    posts = [make_post(1, days_ago=20), make_post(2, days_ago=40), make_post(3, days_ago=2)]
-    since = (NOW - timedelta(days=20)).date()
-    selection = select_new(
-        posts, DestinationLedger("outbox"), now=NOW, first_run_days=7, since=since
-    )
-    assert selection.new == (posts[0], posts[2])
-    assert selection.baseline == (posts[1],)
-
-
-def test_since_replaces_the_first_run_window_when_it_is_later() -> None:
-    # "posts published on or after it count as new, whatever the first-run window says":
-    # --since yesterday on a first run sends yesterday's post, not the whole week.
-    posts = [make_post(1, days_ago=1), make_post(2, days_ago=3), make_post(3, days_ago=5)]
-    since = (NOW - timedelta(days=2)).date()
-    selection = select_new(
-        posts, DestinationLedger("outbox"), now=NOW, first_run_days=7, since=since
-    )
-    assert selection.new == (posts[0],)
-    assert selection.baseline == (posts[1], posts[2])
-    reasons = {post.id: reason for post, reason in selection.skipped}
-    assert reasons[posts[1].id] == f"published before --since {since.isoformat()}"
-
-
-def test_since_never_resends_what_the_ledger_holds() -> None:
-    destination = sent_destination(make_post(1, days_ago=3))
-    selection = select_new(
-        [make_post(1, days_ago=3)], destination, now=NOW, first_run_days=7, since=date(2026, 1, 1)
-    )
-    assert selection.new == ()
-
-
-def test_new_posts_come_oldest_first_and_undated_last() -> None:
-    destination = sent_destination(make_post(99))
-    newest, undated, oldest = (
-        make_post(1, days_ago=1),
-        make_post(2, days_ago=None),
-        make_post(3, days_ago=5),
-    )
-    selection = select_new([newest, undated, oldest], destination, now=NOW, first_run_days=7)
-    assert selection.new == (oldest, newest, undated)
-
-
-def test_a_post_listed_twice_is_new_once() -> None:
-    post = make_post(1)
-    selection = select_new([post, post], DestinationLedger("outbox"), now=NOW, first_run_days=7)
-    assert selection.new == (post,)
-    assert selection.skipped == ((post, "appears twice in the feed"),)
-
-
-def test_posts_that_all_link_to_the_home_page_are_told_apart_by_id() -> None:
-    home = "https://example.org/"
-    destination = sent_destination(make_post(1, link=home))
-    posts = [make_post(1, link=home), make_post(2, link=home), make_post(3, link=home)]
-    selection = select_new(posts, destination, now=NOW, first_run_days=7)
-    assert set(selection.new) == {posts[1], posts[2]}
-
-
-def test_a_post_without_id_or_link_is_skipped_with_a_reason() -> None:
-    nameless = make_post(1, id="", link="")
-    selection = select_new([nameless], sent_destination(make_post(2)), now=NOW, first_run_days=7)
-    assert selection.skipped == ((nameless, "has neither an id nor a link"),)
-
-
-def test_a_pending_post_is_not_new() -> None:
-    destination = DestinationLedger("postmark")
-    destination.mark([make_post(1)], Status.PENDING, at=NOW)
-    (skipped,) = select_new([make_post(1)], destination, now=NOW, first_run_days=7).skipped
-    assert skipped[1].startswith("pending since 2026-11-26")
-
-
-def test_dates_without_a_zone_are_taken_as_utc() -> None:
-    naive = replace(make_post(1), published=datetime(2026, 11, 27, 7, 0))
-    selection = select_new([naive], sent_destination(make_post(2)), now=NOW, first_run_days=7)
-    assert selection.skipped == ((naive, "dated in the future (2026-11-27)"),)
 
 
 # --- times -----------------------------------------------------------------------------------

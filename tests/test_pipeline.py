@@ -1,8 +1,13 @@
-"""The send logic: what is recorded when, and what is refused, with a recording provider."""
+"""The send logic: what is recorded when, and what is refused, with a recording provider.
+
+The provider, the clock and the size budget are handed to the pipeline (its `Seams`), never
+patched into it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -72,13 +77,10 @@ def make_config(folder: Path, **newsletter: object) -> Config:
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> RecordingProvider:
-    recording = RecordingProvider(
+def provider() -> RecordingProvider:
+    return RecordingProvider(
         Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=False)
     )
-    monkeypatch.setattr(pipeline, "traits_for", lambda config: recording.traits)
-    monkeypatch.setattr(pipeline, "_create_provider", lambda context, traits: recording)
-    return recording
 
 
 def ledger_of(folder: Path) -> dict[str, object]:
@@ -96,14 +98,30 @@ def quiet(line: str) -> None:
     """Progress lines are the CLI's business."""
 
 
-def send(folder: Path, config: Config | None = None, **options: object) -> pipeline.Report:
-    return pipeline.send(config or make_config(folder), SendOptions(**options), {}, quiet)  # type: ignore[arg-type]
+def send(
+    folder: Path,
+    provider: RecordingProvider,
+    config: Config | None = None,
+    *,
+    now: Callable[[], datetime] | None = None,
+    clip_bytes: int = 102_000,
+    **options: object,
+) -> pipeline.Report:
+    return pipeline.send(
+        config or make_config(folder),
+        SendOptions(**options),  # type: ignore[arg-type]
+        {},
+        quiet,
+        provider=provider,
+        now=now or (lambda: datetime.now(UTC)),
+        clip_bytes=clip_bytes,
+    )
 
 
 def test_send_records_sent_with_message_id_and_a_deterministic_key(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    report = send(blog)
+    report = send(blog, provider)
     assert len(provider.sent) == 1
     email, key = provider.sent[0]
     assert set(email.post_ids) == {"id-1", "id-2"}
@@ -115,7 +133,7 @@ def test_send_records_sent_with_message_id_and_a_deterministic_key(
     assert provider.closed
     assert report.outcome.startswith("Sent 2 post(s) in 1 email(s)")
 
-    again = send(blog)
+    again = send(blog, provider)
     assert len(provider.sent) == 1
     assert again.outcome == "Nothing new to send."
 
@@ -123,7 +141,7 @@ def test_send_records_sent_with_message_id_and_a_deterministic_key(
 def test_per_post_mode_sends_one_email_each_oldest_first(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    send(blog, make_config(blog, mode="per-post"))
+    send(blog, provider, make_config(blog, mode="per-post"))
     assert [email.post_ids for email, _ in provider.sent] == [("id-2",), ("id-1",)]
     assert provider.sent[0][1] != provider.sent[1][1]
 
@@ -132,27 +150,27 @@ def test_max_posts_leaves_the_rest_for_the_next_run(
     blog: Path, provider: RecordingProvider
 ) -> None:
     config = make_config(blog, max_posts=1)
-    first = send(blog, config)
+    first = send(blog, provider, config)
     assert provider.sent[0][0].post_ids == ("id-2",)
     assert "1 more post(s) wait" in first.outcome
-    send(blog, config)
+    send(blog, provider, config)
     assert provider.sent[1][0].post_ids == ("id-1",)
 
 
 def test_flood_limit_refuses_and_touches_nothing(blog: Path, provider: RecordingProvider) -> None:
     with pytest.raises(SafetyRefusal, match="flood_limit") as refused:
-        send(blog, make_config(blog, flood_limit=1))
+        send(blog, provider, make_config(blog, flood_limit=1))
     assert "baseline" in refused.value.message and "--force" in refused.value.message
     assert provider.sent == []
     assert not (blog / "state" / "ledger.json").exists()
-    send(blog, make_config(blog, flood_limit=1), force=True)
+    send(blog, provider, make_config(blog, flood_limit=1), force=True)
     assert len(provider.sent) == 1
 
 
 def test_test_send_goes_to_one_address_and_never_touches_the_ledger(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    report = send(blog, test_to="me@example.org")
+    report = send(blog, provider, test_to="me@example.org")
     assert provider.sent == []
     email, address = provider.tests[0]
     assert address == "me@example.org"
@@ -162,7 +180,7 @@ def test_test_send_goes_to_one_address_and_never_touches_the_ledger(
 
 
 def test_dry_run_sends_and_writes_nothing(blog: Path, provider: RecordingProvider) -> None:
-    report = send(blog, dry_run=True)
+    report = send(blog, provider, dry_run=True)
     assert provider.sent == [] and provider.tests == []
     assert not (blog / "state").exists()
     assert report.plan is not None and len(report.plan.to_send) == 2
@@ -171,14 +189,14 @@ def test_dry_run_sends_and_writes_nothing(blog: Path, provider: RecordingProvide
 def test_post_option_picks_posts_and_refuses_a_resend_without_force(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    send(blog, posts=("https://www.b.example.org/2",))
+    send(blog, provider, posts=("https://www.b.example.org/2",))
     assert provider.sent[0][0].post_ids == ("id-2",)
     with pytest.raises(SafetyRefusal, match="already sent"):
-        send(blog, posts=("id-2",))
-    send(blog, posts=("id-2",), force=True)
+        send(blog, provider, posts=("id-2",))
+    send(blog, provider, posts=("id-2",), force=True)
     assert len(provider.sent) == 2
     with pytest.raises(ConfigError, match="No post in the feed matches"):
-        send(blog, posts=("https://b.example.org/99/",))
+        send(blog, provider, posts=("https://b.example.org/99/",))
 
 
 def test_a_certain_rejection_leaves_nothing_pending(
@@ -188,12 +206,12 @@ def test_a_certain_rejection_leaves_nothing_pending(
         "The provider rejected the email: bad from.", maybe_sent=False
     )
     with pytest.raises(ProviderError):
-        send(blog)
+        send(blog, provider)
     assert statuses(blog) == {}
     runs = ledger_of(blog)["runs"]
     assert runs[-1]["result"] == "failed"  # type: ignore[index]
     provider.fail_with = None
-    send(blog)
+    send(blog, provider)
     assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
 
 
@@ -202,22 +220,24 @@ def test_an_uncertain_failure_stays_pending_and_blocks_until_resolved(
 ) -> None:
     provider.fail_with = ProviderError("The provider timed out after the request went out.")
     with pytest.raises(ProviderError):
-        send(blog)
+        send(blog, provider)
     assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
 
     provider.fail_with = None
     with pytest.raises(SafetyRefusal, match="newsletter resolve"):
-        send(blog)
+        send(blog, provider)
     assert provider.sent == []
 
     config = make_config(blog)
     with pytest.raises(ConfigError):
-        pipeline.resolve(config, ("https://b.example.org/1/", "no-such-post"), True, quiet)
+        pipeline.resolve(
+            config, ("https://b.example.org/1/", "no-such-post"), True, quiet, provider=provider
+        )
     assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
-    pipeline.resolve(config, ("https://b.example.org/1/",), True, quiet)
-    pipeline.resolve(config, ("id-2",), False, quiet)
+    pipeline.resolve(config, ("https://b.example.org/1/",), True, quiet, provider=provider)
+    pipeline.resolve(config, ("id-2",), False, quiet, provider=provider)
     assert statuses(blog) == {"id-1": "sent"}
-    send(blog)
+    send(blog, provider)
     assert provider.sent[0][0].post_ids == ("id-2",)
 
 
@@ -227,33 +247,36 @@ def test_idempotent_providers_retry_pending_posts_with_the_same_key(
     provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
     provider.fail_with = ProviderError("Timed out.")
     with pytest.raises(ProviderError):
-        send(blog)
+        send(blog, provider)
     pending_key = ledger_of(blog)["destinations"]["fake:list"]["posts"]["id-1"]["idempotency_key"]  # type: ignore[index]
     provider.fail_with = None
-    report = send(blog)
+    report = send(blog, provider)
     assert provider.sent[0][1] == pending_key
     assert "interrupted send" in report.outcome
     assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
 
 
 def test_an_interrupted_send_older_than_a_day_is_not_retried_automatically(
-    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+    blog: Path, provider: RecordingProvider
 ) -> None:
     provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
     provider.fail_with = ProviderError("Timed out.")
     with pytest.raises(ProviderError):
-        send(blog)
+        send(blog, provider, now=lambda: NOW)
     provider.fail_with = None
-    monkeypatch.setattr(pipeline, "IDEMPOTENCY_WINDOW", timedelta(seconds=-1))
+    a_day_later = NOW + timedelta(hours=24, seconds=1)
     with pytest.raises(SafetyRefusal, match="more than a day ago"):
-        send(blog)
+        send(blog, provider, now=lambda: a_day_later)
     assert provider.sent == []
     assert statuses(blog) == {"id-1": "pending", "id-2": "pending"}
+    # Within the day the provider still recognises the key, so the send is finished.
+    send(blog, provider, now=lambda: NOW + timedelta(hours=23))
+    assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
 
 
 def test_drafts_are_recorded_as_drafted(blog: Path, provider: RecordingProvider) -> None:
     provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), drafts=True)
-    send(blog, draft=True)
+    send(blog, provider, draft=True)
     assert statuses(blog) == {"id-1": "drafted", "id-2": "drafted"}
 
 
@@ -261,39 +284,38 @@ def test_draft_is_refused_where_the_provider_has_none(
     blog: Path, provider: RecordingProvider
 ) -> None:
     with pytest.raises(ConfigError, match="no drafts"):
-        send(blog, draft=True)
+        send(blog, provider, draft=True)
 
 
 def test_an_oversized_email_is_refused_unless_forced(
-    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+    blog: Path, provider: RecordingProvider
 ) -> None:
-    import newsletter.render
-
-    monkeypatch.setattr(newsletter.render, "GMAIL_CLIP_BYTES", 1000)
-    with pytest.raises(SafetyRefusal, match="Gmail"):
-        send(blog)
+    with pytest.raises(SafetyRefusal, match="Gmail's 1 KB limit"):
+        send(blog, provider, clip_bytes=1000)
     assert provider.sent == []
-    send(blog, force=True)
+    assert not (blog / "state" / "ledger.json").exists()
+    send(blog, provider, clip_bytes=1000, force=True)
     assert len(provider.sent) == 1
 
 
 def test_baseline_records_everything_without_sending(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    report = pipeline.baseline(make_config(blog), SendOptions(), {}, quiet)
+    report = pipeline.baseline(make_config(blog), SendOptions(), {}, quiet, provider=provider)
     assert "Recorded 2 post(s)" in report.outcome
     assert statuses(blog) == {"id-1": "baseline", "id-2": "baseline"}
-    assert send(blog).outcome == "Nothing new to send."
+    assert send(blog, provider).outcome == "Nothing new to send."
     assert provider.sent == []
 
 
 def test_preview_warns_about_an_oversized_email_but_still_writes_it(
-    blog: Path, provider: RecordingProvider, monkeypatch: pytest.MonkeyPatch
+    blog: Path, provider: RecordingProvider
 ) -> None:
-    import newsletter.render
-
-    monkeypatch.setattr(newsletter.render, "GMAIL_CLIP_BYTES", 1000)
-    report = pipeline.preview(make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look")
+    config = make_config(blog)
+    look = blog / "look"
+    report = pipeline.preview(
+        config, SendOptions(), {}, quiet, out_dir=look, provider=provider, clip_bytes=1000
+    )
     assert any("Gmail will clip it" in warning for warning in report.warnings)
     assert {path.suffix for path in report.files} == {".html", ".txt", ".eml"}
     assert not (blog / "state").exists()
@@ -302,8 +324,10 @@ def test_preview_warns_about_an_oversized_email_but_still_writes_it(
 def test_preview_with_nothing_new_shows_the_latest_post(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    send(blog)
-    report = pipeline.preview(make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look")
+    send(blog, provider)
+    report = pipeline.preview(
+        make_config(blog), SendOptions(), {}, quiet, out_dir=blog / "look", provider=provider
+    )
     assert [email.post_ids for email in report.emails] == [("id-1",)]
     assert any("latest post instead" in warning for warning in report.warnings)
 
@@ -317,7 +341,7 @@ def test_a_hand_edited_pending_time_without_a_zone_is_read_as_utc(
     provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
     provider.fail_with = ProviderError("Timed out.")
     with pytest.raises(ProviderError):
-        send(blog)
+        send(blog, provider)
     path = blog / "state" / "ledger.json"
     document = json.loads(path.read_text())
     naive = NOW.replace(tzinfo=None).isoformat()
@@ -326,24 +350,24 @@ def test_a_hand_edited_pending_time_without_a_zone_is_read_as_utc(
     path.write_text(json.dumps(document))
     provider.fail_with = None
     if retried:
-        send(blog)
+        send(blog, provider)
         assert statuses(blog) == {"id-1": "sent", "id-2": "sent"}
     else:
         with pytest.raises(SafetyRefusal, match="more than a day ago"):
-            send(blog)
+            send(blog, provider)
         assert provider.sent == []
 
 
 def test_post_option_on_a_baseline_post_says_what_baseline_means(
     blog: Path, provider: RecordingProvider
 ) -> None:
-    pipeline.baseline(make_config(blog), SendOptions(), {}, quiet)
+    pipeline.baseline(make_config(blog), SendOptions(), {}, quiet, provider=provider)
     with pytest.raises(SafetyRefusal) as refusal:
-        send(blog, posts=("id-2",))
+        send(blog, provider, posts=("id-2",))
     message = refusal.value.message
     assert "already baseline" not in message  # "was already baseline on ..." is not English
     assert "baseline" in message and "--force" in message
-    send(blog, posts=("id-2",), force=True)
+    send(blog, provider, posts=("id-2",), force=True)
     assert provider.sent[0][0].post_ids == ("id-2",)
 
 
@@ -352,7 +376,7 @@ def test_a_configuration_error_inside_the_provider_leaves_nothing_pending(
 ) -> None:
     provider.fail_with = ConfigError("The subscribers file subscribers.csv does not exist.")
     with pytest.raises(ConfigError):
-        send(blog)
+        send(blog, provider)
     assert statuses(blog) == {}
 
 

@@ -1,0 +1,175 @@
+"""Handing emails to the provider so that nothing is sent twice and nothing is lost.
+
+Each email is one unit of work (`Delivery.send`):
+  begin  - its posts are recorded `pending` under a deterministic idempotency key, and the
+           ledger is saved, before the provider is called;
+  commit - the provider accepted it: the posts become `sent` (or `drafted`) with the message id;
+  abort  - the provider failed: where it proves nothing went out, the pending marks are
+           undone; a failed run is recorded and the ledger saved either way.
+A process killed between begin and commit leaves `pending` records. The next send retries
+them with the same key where the provider recognises keys and the send is recent enough
+(`IDEMPOTENCY_WINDOW`); otherwise it stops and asks the author to `newsletter resolve` them.
+Why each step is saved when it is: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
+from newsletter.ledger import DestinationLedger, Ledger, PostRecord, RunRecord, Status
+from newsletter.models import Email, Feed, Post, Receipt
+from newsletter.providers.idempotency import idempotency_key
+
+if TYPE_CHECKING:
+    from newsletter.providers.base import Provider, Traits
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+"""How long providers keep an idempotency key (Resend documents 24 hours; Buttondown does not
+say): an interrupted send older than this is never retried automatically."""
+
+Clock = Callable[[], datetime]
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Posts left pending by one interrupted send, and the key that send used."""
+
+    key: str
+    posts: tuple[Post, ...]
+
+
+class Delivery:
+    """Sends a run's emails to one destination, keeping its ledger records true at each step."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        provider: Provider,
+        *,
+        clock: Clock,
+        notify: Notify,
+        draft: bool = False,
+    ) -> None:
+        self.ledger = ledger
+        self.records: DestinationLedger = ledger.destination(provider.traits.destination)
+        self.provider = provider
+        self.clock = clock
+        self.notify = notify
+        self.draft = draft
+
+    def send(self, email: Email, posts: Sequence[Post]) -> Receipt:
+        """Send one email of a new run: begin, call the provider, commit or abort."""
+        key = idempotency_key(self.records.name, email.post_ids)
+        self.begin(posts, key)
+        return self._attempt(email, posts, key)
+
+    def retry(
+        self, batches: Sequence[Batch], render: Callable[[Sequence[Post]], Sequence[Email]]
+    ) -> tuple[list[Email], list[Receipt]]:
+        """Send again what interrupted sends left pending, each batch with its own key, so a
+        provider that already accepted it answers with the original result."""
+        emails: list[Email] = []
+        receipts: list[Receipt] = []
+        for batch in batches:
+            for email in render(batch.posts):
+                emails.append(email)
+                posts = [post for post in batch.posts if post.id in email.post_ids]
+                receipts.append(self._attempt(email, posts, batch.key))
+        return emails, receipts
+
+    def begin(self, posts: Sequence[Post], key: str) -> None:
+        self.records.mark(posts, Status.PENDING, at=self.clock(), idempotency_key=key)
+        self.ledger.save()
+
+    def commit(self, posts: Sequence[Post], receipt: Receipt, key: str) -> None:
+        drafted = self.draft or receipt.drafted
+        self.records.mark(
+            posts,
+            Status.DRAFTED if drafted else Status.SENT,
+            at=self.clock(),
+            message_id=receipt.message_id,
+            idempotency_key=key,
+        )
+        # Not saved here: the next email's `begin`, or the run's final save, writes this too,
+        # halving the fsyncs of a per-post run. A crash in between leaves the post `pending`,
+        # the safe side: the next run retries with its key or asks for `resolve`.
+
+    def abort(self, posts: Sequence[Post], error: ProviderError | ConfigError) -> None:
+        # A configuration problem an adapter finds (a setting it checks late) stops it before
+        # any request, like a ProviderError that proves nothing went out.
+        if isinstance(error, ConfigError) or not error.maybe_sent:
+            self.records.forget(posts)
+        self.ledger.add_run(
+            RunRecord(
+                at=self.clock(),
+                command="send",
+                destination=self.records.name,
+                result="failed",
+                posts=tuple(post.id for post in posts),
+                detail=error.message,
+            )
+        )
+        self.ledger.save()
+
+    def _attempt(self, email: Email, posts: Sequence[Post], key: str) -> Receipt:
+        self.notify(f"Sending {email.subject!r} through {self.provider.traits.name}")
+        try:
+            if self.draft:
+                receipt = self.provider.create_draft(email, idempotency_key=key)
+            else:
+                receipt = self.provider.send(email, idempotency_key=key)
+        except (ProviderError, ConfigError) as error:
+            self.abort(posts, error)
+            raise
+        self.commit(posts, receipt, key)
+        for rejection in receipt.rejected:
+            self.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
+        return receipt
+
+
+def refuse_unsafe_retry(pending: Sequence[PostRecord], traits: Traits, *, now: datetime) -> None:
+    """Stop (SafetyRefusal) where retrying the pending posts could mail the list twice: the
+    provider does not recognise keys, or the interrupted send is older than its window."""
+    if not traits.idempotent:
+        listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
+        raise SafetyRefusal(
+            f"A previous send was interrupted and {len(pending)} post(s) may or may not have "
+            f"reached subscribers: {listing}. Check the provider's dashboard, then run "
+            f"`newsletter resolve {_post_flags(pending)} --as sent` (or `--as unsent` to send "
+            "them again)."
+        )
+    stale = [record for record in pending if now - record.at > IDEMPOTENCY_WINDOW]
+    if stale:
+        raise SafetyRefusal(
+            f"A send interrupted more than a day ago left {len(stale)} post(s) pending, and "
+            f"{traits.name} only recognises a retried send for about a day, so retrying now "
+            "could mail them twice. Check the provider's dashboard, then run "
+            f"`newsletter resolve {_post_flags(stale)} --as sent` (or `--as unsent` to send "
+            "them again)."
+        )
+
+
+def pending_batches(
+    pending: Sequence[PostRecord], feed: Feed, records: DestinationLedger
+) -> tuple[Batch, ...]:
+    """The feed's posts for each pending record, grouped by the send (key) that left them."""
+    by_key: dict[str, list[Post]] = {}
+    for record in pending:
+        post = next((p for p in feed.posts if records.match(p) == record), None)
+        if post is None or not record.idempotency_key:
+            raise SafetyRefusal(
+                f"{record.title!r} is pending from an interrupted send but is no longer in the "
+                f"feed; run `newsletter resolve --post {record.link or record.id} --as sent` "
+                "or `--as unsent`."
+            )
+        by_key.setdefault(record.idempotency_key, []).append(post)
+    return tuple(Batch(key, tuple(posts)) for key, posts in by_key.items())
+
+
+def _post_flags(records: Sequence[PostRecord]) -> str:
+    return " ".join(f"--post {record.link or record.id}" for record in records)

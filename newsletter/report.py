@@ -1,0 +1,213 @@
+"""What a run says: the terminal text and the Markdown step summary, from one `Report`.
+
+The pipeline returns a `Report` (what happened, as data, with its one-line outcome); this
+module words it, for the terminal (`plan_lines`, `status_lines`) and for the GitHub Actions
+step summary (`markdown_summary`, `failure_summary`). A change to what the author reads
+after a command goes here; `cli.py` only prints these lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from newsletter.ledger import Ledger, PostRecord, RunRecord, Status, timestamp
+from newsletter.models import Email, Post, Receipt
+from newsletter.plan import Plan
+
+LATEST_SHOWN = 5
+"""How many of each destination's latest sends `status` lists."""
+RUNS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Report:
+    command: str
+    destination: str
+    provider: str
+    plan: Plan | None
+    emails: tuple[Email, ...] = ()
+    receipts: tuple[Receipt, ...] = ()
+    outcome: str = ""
+    """One line saying what happened, for the terminal and the step summary."""
+    warnings: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    name: str
+    counts: tuple[tuple[str, int], ...]
+    """How many records each status has, by status name."""
+    latest: tuple[PostRecord, ...]
+    """The latest sent or drafted posts, newest first."""
+    pending: tuple[PostRecord, ...]
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    ledger: Path
+    destinations: tuple[DestinationStatus, ...]
+    runs: tuple[RunRecord, ...]
+
+
+def status_of(ledger: Ledger) -> StatusReport:
+    """What `newsletter status` shows of a ledger."""
+    destinations = []
+    for name in ledger.destinations():
+        records = ledger.destination(name).records()
+        counts: dict[str, int] = {}
+        for record in records:
+            counts[record.status.value] = counts.get(record.status.value, 0) + 1
+        # The latest sends, picked before the cut: a baseline recorded after them (an archive
+        # adopted later) must not push every sent post out of the list.
+        handled = [r for r in records if r.status in (Status.SENT, Status.DRAFTED)]
+        latest = sorted(handled, key=lambda record: record.at, reverse=True)[:LATEST_SHOWN]
+        pending = ledger.destination(name).pending()
+        counted = tuple(sorted(counts.items()))
+        destinations.append(DestinationStatus(name, counted, tuple(latest), pending))
+    return StatusReport(ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:])
+
+
+# --- outcomes: the one line each command ends with -------------------------------------------
+
+
+def check_outcome(plan: Plan, *, refused: bool) -> str:
+    if refused:
+        return f"The next send would refuse {plan.new} new post(s): more than flood_limit."
+    if plan.to_send:
+        outcome = f"The next send would send {len(plan.to_send)} post(s)."
+        if plan.waiting:
+            outcome += f" {len(plan.waiting)} more would wait for the run after (max_posts)."
+        return outcome
+    if plan.first_run and plan.baseline:
+        return (
+            f"Nothing new to send; the next send would record {len(plan.baseline)} older "
+            "post(s) as already sent (first run)."
+        )
+    return "Nothing new to send."
+
+
+def nothing_new_outcome(plan: Plan) -> str:
+    if plan.first_run and plan.baseline:
+        return (
+            f"First run: {len(plan.baseline)} older post(s) were recorded as already sent and "
+            "none is inside first_run_days, so nothing was sent."
+        )
+    return "Nothing new to send."
+
+
+def sent_outcome(plan: Plan, emails: Sequence[Email], provider: str, *, draft: bool) -> str:
+    verb = "Drafted" if draft else "Sent"
+    outcome = f"{verb} {len(plan.to_send)} post(s) in {len(emails)} email(s) through {provider}."
+    if plan.waiting:
+        outcome += f" {len(plan.waiting)} more post(s) wait for the next run (max_posts)."
+    return outcome
+
+
+# --- the terminal ----------------------------------------------------------------------------
+
+
+def warning_lines(report: Report) -> list[str]:
+    return [f"warning: {warning}" for warning in report.warnings]
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """What `check` (and `send --dry-run`) show: each post of the feed, once, with its link."""
+    if plan.unchanged:
+        return ["The feed has not changed since the last run."]
+    lines = [f"{plan.feed.title} ({plan.feed.url}) → {plan.destination}"]
+    if plan.to_send:
+        lines.append(f"Next send: {len(plan.to_send)} post(s)")
+        lines += [f"  + {_post_line(post)}" for post in plan.to_send]
+    else:
+        lines.append("Next send: nothing new.")
+    waits = "(waits for the next run: max_posts)"
+    lines += [f"  … {_post_line(post)}  {waits}" for post in plan.waiting]
+    # The first run's baseline posts are also among the skipped ones: one line each, with the
+    # reason and what the first send does with them. Every line carries the link, which is
+    # what `send --post` and `preview --post` ask for.
+    baseline = {id(post) for post in plan.baseline}
+    listed: set[int] = set()
+    for skip in plan.skipped:
+        listed.add(id(skip.post))
+        if id(skip.post) in baseline:
+            note = f"{skip.reason}; the first send records it as already sent"
+            lines.append(f"  = {_post_line(skip.post)}  ({note})")
+        else:
+            lines.append(f"  - {_post_line(skip.post)}  ({skip.reason})")
+    lines += [
+        f"  = {_post_line(post)}  (first run: recorded as already sent)"
+        for post in plan.baseline
+        if id(post) not in listed
+    ]
+    return lines
+
+
+def status_lines(status: StatusReport) -> list[str]:
+    lines = [f"Ledger: {status.ledger}"]
+    if not status.destinations:
+        lines.append("No sends recorded yet.")
+    for destination in status.destinations:
+        summary = ", ".join(f"{count} {name}" for name, count in destination.counts)
+        lines.append(f"{destination.name}: {summary}")
+        lines += [
+            f"  {record.day}  {record.status:<8} {record.title}" for record in destination.latest
+        ]
+        lines += [
+            f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle it "
+            f"with `newsletter resolve --post {record.link or record.id} --as sent|unsent`"
+            for record in destination.pending
+        ]
+    if status.runs:
+        lines.append("Recent runs:")
+        lines += [
+            f"  {timestamp(run.at)}  {run.command:<8} {run.destination:<20} {run.result}  "
+            f"{run.detail}"
+            for run in status.runs
+        ]
+    return lines
+
+
+def _post_line(post: Post) -> str:
+    return f"{_day(post.published, 'undated   ')}  {post.title}  <{post.link}>"
+
+
+def _day(moment: datetime | None, undated: str) -> str:
+    return moment.strftime("%Y-%m-%d") if moment is not None else undated
+
+
+# --- the step summary (Markdown on the run's page) -------------------------------------------
+
+
+def markdown_summary(report: Report) -> str:
+    lines = [f"### newsletter {report.command}", ""]
+    lines.append(f"- **Provider:** {report.provider} (`{report.destination}`)")
+    lines += [f"- **Subject:** {_cell(email.subject)}" for email in report.emails]
+    for receipt in report.receipts:
+        rejected = f", {len(receipt.rejected)} not delivered" if receipt.rejected else ""
+        lines.append(f"- **Accepted:** {receipt.accepted}{rejected}")
+    plan = report.plan
+    if plan is not None and plan.to_send:
+        lines += ["", "| Post | Published |", "| --- | --- |"]
+        lines += [
+            f"| [{_cell(post.title)}]({post.link}) | {_day(post.published, 'undated')} |"
+            for post in plan.to_send
+        ]
+    if plan is not None and plan.waiting:
+        lines.append(f"\n{len(plan.waiting)} more post(s) wait for the next run.")
+    lines += [f"\n> warning: {_cell(warning)}" for warning in report.warnings]
+    lines += ["", f"**Result:** {_cell(report.outcome)}", "", ""]
+    return "\n".join(lines)
+
+
+def failure_summary(command: str, message: str, exit_code: int) -> str:
+    """The summary of a run that stopped with an expected error (its one sentence)."""
+    return f"### newsletter {command}\n\n**Failed (exit {exit_code}):** {_cell(message)}\n\n"
+
+
+def _cell(text: str) -> str:
+    """Keep feed text from breaking the Markdown table or injecting markup."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
