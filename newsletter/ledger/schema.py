@@ -138,7 +138,7 @@ LEDGER = Record(
         "runs": list_of(RUN.read),
     },
 )
-"""The whole file (docs/architecture.md shows an example)."""
+"""The whole file."""
 
 
 class NewerLedger(Exception):
