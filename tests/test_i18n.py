@@ -78,7 +78,32 @@ def test_a_configured_language_cldr_does_not_know_is_a_configuration_error() -> 
 
 @pytest.mark.parametrize(
     ("written", "catalogue"),
-    [("de", "de"), ("de-AT", "de"), ("de-CH", "de"), ("en-GB", "en"), ("el", "en")],
+    [
+        ("de", "de"),
+        ("de-AT", "de"),
+        ("de-CH", "de"),
+        ("en-GB", "en"),
+        ("el", "en"),  # Greek: no catalogue yet
+        ("pt", "pt_BR"),  # CLDR's plain Portuguese is Brazil's
+        ("pt-BR", "pt_BR"),
+        ("pt_PT", "pt_PT"),
+        ("pt-AO", "pt_PT"),  # other regions write as Portugal does
+        ("no", "nb"),
+        ("nb-NO", "nb"),
+        ("nn", "nb"),
+        ("zh", "zh_Hans"),
+        ("zh-CN", "zh_Hans"),
+        ("zh-Hans", "zh_Hans"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-HK", "zh_Hant"),
+        ("iw", "he"),
+        ("fa-IR", "fa"),
+        ("ar-EG", "ar"),
+        ("ja-JP", "ja"),
+        ("ko-KR", "ko"),
+        ("fr-CA", "fr"),
+        ("es-419", "es"),
+    ],
 )
 def test_the_words_come_from_the_closest_shipped_catalogue(written: str, catalogue: str) -> None:
     locale = parse_locale(written)

@@ -16,7 +16,12 @@ pytestmark = pytest.mark.skipif(
     not SCRIPT.exists(), reason="the newsletter command is not installed: pip install -e '.[test]'"
 )
 
-DATES = ("2026-03-05T18:00:00+01:00", "2026-03-03T09:00:00+01:00", "2026-03-02T09:00:00+01:00")
+DATES = (
+    "2026-03-05T18:00:00+01:00",
+    "2026-03-03T09:00:00+01:00",
+    "2026-03-02T09:00:00+01:00",
+    "2026-03-01T12:00:00+01:00",
+)
 
 
 @dataclass(frozen=True)
@@ -110,3 +115,70 @@ def test_a_german_blog(tmp_path: Path) -> None:
     for english in ("Continue reading", "Unsubscribe", "You are receiving", "more post"):
         assert english not in html and english not in text
     assert "REST-" not in html and "REST-" not in text
+
+
+def test_a_brazilian_portuguese_blog_that_writes_its_tag_with_an_underscore(
+    tmp_path: Path,
+) -> None:
+    blog = Blog("pt_BR", None, ("Receitas de outono", "Pão caseiro"))
+    message = send(tmp_path, blog)
+    html, text = parts(message)
+    assert message["Subject"] == "Receitas de outono e mais 1 post"
+    assert message["Content-Language"] == "pt-BR"
+    assert '<html lang="pt-BR" dir="ltr"' in html
+    assert '<time datetime="2026-03-05">5 de março de 2026</time>' in html
+    assert "3 de março de 2026 · Ada" in text
+    assert html.count(">Continuar lendo</a>") == 2
+    assert "Continuar lendo: https://blog.example.org/0/?utm_source=newsletter" in text
+    assert "Você está recebendo este e-mail porque se inscreveu em <a href=" in html
+    flat = " ".join(text.split())
+    assert "Você está recebendo este e-mail porque se inscreveu em Das Blog (https://" in flat
+    assert ">Cancelar inscrição</a>" in html and "\nCancelar inscrição: mailto:" in text
+    for english in ("Continue reading", "Unsubscribe", "You are receiving", "more post"):
+        assert english not in html and english not in text
+
+
+def test_a_japanese_atom_feed_with_xml_lang(tmp_path: Path) -> None:
+    blog = Blog("ja", None, ("春の庭", "トマトの苗", "堆肥づくり"), atom=True)
+    message = send(tmp_path, blog)
+    html, text = parts(message)
+    assert message["Subject"] == "「春の庭」ほか2件"
+    assert message["Content-Language"] == "ja"
+    assert '<html lang="ja" dir="ltr"' in html
+    assert '<time datetime="2026-03-05">2026年3月5日</time>' in html
+    assert "2026年3月3日 · Ada" in text and "2026年3月2日 · Ada" in text
+    assert html.count(">続きを読む</a>") == 3
+    assert 'aria-label="続きを読む：春の庭"' in html
+    assert "続きを読む: https://blog.example.org/0/?utm_source=newsletter" in text
+    assert "このメールは、<a href=" in html and "を購読されている方にお送りしています。" in html
+    flat = " ".join(text.split())
+    assert "このメールは、Das Blog (https://blog.example.org/" in flat
+    assert ">配信停止</a>" in html and "\n配信停止: mailto:" in text
+    for english in ("Continue reading", "Unsubscribe", "You are receiving", "more post"):
+        assert english not in html and english not in text
+
+
+def test_an_arabic_newsletter_set_in_the_configuration(tmp_path: Path) -> None:
+    # The feed names no language; `[newsletter] language` says Arabic. Four posts: "and three
+    # more" takes Arabic's few-form (3 to 10), not the dual or the singular.
+    blog = Blog(
+        None,
+        "ar",
+        ("ربيع الحديقة", "الطماطم", "السماد", "البذور"),
+    )
+    message = send(tmp_path, blog)
+    html, text = parts(message)
+    assert message["Subject"] == "ربيع الحديقة و3 تدوينات أخرى"
+    assert message["Content-Language"] == "ar"
+    assert '<html lang="ar" dir="rtl"' in html
+    assert "direction:rtl" in html
+    assert '<time datetime="2026-03-05">5 مارس 2026</time>' in html
+    assert "3 مارس 2026 · Ada" in text
+    assert html.count(">متابعة القراءة</a>") == 4
+    assert "متابعة القراءة: https://blog.example.org/0/?utm_source=newsletter" in text
+    assert "تصلك هذه الرسالة لأنك اشتركت في <a href=" in html
+    flat = " ".join(text.split())
+    assert "تصلك هذه الرسالة لأنك اشتركت في Das Blog (https://blog.example.org/" in flat
+    assert ">إلغاء الاشتراك</a>" in html and "\nإلغاء الاشتراك: mailto:" in text
+    for english in ("Continue reading", "Unsubscribe", "You are receiving", "more post"):
+        assert english not in html and english not in text

@@ -86,3 +86,16 @@ def test_the_sdist_carries_the_licence_docs_and_examples(built: tuple[Path, Path
     assert {f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md")} <= names
     assert {"examples/newsletter.toml", "examples/feed.xml"} <= names
     assert {f"newsletter/templates/{name}" for name in TEMPLATES} <= names
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_every_compiled_catalogue(built: tuple[Path, Path]) -> None:
+    # The emails' words in every language come from these .mo files; a wheel without them
+    # would quietly send English.
+    _, wheel = built
+    compiled = sorted((ROOT / "newsletter" / "locale").glob("*/LC_MESSAGES/newsletter.mo"))
+    assert len(compiled) >= 22
+    with zipfile.ZipFile(wheel) as archive:
+        for path in compiled:
+            shipped = archive.read(path.relative_to(ROOT).as_posix())
+            assert shipped == path.read_bytes(), path
