@@ -79,7 +79,8 @@ def _config(folder: Path, provider: dict[str, Any]) -> Any:
 def time_postmark(
     port: int, no_latency_port: int, folder: Path, email_name: str, runs: int
 ) -> dict[str, Any]:
-    from newsletter.providers import DEFAULT_CONCURRENCY, create
+    from newsletter.providers import create
+    from newsletter.providers.base import HTTP_OPTIONS
     from newsletter.providers.postmark import MAX_BATCH, batch_body
     from newsletter.providers.subscribers import load_subscribers
 
@@ -144,7 +145,7 @@ def time_postmark(
         **{key: statistics.median(values) for key, values in samples.items()},
         "accepted": accepted,
         "batches": len(batches),
-        "concurrency": DEFAULT_CONCURRENCY,
+        "concurrency": HTTP_OPTIONS["concurrency"].default,
         "load": load_seconds,
         "spliced": spliced_seconds,
         "per_message": per_message_seconds,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
 from newsletter.ledger import DestinationLedger, Ledger, PostRecord, RunRecord, Status
 from newsletter.models import Email, Feed, Post, Receipt
+from newsletter.providers.base import Drafts
 from newsletter.providers.idempotency import idempotency_key
 
 if TYPE_CHECKING:
@@ -120,6 +121,8 @@ class Delivery:
         self.notify(f"Sending {email.subject!r} through {self.provider.traits.name}")
         try:
             if self.draft:
+                if not isinstance(self.provider, Drafts):
+                    raise ConfigError(f"The {self.provider.traits.name} provider has no drafts.")
                 receipt = self.provider.create_draft(email, idempotency_key=key)
             else:
                 receipt = self.provider.send(email, idempotency_key=key)

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import functools
 import io
-import random
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from newsletter.config import FeedConfig
 from newsletter.errors import ConfigError, FeedError
 from newsletter.models import Feed, FetchResult, Post, Validators
+
+if TYPE_CHECKING:
+    import httpx
+
+    from newsletter.http import GaveUp, Jitter, RetryPolicy
 
 MAX_FEED_BYTES = 20 * 1024 * 1024
 """A feed larger than this is refused: real feeds are well under 5 MB, and the cap keeps a
@@ -30,8 +35,8 @@ ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_REDIRECTS = 5
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
@@ -42,18 +47,31 @@ def is_remote(location: str) -> bool:
     return location[:8].lower().startswith(("http://", "https://"))
 
 
+def retry_policy() -> RetryPolicy:
+    """The feed's retries: a GET is safe to repeat, so timeouts and 5xx are tried again."""
+    from newsletter.http import RetryPolicy
+
+    return RetryPolicy(attempts=3, base_delay=1.0)
+
+
 def fetch(
     location: str,
     *,
     validators: Validators | None = None,
-    timeout: float = 20.0,
+    timeout: float = FeedConfig.timeout,
     user_agent: str,
     max_bytes: int = MAX_FEED_BYTES,
-    attempts: int = 3,
-    backoff: float = 1.0,
-    transport: Any = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Jitter | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> FetchResult:
-    """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`."""
+    """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`.
+
+    `timeout` bounds each read, and the whole request gets a few times that. `transport`
+    replaces the network (an `httpx.MockTransport` in tests); `sleep` and `jitter` are how
+    retries wait.
+    """
     if not is_remote(location):
         if _SCHEME.match(location) and not location[:7].lower().startswith("file://"):
             raise ConfigError(
@@ -61,7 +79,10 @@ def fetch(
                 "local file path); fix [feed] url or the --feed value."
             )
         return _read_local(location, max_bytes)
-    import httpx  # imported here so that `newsletter --help` does not pay for it
+    # Imported here so that `newsletter --help` does not pay for httpx.
+    import httpx
+
+    from newsletter.http import DEADLINE_FACTOR, GaveUp, make_client, send_with_retries
 
     try:
         host = httpx.URL(location).host
@@ -77,55 +98,55 @@ def fetch(
         headers["If-None-Match"] = validators.etag
     if validators and validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
-    client = httpx.Client(
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=True,
-        max_redirects=5,
-        headers=headers,
+    client = make_client(
+        timeout=timeout,
         transport=transport,
+        headers=headers,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
     )
     with client:
-        for attempt in range(1, attempts + 1):
-            try:
-                result = _get_once(client, location, timeout=timeout, max_bytes=max_bytes)
-            except (httpx.TimeoutException, httpx.TransportError) as error:
-                if attempt == attempts:
-                    raise FeedError(_network_sentence(location, error, attempts)) from None
-            except httpx.TooManyRedirects:
-                raise FeedError(
-                    f"The feed at {location} redirects in a loop (or more than 5 times); open it "
-                    "in a browser to find where the feed really is, and set [feed] url to that."
-                ) from None
-            except _RetryableStatus as status:
-                if attempt == attempts:
-                    raise FeedError(
-                        f"The feed at {location} answered {status} {attempts} times; the blog's "
-                        "server is having trouble, so try again later."
-                    ) from None
-            else:
-                return result
-            time.sleep(min(backoff * 2 ** (attempt - 1), 30) * random.uniform(0.5, 1.0))  # noqa: S311
-    raise AssertionError("unreachable: the loop returns or raises")
+        try:
+            outcome = send_with_retries(
+                lambda: _get(client, location, max_bytes),
+                policy=retry or retry_policy(),
+                repeatable=True,
+                deadline=timeout * DEADLINE_FACTOR,
+                sleep=sleep,
+                jitter=jitter,
+            )
+        except GaveUp as gave_up:
+            raise FeedError(_gave_up_sentence(location, gave_up)) from None
+        except httpx.TooManyRedirects:
+            raise FeedError(
+                f"The feed at {location} redirects in a loop (or more than {MAX_REDIRECTS} "
+                "times); open it in a browser to find where the feed really is, and set "
+                "[feed] url to that."
+            ) from None
+    response = outcome.response
+    if response.status_code == 304:
+        return FetchResult(url=str(response.url), body=None, headers={}, validators=Validators())
+    if response.status_code >= 400:
+        status = response.status_code
+        raise FeedError(_status_sentence(location, status, response.reason_phrase))
+    return FetchResult(
+        url=str(response.url),
+        body=response.content,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        validators=Validators(
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        ),
+    )
 
 
-class _RetryableStatus(Exception):
-    pass
-
-
-def _get_once(client: Any, location: str, *, timeout: float, max_bytes: int) -> FetchResult:
+def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
+    """One GET; the body is read (up to `max_bytes`) only for an answer that has one."""
     import httpx
 
-    deadline = time.monotonic() + timeout * 3
     with client.stream("GET", location) as response:
-        status = response.status_code
-        if status == 304:
-            return FetchResult(
-                url=str(response.url), body=None, headers={}, validators=Validators(), status=304
-            )
-        if status in RETRY_STATUSES or status == 429:
-            raise _RetryableStatus(f"{status} {response.reason_phrase}")
-        if status >= 400:
-            raise FeedError(_status_sentence(location, status, response.reason_phrase))
+        if response.status_code == 304 or response.status_code >= 400:
+            return response
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise FeedError(_too_big_sentence(location, max_bytes))
@@ -135,21 +156,13 @@ def _get_once(client: Any, location: str, *, timeout: float, max_bytes: int) -> 
             size += len(chunk)
             if size > max_bytes:
                 raise FeedError(_too_big_sentence(location, max_bytes))
-            if time.monotonic() > deadline:
-                # A server that trickles bytes never trips the per-read timeout.
-                raise httpx.ReadTimeout("the whole response took too long")
             chunks.append(chunk)
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return FetchResult(
-            url=str(response.url),
-            body=b"".join(chunks),
-            headers=headers,
-            validators=Validators(
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-            ),
-            status=status,
-        )
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
 
 
 def _read_local(location: str, max_bytes: int) -> FetchResult:
@@ -189,11 +202,23 @@ def _too_big_sentence(location: str, max_bytes: int) -> str:
     )
 
 
-def _network_sentence(location: str, error: Exception, attempts: int) -> str:
-    kind = "timed out" if "Timeout" in type(error).__name__ else "could not be reached"
+def _gave_up_sentence(location: str, gave_up: GaveUp) -> str:
+    tries = gave_up.attempts
+    if gave_up.response is not None:
+        answer = f"{gave_up.response.status_code} {gave_up.response.reason_phrase}"
+        if gave_up.wait is not None:
+            return (
+                f"The feed at {location} answered {answer} and asks to wait "
+                f"{gave_up.wait:.0f} seconds; try again later."
+            )
+        return (
+            f"The feed at {location} answered {answer} {tries} times; the blog's server is "
+            "having trouble, so try again later."
+        )
+    kind = "timed out" if gave_up.timed_out else "could not be reached"
     host = urlsplit(location).netloc
     return (
-        f"The feed at {location} {kind} ({attempts} tries); check that {host} is up and "
+        f"The feed at {location} {kind} ({tries} tries); check that {host} is up and "
         "the address is right, then run again."
     )
 
@@ -265,7 +290,6 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         link=link,
         url=url,
         language=language,
-        generator=generator,
         posts=posts,
         warnings=tuple(warnings),
     )
@@ -440,11 +464,20 @@ def load(
     location: str,
     *,
     validators: Validators | None = None,
-    timeout: float = 20.0,
+    timeout: float = FeedConfig.timeout,
     user_agent: str,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[Feed | None, FetchResult]:
     """Fetch and parse; `(None, result)` when the server said nothing changed (304)."""
-    result = fetch(location, validators=validators, timeout=timeout, user_agent=user_agent)
+    result = fetch(
+        location,
+        validators=validators,
+        timeout=timeout,
+        user_agent=user_agent,
+        transport=transport,
+        sleep=sleep,
+    )
     if result.body is None:
         return None, result
     return parse(result.body, url=result.url, headers=result.headers), result

@@ -34,3 +34,12 @@ def sender_domain(sender: str) -> str:
     address = parseaddr(sender)[1]
     local, at, domain = address.rpartition("@")
     return domain if at and local and domain else "localhost"
+
+
+def pop_header(headers: dict[str, str], name: str) -> str | None:
+    """Take one email header out, case-insensitively: JSON APIs carry some headers (such as
+    Reply-To) as fields of their own, and the rest in a generic header list."""
+    for key in list(headers):
+        if key.lower() == name.lower():
+            return headers.pop(key)
+    return None

@@ -43,7 +43,6 @@ class Feed:
     url: str
     """Where the feed was read from (after redirects)."""
     language: str | None
-    generator: str | None
     posts: tuple[Post, ...]
     warnings: tuple[str, ...] = ()
 
@@ -64,7 +63,6 @@ class FetchResult:
     body: bytes | None
     headers: Mapping[str, str]
     validators: Validators
-    status: int = 200
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ class Seams(TypedDict, total=False):
     """Used instead of the configured provider; its traits name the ledger's destination.
     The command closes it when done."""
     transport: httpx.BaseTransport
-    """The httpx transport for the feed fetch (e.g. httpx.MockTransport in tests)."""
+    """The httpx transport for the feed fetch and the provider API (a MockTransport in tests)."""
     now: Clock
     """The clock: when the run starts, and when each post is recorded."""
     clip_bytes: int
@@ -375,8 +375,7 @@ def _provider(run: _Run) -> Iterator[Provider]:
     else:
         from newsletter.providers import create
 
-        # TODO(issue 11): pass transport=run.transport once providers.create accepts it.
-        provider = create(run.config, run.environ)
+        provider = create(run.config, run.environ, transport=run.transport)
     try:
         yield provider
     finally:

@@ -97,7 +97,7 @@ class Plan:
 
     @classmethod
     def unchanged_feed(cls, records: DestinationLedger) -> Plan:
-        empty = Feed("", "", "", None, None, ())
+        empty = Feed("", "", "", None, ())
         return cls(empty, records.name, (), (), (), (), records.is_first_run, unchanged=True)
 
 

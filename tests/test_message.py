@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import ConfigError, ProviderError
+from newsletter.errors import ProviderError
 from newsletter.message import build_message, sender_domain
 from newsletter.models import Email
-from newsletter.providers.base import Traits, Unsubscribe
+from newsletter.providers.base import Drafts, Traits, Unsubscribe
 from newsletter.providers.outbox import OutboxProvider, slugify
 
 EMAIL = Email(
@@ -68,8 +68,7 @@ def test_outbox_writes_one_eml_per_email_without_clobbering(tmp_path: Path) -> N
     assert sum("-test-" in f.name for f in files) == 0  # the subject carries no [Test] here
     assert parse(files[0].read_bytes())["Subject"] == EMAIL.subject
     assert test.provider == "outbox"
-    with pytest.raises(ConfigError, match="no drafts"):
-        outbox.create_draft(EMAIL, idempotency_key="k")
+    assert not isinstance(outbox, Drafts)  # `send --draft` is refused before it is built
 
 
 def test_outbox_folder_that_cannot_be_written_is_a_provider_error(tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from newsletter.errors import ConfigError, ProviderError
@@ -78,12 +80,46 @@ def test_subscribers_go_in_batches_of_at_most_1000_with_recipient_variables(
 
 
 def test_eu_region_uses_the_eu_host(tmp_path: Path) -> None:
+    hosts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        hosts.append(str(request.url.copy_with(path="/")))
+        return httpx.Response(200, json={"id": "<1@mg>", "message": "Queued. Thank you."})
+
     config = provider_config(
         tmp_path, "mailgun", domain=DOMAIN, region="eu", list_address="news@mg.example.org"
     )
-    adapter = create(config, {"MAILGUN_API_KEY": SECRET})
-    assert str(adapter.http._client.base_url) == "https://api.eu.mailgun.net"  # type: ignore[attr-defined]
+    adapter = create(config, {"MAILGUN_API_KEY": SECRET}, transport=httpx.MockTransport(answer))
+    adapter.send(sample_email(), idempotency_key="k")
     adapter.close()
+    assert hosts == ["https://api.eu.mailgun.net/"]
+
+
+def test_a_batch_answered_after_the_timeout_is_posted_exactly_once(tmp_path: Path) -> None:
+    """Mailgun has no idempotency key: a batch it may have accepted is never posted again,
+    since each repeat is another copy to up to 1,000 subscribers."""
+    addresses = [f"reader{i}@example.net" for i in range(1500)]
+    path = write_subscribers(tmp_path, addresses)
+    with MailgunFake(SECRET, DOMAIN, latency=0.6) as slow:
+        config = provider_config(
+            tmp_path,
+            "mailgun",
+            base_url=slow.url,
+            domain=DOMAIN,
+            subscribers=str(path),
+            timeout=0.2,
+        )
+        sleep = SleepRecorder()
+        adapter = create(config, {"MAILGUN_API_KEY": SECRET}, sleep=sleep)
+        with pytest.raises(ProviderError) as caught:
+            adapter.send(sample_email(), idempotency_key="k")
+        adapter.close()
+        time.sleep(0.6)  # let the fake finish accepting what it was sent
+    assert caught.value.maybe_sent is True
+    assert sleep.pauses == []
+    batches = [tuple(fields(message, "to")) for message in slow.messages]
+    assert len(slow.requests) == len(batches) == 2
+    assert len(set(batches)) == 2  # one request per batch, none repeated
 
 
 def test_test_send_goes_to_one_address(tmp_path: Path, fake: MailgunFake) -> None:

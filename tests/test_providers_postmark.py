@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -113,11 +114,40 @@ def test_wrong_token_names_the_variable(tmp_path: Path, fake: PostmarkFake) -> N
         adapter.send(sample_email(), idempotency_key="k")
 
 
-def test_a_server_error_mid_way_is_retried(tmp_path: Path, fake: PostmarkFake) -> None:
+def test_a_server_error_is_not_posted_again(tmp_path: Path, fake: PostmarkFake) -> None:
+    """A 5xx may come after Postmark sent the batch, and Postmark has no idempotency key, so
+    the batch stays in doubt instead of going out a second time."""
     fake.fail_next(500, {"ErrorCode": 500, "Message": "Internal Server Error"})
-    receipt = provider(tmp_path, fake, ["a@example.net"]).send(sample_email(), idempotency_key="k")
-    assert receipt.accepted == 1
-    assert len(fake.requests) == 2
+    with pytest.raises(ProviderError, match="Internal Server Error") as caught:
+        provider(tmp_path, fake, ["a@example.net"]).send(sample_email(), idempotency_key="k")
+    assert caught.value.maybe_sent is True
+    assert len(fake.requests) == 1
+
+
+def test_a_batch_answered_after_the_timeout_is_posted_exactly_once(tmp_path: Path) -> None:
+    addresses = [f"reader{i}@example.net" for i in range(700)]
+    with PostmarkFake(SECRET, latency=0.6) as slow:
+        sleep = SleepRecorder()
+        adapter = create(
+            provider_config(
+                tmp_path,
+                "postmark",
+                base_url=slow.url,
+                subscribers=str(write_subscribers(tmp_path, addresses)),
+                timeout=0.2,
+            ),
+            {"POSTMARK_SERVER_TOKEN": SECRET},
+            sleep=sleep,
+        )
+        with pytest.raises(ProviderError, match="not sent again") as caught:
+            adapter.send(sample_email(), idempotency_key="k")
+        adapter.close()
+        time.sleep(0.6)  # let the fake finish accepting what it was sent
+    assert caught.value.maybe_sent is True
+    assert sleep.pauses == []
+    assert sorted(slow.batch_sizes) == [200, 500]
+    assert len(slow.requests) == 2  # one request per batch, none repeated
+    assert len({m["To"] for m in slow.sent}) == 700
 
 
 def test_traits(tmp_path: Path) -> None:

@@ -6,16 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newsletter.config import parse_config
 from newsletter.errors import ConfigError
-from newsletter.providers import SECRET_ENV, create, traits_for
+from newsletter.providers import PROVIDER_NAMES, create, spec_for, traits_for
 from newsletter.providers.idempotency import idempotency_key
 from newsletter.providers.subscribers import load_subscribers, parse_subscribers
-from tests.fakes.helpers import SECRET, provider_config
+from tests.fakes.helpers import SECRET, provider_config, sample_email
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET_ENV = {
+    name: variable for name in PROVIDER_NAMES if (variable := spec_for(name).credential_env)
+}
 MINIMAL = {
     "outbox": {},
     "smtp": {"host": "mail.example.org"},
@@ -51,10 +55,19 @@ def test_required_keys_are_named(tmp_path: Path, name: str, key: str) -> None:
 
 
 def test_base_url_replaces_the_host(tmp_path: Path) -> None:
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"MessageID": "m-1", "ErrorCode": 0})
+
     config = provider_config(tmp_path, "postmark", base_url="http://127.0.0.1:9/")
-    adapter = create(config, {"POSTMARK_SERVER_TOKEN": SECRET})
-    assert str(adapter.http._client.base_url) == "http://127.0.0.1:9"  # type: ignore[attr-defined]
+    adapter = create(
+        config, {"POSTMARK_SERVER_TOKEN": SECRET}, transport=httpx.MockTransport(answer)
+    )
+    adapter.send_test(sample_email(), address="me@example.org")
     adapter.close()
+    assert [str(url) for url in seen] == ["http://127.0.0.1:9/email"]
 
 
 def test_the_secret_comes_from_the_mapping_handed_over(

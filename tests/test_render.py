@@ -51,9 +51,7 @@ def paragraph(words: int, link: str | None = None) -> str:
 
 
 def sample_feed(**changes: object) -> Feed:
-    feed = Feed(
-        title="Garden Notes", link=BLOG, url=BLOG + "feed/", language="en", generator=None, posts=()
-    )
+    feed = Feed(title="Garden Notes", link=BLOG, url=BLOG + "feed/", language="en", posts=())
     return replace(feed, **changes)  # type: ignore[arg-type]
 
 

@@ -17,7 +17,7 @@ import pytest
 from newsletter.errors import ConfigError, ProviderError
 from newsletter.message import build_message
 from newsletter.providers import create, traits_for
-from newsletter.providers.base import Provider
+from newsletter.providers.base import Drafts, Provider
 from newsletter.providers.smtp import PreparedEmail
 from newsletter.providers.subscribers import Subscriber
 from tests.fakes.helpers import SECRET, provider_config, sample_email, write_subscribers
@@ -201,10 +201,9 @@ def test_test_send_goes_to_one_address_only(tmp_path: Path, server: tuple[Mailbo
 
 def test_no_drafts(tmp_path: Path, server: tuple[Mailbox, int]) -> None:
     _, port = server
-    with pytest.raises(ConfigError, match="no drafts"):
-        provider(tmp_path, port, ["a@example.net"]).create_draft(
-            sample_email(), idempotency_key="k"
-        )
+    adapter = provider(tmp_path, port, ["a@example.net"])
+    assert not isinstance(adapter, Drafts)
+    assert adapter.traits.drafts is False  # so `send --draft` is refused before it is built
 
 
 def test_unsubscribe_traits(tmp_path: Path) -> None:

@@ -1,15 +1,25 @@
-"""The one small interface every mail provider adapter implements.
+"""What a mail provider is to the rest of the program: its spec, its traits, its interface.
 
-The pipeline only ever talks to `Provider`; each adapter holds just its vendor's request and
-response shapes (the shared HTTP behaviour lives in `providers/http.py`).
+Each adapter module declares one `ProviderSpec` (name, secret, option schema, API facts,
+unsubscribe placeholder, ledger key) next to the class that implements `Provider`; the
+registry in `providers/__init__.py` only looks specs up by name. Nothing here imports httpx.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from newsletter import checks
+from newsletter.errors import ConfigError
 from newsletter.models import Email, Receipt
+
+if TYPE_CHECKING:
+    from newsletter.config import Config
+    from newsletter.providers.api import ApiClient
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class Traits:
     name: str
     destination: str
     """The ledger key: provider plus its list/audience/domain, so that sends to one list never
-    count for another (SPEC "A ledger per destination")."""
+    count for another."""
     unsubscribe: Unsubscribe
     idempotent: bool = False
     """Retries with the same key are recognised by the provider (Buttondown, Resend)."""
@@ -54,8 +64,158 @@ class Provider(Protocol):
         """Send to one address only (the subject already carries the `[Test] ` prefix)."""
         ...
 
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Drafts(Protocol):
+    """The optional capability behind `send --draft`: a provider that keeps drafts."""
+
     def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
-        """Create a draft for review; ConfigError where the provider has no drafts."""
+        """Create a draft for review; nothing goes out."""
         ...
 
-    def close(self) -> None: ...
+
+@dataclass(frozen=True)
+class Option:
+    """One `[provider]` key: how to check it, and its value when it is not written."""
+
+    check: checks.Checker
+    default: Any = None
+    """A relative `Path` default resolves against the config file's folder."""
+
+
+@dataclass(frozen=True)
+class Api:
+    """What the shared API client must know about one vendor's HTTP API."""
+
+    vendor: str
+    """The name the author reads in messages."""
+    base_url: str
+    error_message: Callable[[Any], str]
+    """The vendor's own explanation out of an error body (decoded JSON, else the text)."""
+    auth_headers: Callable[[str], dict[str, str]] = lambda secret: {}
+    basic_user: str | None = None
+    """HTTP Basic auth with this user name and the secret as password (Mailgun's `api`)."""
+    regions: Mapping[str, str] = field(default_factory=dict)
+    """`provider.region` values and their API roots."""
+    idempotency_header: str | None = None
+    """The header the vendor deduplicates requests by; only such requests (and GETs) are
+    retried after a failure that may have been processed."""
+    wait_hint: Callable[[str], float | None] | None = None
+    """Reads a pause out of a 429's message, for a vendor that says it there."""
+
+
+TIMEOUT = Option(checks.seconds, default=30.0)
+HTTP_OPTIONS: dict[str, Option] = {
+    "base_url": Option(checks.http_url),
+    "concurrency": Option(checks.int_range(1, 16), default=4),
+    "timeout": TIMEOUT,
+}
+SUBSCRIBERS = Option(checks.path, default=Path("subscribers.csv"))
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Everything the program knows about one provider, declared where its adapter lives."""
+
+    name: str
+    credential_env: str | None
+    """The environment variable that holds its key or password."""
+    options: Mapping[str, Option]
+    """The `[provider]` keys it accepts (besides `name`)."""
+    destination: Callable[[Setup], str]
+    """The ledger key for this configuration."""
+    unsubscribe: Callable[[Setup], Unsubscribe]
+    build: Callable[[Setup], Provider]
+    required: tuple[str, ...] = ()
+    api: Api | None = None
+    drafts: bool = False
+    """Its adapter implements `Drafts`."""
+    check: Callable[[Setup], None] | None = None
+    """A rule across several options, checked before anything else."""
+
+    @property
+    def idempotent(self) -> bool:
+        return self.api is not None and self.api.idempotency_header is not None
+
+
+class Setup:
+    """One provider's configuration as its spec reads it: options with their defaults, the
+    secret from the environment handed over, and the API client."""
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        config: Config,
+        environ: Mapping[str, str] | None = None,
+        *,
+        client: Callable[[Setup], ApiClient] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.environ: Mapping[str, str] = environ or {}
+        self._client = client
+
+    def option(self, key: str) -> Any:
+        """The configured value, else the schema's default (paths made absolute)."""
+        value = self.config.provider.options.get(key)
+        if value is not None:
+            return value
+        default = self.spec.options[key].default
+        if isinstance(default, Path):
+            return self.config.base_dir / default
+        return default
+
+    def traits(self) -> Traits:
+        """What the provider can do, checking the configuration first: keys it requires,
+        and its rules across keys."""
+        spec = self.spec
+        for key in spec.required:
+            if not self.config.provider.options.get(key):
+                raise ConfigError(
+                    f"The {spec.name} provider needs provider.{key} in newsletter.toml; add "
+                    "it to the [provider] table."
+                )
+        if spec.check is not None:
+            spec.check(self)
+        return Traits(
+            name=spec.name,
+            destination=spec.destination(self),
+            unsubscribe=spec.unsubscribe(self),
+            idempotent=spec.idempotent,
+            drafts=spec.drafts,
+        )
+
+    def client(self) -> ApiClient:
+        assert self._client is not None, "only `providers.create` builds adapters"
+        return self._client(self)
+
+
+def mailto_sender(setup: Setup) -> Unsubscribe:
+    """Without a list service, a mailto: to the sender, which the author handles by hand."""
+    address = parseaddr(setup.config.newsletter.sender)[1]
+    mailto = f"mailto:{address}?subject=unsubscribe"
+    return Unsubscribe(url=mailto, list_unsubscribe=f"<{mailto}>")
+
+
+def placeholder(url: str) -> Callable[[Setup], Unsubscribe]:
+    """A provider that fills its own unsubscribe link and headers in per recipient."""
+    return lambda setup: Unsubscribe(url=url)
+
+
+def message_field(*keys: str) -> Callable[[Any], str]:
+    """Reads the first non-empty string among `keys` of a JSON error object, or the body
+    itself when it is a bare string or plain text."""
+
+    def read(body: Any) -> str:
+        if isinstance(body, str):
+            return body
+        if isinstance(body, dict):
+            for key in keys:
+                value = body.get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return ""
+
+    return read

@@ -11,13 +11,15 @@ at Buttondown, which also adds List-Unsubscribe on every real send.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import ProviderError, ProviderSetupError
 from newsletter.models import Email, Receipt
-from newsletter.providers.base import Traits
-from newsletter.providers.http import HttpClient
+from newsletter.providers.base import HTTP_OPTIONS, Api, ProviderSpec, Traits, placeholder
 from newsletter.providers.idempotency import step_key
+
+if TYPE_CHECKING:
+    from newsletter.providers.api import ApiClient
 
 API_VERSION = "2026-04-01"
 # The body is our finished HTML; the comment stops Buttondown guessing it is Markdown.
@@ -25,13 +27,9 @@ HTML_MODE = "<!-- buttondown-editor-mode: fancy -->\n"
 
 
 class ButtondownProvider:
-    def __init__(self, traits: Traits, http: HttpClient) -> None:
+    def __init__(self, traits: Traits, http: ApiClient) -> None:
         self.traits = traits
         self.http = http
-
-    @staticmethod
-    def auth_headers(secret: str) -> dict[str, str]:
-        return {"Authorization": f"Token {secret}", "X-API-Version": API_VERSION}
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
         created = self._create(
@@ -88,3 +86,41 @@ def _email_id(created: Any) -> str:
         "Buttondown accepted the request but its answer has no email id; check base_url "
         "points at https://api.buttondown.com."
     )
+
+
+def error_message(body: Any) -> str:
+    """Buttondown answers `{"detail": "..."}`, or for a 422 a list of `{loc, msg}` items."""
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        return "; ".join(_validation_item(item) for item in detail)
+    return detail if isinstance(detail, str) else ""
+
+
+def _validation_item(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    where = ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "payload"))
+    message = str(item.get("msg", ""))
+    return f"{where}: {message}" if where else message
+
+
+SPEC = ProviderSpec(
+    name="buttondown",
+    credential_env="BUTTONDOWN_API_KEY",
+    options=HTTP_OPTIONS,
+    api=Api(
+        vendor="Buttondown",
+        base_url="https://api.buttondown.com",
+        auth_headers=lambda secret: {
+            "Authorization": f"Token {secret}",
+            "X-API-Version": API_VERSION,
+        },
+        idempotency_header="X-Idempotency-Key",
+        error_message=error_message,
+    ),
+    destination=lambda setup: "buttondown",
+    # Buttondown adds List-Unsubscribe itself on every real send.
+    unsubscribe=placeholder("{{ unsubscribe_url }}"),
+    drafts=True,
+    build=lambda setup: ButtondownProvider(setup.traits(), setup.client()),
+)

@@ -10,10 +10,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsletter import checks
 from newsletter.errors import ProviderError
 from newsletter.message import build_message
 from newsletter.models import Email, Receipt
-from newsletter.providers.base import Traits
+from newsletter.providers.base import Option, ProviderSpec, Traits, mailto_sender
 
 
 class OutboxProvider:
@@ -27,13 +28,6 @@ class OutboxProvider:
     def send_test(self, email: Email, *, address: str) -> Receipt:
         # The "[Test] " subject prefix already names the file "...-test-...".
         return self._write(email, to=address)
-
-    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
-        from newsletter.errors import ConfigError
-
-        raise ConfigError(
-            "The outbox provider has no drafts; --draft works with Buttondown and Resend."
-        )
 
     def close(self) -> None:
         """Nothing to release: each email is written and closed at once."""
@@ -67,3 +61,13 @@ def _unused_path(directory: Path, name: str) -> Path:
         path = directory / f"{name}-{counter}.eml"
         counter += 1
     return path
+
+
+SPEC = ProviderSpec(
+    name="outbox",
+    credential_env=None,
+    options={"dir": Option(checks.path, default=Path("outbox"))},
+    destination=lambda setup: "outbox",
+    unsubscribe=mailto_sender,
+    build=lambda setup: OutboxProvider(setup.traits(), setup.option("dir")),
+)

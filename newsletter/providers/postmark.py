@@ -20,13 +20,26 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsletter.errors import ConfigError, ProviderError
+from newsletter import checks
+from newsletter.errors import ProviderError
+from newsletter.message import pop_header
 from newsletter.models import Email, Receipt, Rejection
-from newsletter.providers.base import Traits
-from newsletter.providers.http import HttpClient, pop_header
+from newsletter.providers.base import (
+    HTTP_OPTIONS,
+    SUBSCRIBERS,
+    Api,
+    Option,
+    ProviderSpec,
+    Traits,
+    message_field,
+    placeholder,
+)
 from newsletter.providers.subscribers import Subscriber, SubscribersFile
+
+if TYPE_CHECKING:
+    from newsletter.providers.api import ApiClient
 
 MAX_BATCH = 500
 MAX_BATCH_BYTES = 50 * 1000 * 1000
@@ -45,16 +58,12 @@ class _BatchOutcome:
 
 class PostmarkProvider:
     def __init__(
-        self, traits: Traits, http: HttpClient, *, message_stream: str, subscribers_path: Path
+        self, traits: Traits, http: ApiClient, *, message_stream: str, subscribers_path: Path
     ) -> None:
         self.traits = traits
         self.http = http
         self.message_stream = message_stream
         self.subscribers = SubscribersFile(subscribers_path)
-
-    @staticmethod
-    def auth_headers(secret: str) -> dict[str, str]:
-        return {"X-Postmark-Server-Token": secret, "Accept": "application/json"}
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
         listing = self.subscribers.load()
@@ -92,9 +101,6 @@ class PostmarkProvider:
             )
         message_id = answer.get("MessageID") if isinstance(answer, dict) else None
         return Receipt(provider="postmark", message_id=message_id, accepted=1)
-
-    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
-        raise ConfigError("Postmark has no drafts; --draft works with Buttondown and Resend.")
 
     def close(self) -> None:
         self.http.close()
@@ -178,3 +184,33 @@ def batch_body(shared: bytes, batch: Sequence[Subscriber]) -> bytes:
 def _encode(value: Any) -> bytes:
     # As httpx encodes `json=`: UTF-8, compact.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+SPEC = ProviderSpec(
+    name="postmark",
+    credential_env="POSTMARK_SERVER_TOKEN",
+    options={
+        **HTTP_OPTIONS,
+        "message_stream": Option(checks.nonempty_string, default="broadcast"),
+        "subscribers": SUBSCRIBERS,
+    },
+    api=Api(
+        vendor="Postmark",
+        base_url="https://api.postmarkapp.com",
+        auth_headers=lambda secret: {
+            "X-Postmark-Server-Token": secret,
+            "Accept": "application/json",
+        },
+        # {"ErrorCode": 10, "Message": "..."}
+        error_message=message_field("Message"),
+    ),
+    destination=lambda setup: f"postmark:{setup.option('message_stream')}",
+    # Broadcast streams get Postmark's own RFC 8058 headers, which cannot be overridden.
+    unsubscribe=placeholder("{{{ pm:unsubscribe }}}"),
+    build=lambda setup: PostmarkProvider(
+        setup.traits(),
+        setup.client(),
+        message_stream=setup.option("message_stream"),
+        subscribers_path=setup.option("subscribers"),
+    ),
+)

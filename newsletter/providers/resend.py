@@ -13,26 +13,34 @@ instead of creating a second one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from newsletter import checks
 from newsletter.errors import ProviderError
+from newsletter.message import pop_header
 from newsletter.models import Email, Receipt
-from newsletter.providers.base import Traits
-from newsletter.providers.http import HttpClient, pop_header
+from newsletter.providers.base import (
+    HTTP_OPTIONS,
+    Api,
+    Option,
+    ProviderSpec,
+    Traits,
+    message_field,
+    placeholder,
+)
 from newsletter.providers.idempotency import step_key
+
+if TYPE_CHECKING:
+    from newsletter.providers.api import ApiClient
 
 _NAME_LIMIT = 80
 
 
 class ResendProvider:
-    def __init__(self, traits: Traits, http: HttpClient, *, audience_id: str) -> None:
+    def __init__(self, traits: Traits, http: ApiClient, *, audience_id: str) -> None:
         self.traits = traits
         self.http = http
         self.audience_id = audience_id
-
-    @staticmethod
-    def auth_headers(secret: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {secret}"}
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
         existing = self._find_broadcast(idempotency_key)
@@ -133,3 +141,25 @@ def _id(answer: Any) -> str:
         "Resend accepted the request but its answer has no id; check base_url points at "
         "https://api.resend.com."
     )
+
+
+SPEC = ProviderSpec(
+    name="resend",
+    credential_env="RESEND_API_KEY",
+    options={**HTTP_OPTIONS, "audience_id": Option(checks.nonempty_string)},
+    required=("audience_id",),
+    api=Api(
+        vendor="Resend",
+        base_url="https://api.resend.com",
+        auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        idempotency_header="Idempotency-Key",
+        # {"statusCode": 422, "name": "validation_error", "message": "..."}
+        error_message=message_field("message"),
+    ),
+    destination=lambda setup: f"resend:{setup.option('audience_id')}",
+    unsubscribe=placeholder("{{{RESEND_UNSUBSCRIBE_URL}}}"),
+    drafts=True,
+    build=lambda setup: ResendProvider(
+        setup.traits(), setup.client(), audience_id=setup.option("audience_id")
+    ),
+)

@@ -22,14 +22,26 @@ from email.policy import SMTP, EmailPolicy
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
+from newsletter import checks
 from newsletter.errors import ConfigError, ProviderError
 from newsletter.message import build_message, sender_domain
 from newsletter.models import Email, Receipt, Rejection
-from newsletter.providers.base import Traits
+from newsletter.providers.base import (
+    SUBSCRIBERS,
+    TIMEOUT,
+    Option,
+    ProviderSpec,
+    Setup,
+    Traits,
+    Unsubscribe,
+    mailto_sender,
+)
 from newsletter.providers.subscribers import SubscribersFile
 
 PASSWORD_ENV = "SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 SMTPUTF8 = SMTP.clone(utf8=True)
+PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+"""`provider.security`'s choices, and the port each uses when `provider.port` is not set."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +50,9 @@ class SmtpSettings:
     port: int
     security: str
     """`starttls`, `ssl` or `none`."""
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
+    username: str | None
+    password: str | None
+    timeout: float
 
     def __repr__(self) -> str:
         # The dataclass default would print the password in any traceback or debug log.
@@ -90,9 +102,6 @@ class SmtpProvider:
         if refusal:
             raise ProviderError(f"The SMTP server refused the test address {address}: {refusal}.")
         return Receipt(provider="smtp", message_id=message_id, accepted=1)
-
-    def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
-        raise ConfigError("SMTP has no drafts; --draft works with Buttondown and Resend.")
 
     def close(self) -> None:
         """Each send opens and closes its own connection; nothing stays open."""
@@ -251,3 +260,56 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         return _reply(error)
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _create(setup: Setup) -> SmtpProvider:
+    username = setup.option("username")
+    password = setup.environ.get(PASSWORD_ENV) or None
+    if username and not password:
+        raise ConfigError(
+            f"provider.username is set but ${PASSWORD_ENV} is empty; export the SMTP "
+            "password in that variable (never in newsletter.toml)."
+        )
+    if password and not username:
+        raise ConfigError(
+            f"${PASSWORD_ENV} is set but provider.username is not; add the SMTP login "
+            "name to [provider] in newsletter.toml."
+        )
+    security = setup.option("security")
+    settings = SmtpSettings(
+        host=setup.option("host"),
+        port=setup.option("port") or PORTS[security],
+        security=security,
+        username=username,
+        password=password,
+        timeout=setup.option("timeout"),
+    )
+    return SmtpProvider(setup.traits(), settings, subscribers_path=setup.option("subscribers"))
+
+
+def _unsubscribe(setup: Setup) -> Unsubscribe:
+    """Plain SMTP has no list service: link to the author's own unsubscribe page when there is
+    one (https allows RFC 8058 one-click), else a mailto: the author handles by hand."""
+    url: str | None = setup.option("unsubscribe_url")
+    if not url:
+        return mailto_sender(setup)
+    return Unsubscribe(url=url, list_unsubscribe=f"<{url}>", one_click=url.startswith("https://"))
+
+
+SPEC = ProviderSpec(
+    name="smtp",
+    credential_env=PASSWORD_ENV,
+    options={
+        "host": Option(checks.nonempty_string),
+        "port": Option(checks.int_range(1, 65535)),
+        "security": Option(checks.choice(*PORTS), default="starttls"),
+        "username": Option(checks.nonempty_string),
+        "subscribers": SUBSCRIBERS,
+        "timeout": TIMEOUT,
+        "unsubscribe_url": Option(checks.http_url),
+    },
+    required=("host",),
+    destination=lambda setup: f"smtp:{setup.option('host')}",
+    unsubscribe=_unsubscribe,
+    build=_create,
+)

@@ -1,4 +1,5 @@
-"""The shared HTTP layer: what is retried, how long it waits, what the author is told."""
+"""The API client every HTTP provider shares: what is retried, how long it waits, what the
+author is told, and how many batches went out."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import httpx
 import pytest
 
 from newsletter.errors import ProviderError
-from newsletter.providers.http import HttpClient, RetryPolicy, provider_message, retry_after
+from newsletter.http import RetryPolicy, retry_after
+from newsletter.providers import buttondown, mailgun, postmark, resend
+from newsletter.providers.api import ApiClient
+from newsletter.providers.base import Api
 from tests.fakes.helpers import SECRET, SleepRecorder
 from tests.fakes.server import FakeApi, Reply, Request
 
@@ -48,15 +52,31 @@ def api() -> Iterator[EchoApi]:
         yield server
 
 
-def client(url: str, sleep: SleepRecorder, **kwargs: Any) -> HttpClient:
-    return HttpClient(
-        provider="Acme",
-        base_url=url,
+def acme_message(body: Any) -> str:
+    """Acme answers in Buttondown's shapes, or Mailgun's for a rate limit."""
+    return buttondown.error_message(body) or mailgun.SPEC.api.error_message(body)  # type: ignore[union-attr]
+
+
+ACME = Api(
+    vendor="Acme",
+    base_url="https://api.acme.example",
+    auth_headers=lambda secret: {"Authorization": f"Token {secret}"},
+    error_message=acme_message,
+    idempotency_header="Acme-Key",
+    wait_hint=mailgun.wait_hint,
+)
+
+
+def client(url: str, sleep: SleepRecorder, **kwargs: Any) -> ApiClient:
+    options: dict[str, Any] = {"timeout": 30.0, "concurrency": 4, **kwargs}
+    return ApiClient(
+        ACME,
         secret=SECRET,
         secret_env="ACME_KEY",
-        headers={"Authorization": f"Token {SECRET}"},
+        base_url=url,
+        user_agent="tests",
         sleep=sleep,
-        **kwargs,
+        **options,
     )
 
 
@@ -152,12 +172,15 @@ def test_basic_auth_token_echoed_back_is_redacted_too(api: EchoApi) -> None:
 
     token = base64.b64encode(f"api:{SECRET}".encode()).decode()
     api.fail_next(400, {"message": f"bad header Basic {token}"})
-    http = HttpClient(
-        provider="Mailgun",
+    assert mailgun.SPEC.api is not None
+    http = ApiClient(
+        mailgun.SPEC.api,
         base_url=api.url,
         secret=SECRET,
         secret_env="MAILGUN_API_KEY",
-        auth=("api", SECRET),
+        timeout=30.0,
+        concurrency=1,
+        user_agent="tests",
         sleep=SleepRecorder(),
     )
     with pytest.raises(ProviderError) as caught:
@@ -191,21 +214,55 @@ def test_retry_after_as_an_http_date() -> None:
     assert retry_after(httpx.Response(503)) is None
 
 
-def test_provider_message_reads_each_vendor_shape() -> None:
-    assert provider_message(httpx.Response(401, json="Forbidden")) == "Forbidden"
+def vendor_message(spec_api: Api | None, response: httpx.Response) -> str:
+    assert spec_api is not None
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return spec_api.error_message(body)
+
+
+def test_each_vendor_reads_its_own_error_bodies() -> None:
+    assert vendor_message(mailgun.SPEC.api, httpx.Response(401, json="Forbidden")) == "Forbidden"
     assert (
-        provider_message(httpx.Response(422, json={"ErrorCode": 300, "Message": "Bad To"}))
+        vendor_message(mailgun.SPEC.api, httpx.Response(400, json={"message": "to is missing"}))
+        == "to is missing"
+    )
+    assert (
+        vendor_message(
+            postmark.SPEC.api, httpx.Response(422, json={"ErrorCode": 300, "Message": "Bad To"})
+        )
         == "Bad To"
     )
     assert (
-        provider_message(
+        vendor_message(
+            resend.SPEC.api,
             httpx.Response(
                 422, json={"statusCode": 422, "name": "validation_error", "message": "Invalid from"}
-            )
+            ),
         )
         == "Invalid from"
     )
-    assert provider_message(httpx.Response(400, text="plain\ntext")) == "plain text"
+    assert (
+        vendor_message(buttondown.SPEC.api, httpx.Response(401, json={"detail": "Invalid token."}))
+        == "Invalid token."
+    )
+    # A proxy's or load balancer's page in front of the API is quoted as text.
+    assert vendor_message(postmark.SPEC.api, httpx.Response(502, text="Bad gateway")) == (
+        "Bad gateway"
+    )
+
+
+def test_the_quoted_message_is_one_line() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text="plain\ntext")
+
+    http = client(
+        "https://api.acme.example", SleepRecorder(), transport=httpx.MockTransport(answer)
+    )
+    with pytest.raises(ProviderError, match="HTTP 400: plain text;"):
+        http.request("POST", "/x")
 
 
 def test_batches_share_a_bounded_pool() -> None:
@@ -278,3 +335,71 @@ def test_a_timeout_after_connecting_may_have_been_processed() -> None:
         with pytest.raises(ProviderError) as caught:
             http.request("POST", "/x")
     assert caught.value.maybe_sent is True
+
+
+# --- the retry rule: repeat only what cannot have been processed, or is safe to repeat ------
+
+
+def test_a_server_error_on_a_post_without_a_key_is_not_repeated(api: EchoApi) -> None:
+    api.fail_next(503, {"message": "busy"})
+    sleep = SleepRecorder()
+    with pytest.raises(ProviderError, match="may have accepted the email") as caught:
+        client(api.url, sleep).request("POST", "/x", json={})
+    assert caught.value.maybe_sent is True
+    assert len(api.requests) == 1
+    assert sleep.pauses == []
+    assert "newsletter resolve" in caught.value.message
+
+
+def test_a_server_error_on_a_keyed_post_is_repeated_with_the_same_key(api: EchoApi) -> None:
+    api.fail_next(503, {"message": "busy"}, times=2)
+    response = client(api.url, SleepRecorder()).request(
+        "POST", "/x", json={}, headers={"acme-key": "k-1"}
+    )
+    assert response.json() == {"seen": 3}
+    assert [r.header("acme-key") for r in api.requests] == ["k-1"] * 3
+
+
+def test_a_timeout_of_a_post_without_a_key_is_not_repeated() -> None:
+    with EchoApi(latency=0.5) as slow:
+        sleep = SleepRecorder()
+        http = client(slow.url, sleep, timeout=0.05)
+        with pytest.raises(ProviderError, match="did not answer in time") as caught:
+            http.request("POST", "/x", json={})
+        assert len(slow.requests) == 1
+    assert caught.value.maybe_sent is True
+    assert sleep.pauses == []
+
+
+def test_a_refused_connection_is_repeated_even_for_a_post() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"ok": True})
+
+    http = client(
+        "https://api.acme.example", SleepRecorder(), transport=httpx.MockTransport(answer)
+    )
+    assert http.request("POST", "/x", json={}).json() == {"ok": True}
+    assert calls == ["POST", "POST"]
+
+
+def test_a_connection_dropped_mid_answer_is_not_repeated_for_a_post() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.RemoteProtocolError("peer closed connection", request=request)
+
+    http = client(
+        "https://api.acme.example", SleepRecorder(), transport=httpx.MockTransport(answer)
+    )
+    with pytest.raises(
+        ProviderError, match=r"connection to Acme broke before its answer \(RemoteProtocolError\)"
+    ) as caught:
+        http.request("POST", "/x", json={})
+    assert caught.value.maybe_sent is True
+    assert calls == ["POST"]
