@@ -43,9 +43,11 @@ def _iso_date(text: str) -> date:
 
 
 def _address(text: str) -> str:
-    local, _, domain = text.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an email address")
+    from newsletter.checks import address_problem
+
+    problem = address_problem(text) if "@" in text else "it has no @"
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an email address ({problem})")
     return text
 
 

@@ -175,6 +175,13 @@ def test_since_dry_run_check_preview_and_status(blog: Path, feed_server: FeedSer
         ("", ["send"], 2, "No feed to read"),
         ("", ["send", "--feed", "missing.xml"], 2, "does not exist"),
         ("", ["send", "--since", "last week", "--feed", "x.xml"], 2, "ISO date"),
+        ("", ["send", "--test-to", "me@localhost", "--feed", "x.xml"], 2, "not an email address"),
+        (
+            "",
+            ["send", "--test-to", "a@example.org,b@example.org", "--feed", "x.xml"],
+            2,
+            "not an email address",
+        ),
     ],
 )
 def test_bad_input_is_one_sentence_and_an_exit_code(

@@ -4,8 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import DEFAULT_USER_AGENT, load_config, parse_config
+from newsletter.config import (
+    DEFAULT_USER_AGENT,
+    ExcerptConfig,
+    FeedConfig,
+    LinksConfig,
+    NewsletterConfig,
+    StateConfig,
+    load_config,
+    parse_config,
+)
 from newsletter.errors import ConfigError
+from newsletter.providers import PROVIDER_NAMES, spec_for
 
 
 def write(tmp_path: Path, text: str, name: str = "newsletter.toml") -> Path:
@@ -140,3 +150,104 @@ def test_a_folder_given_as_the_config_is_called_a_folder(tmp_path: Path) -> None
         load_config(str(tmp_path), {})
     with pytest.raises(ConfigError, match="is a folder"):
         load_config(None, {"NEWSLETTER_CONFIG": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("section", "known"),
+    [
+        ("feed", "timeout = 5"),
+        ("newsletter", "title = 'T'"),
+        ("excerpt", "fallback_words = 50"),
+        ("links", "utm = {}"),
+        ("state", "path = 'ledger.json'"),
+    ],
+)
+def test_a_typo_is_refused_in_every_section(tmp_path: Path, section: str, known: str) -> None:
+    path = write(tmp_path, f"[{section}]\n{known}\ntimout = 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    assert f"Unknown key {section}.timout in {path.resolve()}" in caught.value.message
+    # Without the typo the same section loads: the key, not the section, was refused.
+    load_config(str(write(tmp_path, f"[{section}]\n{known}\n")), {})
+
+
+PROVIDER_MINIMUM = {
+    "outbox": "",
+    "smtp": "host = 'mail.example.org'\n",
+    "buttondown": "",
+    "mailgun": "domain = 'mg.example.org'\n",
+    "postmark": "",
+    "resend": "audience_id = 'aud-1'\n",
+}
+
+
+@pytest.mark.parametrize("name", PROVIDER_NAMES)
+def test_a_typo_is_refused_under_every_provider(tmp_path: Path, name: str) -> None:
+    assert set(PROVIDER_MINIMUM) == set(PROVIDER_NAMES)
+    head = f"[provider]\nname = '{name}'\n{PROVIDER_MINIMUM[name]}"
+    path = write(tmp_path, head + "api_kee = 'x'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), {})
+    message = caught.value.message
+    assert f"Unknown key provider.api_kee in {path.resolve()} for the {name} provider" in message
+    for key in spec_for(name).options:
+        assert key in message  # the keys this provider does accept are listed
+    load_config(str(write(tmp_path, head)), {})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("from", "a@example.org, b@example.org"),
+        ("from", "Blog <a@example.org>, Other <b@example.org>"),
+        ("from", "Blog news@example.org"),
+        ("from", "news@"),
+        ("from", "news@localhost"),
+        ("reply_to", "not an address"),
+        ("reply_to", "a@example.org; b@example.org"),
+    ],
+)
+def test_an_address_setting_takes_exactly_one_valid_address(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"newsletter": {key: value}})
+    assert f"newsletter.{key}" in caught.value.message
+    assert "email address" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "news@example.org",
+        "Blog <news@example.org>",
+        '"Notes, weekly" <news@example.org>',
+        "Zoë's Blog <zoë@example.org>",
+    ],
+)
+def test_an_address_with_or_without_a_name_is_kept_as_written(value: str) -> None:
+    config = parse_config({"newsletter": {"from": value, "reply_to": value}})
+    assert config.newsletter.sender == value
+    assert config.newsletter.reply_to == value
+
+
+def test_a_mailgun_list_address_is_one_address_too() -> None:
+    with pytest.raises(ConfigError, match=r"provider\.list_address.*one email address"):
+        parse_config(
+            {
+                "provider": {
+                    "name": "mailgun",
+                    "domain": "mg.example.org",
+                    "list_address": "a@mg.example.org, b@mg.example.org",
+                }
+            }
+        )
+
+
+def test_defaults_come_from_the_section_classes(tmp_path: Path) -> None:
+    """What parse_config fills in for a missing key is the dataclass field's default."""
+    config = parse_config({}, path=tmp_path / "newsletter.toml")
+    assert config.feed == FeedConfig()
+    assert config.newsletter == NewsletterConfig()
+    assert config.excerpt == ExcerptConfig()
+    assert config.links == LinksConfig()
+    # Paths are the one difference: they resolve against the file's folder.
+    assert config.state.path == tmp_path / StateConfig().path

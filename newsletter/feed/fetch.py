@@ -1,0 +1,217 @@
+"""Fetch the blog's feed: over HTTP (the program's one HTTP layer), or from a local file.
+
+A GET is safe to repeat, so timeouts and 5xx are tried again, and a 429's `Retry-After` is
+honoured (`newsletter/http.py`). A 304 answer to the conditional GET gives no body.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from newsletter.config import FeedConfig
+from newsletter.errors import ConfigError, FeedError
+from newsletter.models import FetchResult, Validators
+
+if TYPE_CHECKING:
+    import httpx
+
+    from newsletter.http import GaveUp, Jitter, RetryPolicy
+
+MAX_FEED_BYTES = 20 * 1024 * 1024
+"""A feed larger than this is refused: real feeds are well under 5 MB, and the cap keeps a
+misconfigured URL (a video, a dump) from filling memory."""
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+MAX_REDIRECTS = 5
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+def is_remote(location: str) -> bool:
+    # URL schemes are case-insensitive (RFC 3986): "HTTP://..." is a URL, not a file name.
+    return location[:8].lower().startswith(("http://", "https://"))
+
+
+def retry_policy() -> RetryPolicy:
+    """The feed's retries: a GET is safe to repeat, so timeouts and 5xx are tried again."""
+    from newsletter.http import RetryPolicy
+
+    return RetryPolicy(attempts=3, base_delay=1.0)
+
+
+def fetch(
+    location: str,
+    *,
+    validators: Validators | None = None,
+    timeout: float = FeedConfig.timeout,
+    user_agent: str,
+    max_bytes: int = MAX_FEED_BYTES,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Jitter | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> FetchResult:
+    """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`.
+
+    `timeout` bounds each read, and the whole request gets a few times that. `transport`
+    replaces the network (an `httpx.MockTransport` in tests); `sleep` and `jitter` are how
+    retries wait.
+    """
+    if not is_remote(location):
+        if _SCHEME.match(location) and not location[:7].lower().startswith("file://"):
+            raise ConfigError(
+                f"The feed address {location} must start with http:// or https:// (or be a "
+                "local file path); fix [feed] url or the --feed value."
+            )
+        return _read_local(location, max_bytes)
+    # Imported here so that `newsletter --help` does not pay for httpx.
+    import httpx
+
+    from newsletter.http import DEADLINE_FACTOR, GaveUp, make_client, send_with_retries
+
+    try:
+        host = httpx.URL(location).host
+    except httpx.InvalidURL:
+        host = ""
+    if not host:
+        raise ConfigError(
+            f"The feed address {location} is not a valid URL; fix [feed] url or the --feed value."
+        )
+
+    headers = {"User-Agent": user_agent, "Accept": ACCEPT}
+    if validators and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    client = make_client(
+        timeout=timeout,
+        transport=transport,
+        headers=headers,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+    )
+    with client:
+        try:
+            outcome = send_with_retries(
+                lambda: _get(client, location, max_bytes),
+                policy=retry or retry_policy(),
+                repeatable=True,
+                deadline=timeout * DEADLINE_FACTOR,
+                sleep=sleep,
+                jitter=jitter,
+            )
+        except GaveUp as gave_up:
+            raise FeedError(_gave_up_sentence(location, gave_up)) from None
+        except httpx.TooManyRedirects:
+            raise FeedError(
+                f"The feed at {location} redirects in a loop (or more than {MAX_REDIRECTS} "
+                "times); open it in a browser to find where the feed really is, and set "
+                "[feed] url to that."
+            ) from None
+    response = outcome.response
+    if response.status_code == 304:
+        return FetchResult(url=str(response.url), body=None, headers={}, validators=Validators())
+    if response.status_code >= 400:
+        status = response.status_code
+        raise FeedError(_status_sentence(location, status, response.reason_phrase))
+    return FetchResult(
+        url=str(response.url),
+        body=response.content,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        validators=Validators(
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        ),
+    )
+
+
+def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
+    """One GET; the body is read (up to `max_bytes`) only for an answer that has one."""
+    import httpx
+
+    with client.stream("GET", location) as response:
+        if response.status_code == 304 or response.status_code >= 400:
+            return response
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedError(_too_big_sentence(location, max_bytes))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise FeedError(_too_big_sentence(location, max_bytes))
+            chunks.append(chunk)
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
+
+
+def _read_local(location: str, max_bytes: int) -> FetchResult:
+    path = (
+        Path(unquote(urlsplit(location).path)) if location.startswith("file://") else Path(location)
+    )
+    try:
+        if path.stat().st_size > max_bytes:
+            raise FeedError(_too_big_sentence(str(path), max_bytes))
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The feed file {path} does not exist; check [feed] url or the --feed path."
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"The feed path {path} is a folder, not a feed file.") from None
+    except OSError as error:
+        raise FeedError(f"Cannot read the feed file {path} ({error.strerror}).") from None
+    return FetchResult(url=path.resolve().as_uri(), body=body, headers={}, validators=Validators())
+
+
+def _status_sentence(location: str, status: int, reason: str) -> str:
+    if status in (401, 403):
+        return (
+            f"The feed at {location} refused access ({status} {reason}); some hosts block "
+            "unknown clients, so check the URL opens in a browser, or set [feed] user_agent."
+        )
+    if status in (404, 410):
+        return f"The feed at {location} was not found ({status} {reason}); check [feed] url."
+    return f"The feed at {location} answered {status} {reason}; check [feed] url."
+
+
+def _too_big_sentence(location: str, max_bytes: int) -> str:
+    return (
+        f"The feed at {location} is larger than {max_bytes // (1024 * 1024)} MB, which no blog "
+        "feed should be; check that [feed] url points at the feed itself."
+    )
+
+
+def _gave_up_sentence(location: str, gave_up: GaveUp) -> str:
+    tries = gave_up.attempts
+    if gave_up.response is not None:
+        answer = f"{gave_up.response.status_code} {gave_up.response.reason_phrase}"
+        if gave_up.wait is not None:
+            return (
+                f"The feed at {location} answered {answer} and asks to wait "
+                f"{gave_up.wait:.0f} seconds; try again later."
+            )
+        return (
+            f"The feed at {location} answered {answer} {tries} times; the blog's server is "
+            "having trouble, so try again later."
+        )
+    kind = "timed out" if gave_up.timed_out else "could not be reached"
+    host = urlsplit(location).netloc
+    return (
+        f"The feed at {location} {kind} ({tries} tries); check that {host} is up and "
+        "the address is right, then run again."
+    )
