@@ -142,7 +142,7 @@ def test_a_retry_reuses_each_batchs_key_and_keeps_its_pending_time(ledger: Ledge
     records.mark([second], Status.PENDING, at=then, idempotency_key="key-b")
     ledger.save()
     provider = LedgerReadingProvider(ledger.path)
-    feed = Feed("B", "", "", None, None, (second, first))
+    feed = Feed("B", "", "", None, (second, first))
     batches = pending_batches(records.pending(), feed, records)
     assert batches == (Batch("key-a", (first,)), Batch("key-b", (second,)))
 
@@ -157,7 +157,7 @@ def test_a_retry_reuses_each_batchs_key_and_keeps_its_pending_time(ledger: Ledge
 def test_a_pending_post_gone_from_the_feed_asks_for_resolve() -> None:
     records = DestinationLedger("fake:list")
     records.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="k")
-    empty = Feed("B", "", "", None, None, (make_post(2),))
+    empty = Feed("B", "", "", None, (make_post(2),))
     with pytest.raises(SafetyRefusal, match=r"no longer in the feed.*newsletter resolve --post"):
         pending_batches(records.pending(), empty, records)
 

@@ -175,7 +175,7 @@ LIMITS = Limits(first_run_days=7, max_posts=2, flood_limit=3)
 
 
 def feed_of(*posts: Post) -> Feed:
-    return Feed("Blog", "https://example.org/", "https://example.org/feed/", None, None, posts)
+    return Feed("Blog", "https://example.org/", "https://example.org/feed/", None, posts)
 
 
 def test_max_posts_sends_the_oldest_and_the_rest_wait() -> None:

@@ -21,7 +21,7 @@ def test_step_summary_lists_posts_subject_provider_and_result() -> None:
         updated=None,
         html="<p>x</p>",
     )
-    feed = Feed("B", "https://b.example.org/", "https://b.example.org/feed", None, None, (post,))
+    feed = Feed("B", "https://b.example.org/", "https://b.example.org/feed", None, (post,))
     plan = Plan(feed, "postmark:broadcast", (post,), (), (), (), False)
     report = Report(
         "send",
