@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newsletter import pipeline
@@ -385,3 +386,49 @@ def test_a_test_send_to_the_outbox_is_named_once_as_a_test(blog: Path) -> None:
     pipeline.send(config, SendOptions(test_to="me@example.org"), {}, quiet)
     (name,) = [path.name for path in (blog / "outbox").glob("*.eml")]
     assert name.count("test") == 1
+
+
+def test_the_feed_comes_through_the_given_transport_and_its_etag_saves_the_next_run(
+    tmp_path: Path, provider: RecordingProvider
+) -> None:
+    url = "https://b.example.org/feed.xml"
+    body = rss((1, timedelta(days=1)), (2, timedelta(days=2)), (3, timedelta(days=3)))
+    seen: list[httpx.Request] = []
+
+    def blog_server(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304)
+        return httpx.Response(200, content=body.encode(), headers={"ETag": '"v1"'})
+
+    transport = httpx.MockTransport(blog_server)
+    config = parse_config(
+        {
+            "feed": {"url": url},
+            "newsletter": {"from": "B <n@b.example.org>", "max_posts": 2},
+            "provider": {"name": "outbox"},
+        },
+        path=tmp_path / "newsletter.toml",
+    )
+
+    def run() -> pipeline.Report:
+        return pipeline.send(
+            config, SendOptions(), {}, quiet, provider=provider, transport=transport
+        )
+
+    first = run()
+    assert "1 more post(s) wait" in first.outcome
+    # A post still waits, so the ETag is not kept: a 304 must not hide it next time.
+    assert ledger_of(tmp_path)["feeds"] == {}
+    second = run()
+    assert "if-none-match" not in seen[1].headers
+    assert second.outcome.startswith("Sent 1 post(s)")
+    assert ledger_of(tmp_path)["feeds"] == {url: {"etag": '"v1"'}}
+
+    third = run()
+    assert seen[2].headers["if-none-match"] == '"v1"'
+    assert third.outcome == "The feed has not changed since the last run; nothing to send."
+    assert [email.post_ids for email, _ in provider.sent] == [("id-2", "id-3"), ("id-1",)]
+
+    pipeline.check(config, SendOptions(), {}, quiet, provider=provider, transport=transport)
+    assert "if-none-match" not in seen[3].headers  # check always reads the whole feed
