@@ -43,6 +43,7 @@ def compose(
         templates_dir=config.newsletter.templates,
         sender=config.newsletter.sender,
         reply_to=config.newsletter.reply_to,
+        digest_excerpts=config.newsletter.digest_excerpts,
     )
     return build_emails(feed, items, settings, unsubscribe)
 

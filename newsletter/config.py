@@ -26,6 +26,7 @@ DEFAULT_CONFIG_NAME = "newsletter.toml"
 DEFAULT_USER_AGENT = f"newsletter/{__version__} (blog-to-email newsletter; +https://pypi.org/project/blog-newsletter/)"
 
 Mode = Literal["digest", "per-post"]
+DigestExcerpts = Literal["full", "short"]
 
 
 def rule(check: checks.Checker, *, key: str | None = None, local: bool = False) -> dict[str, Any]:
@@ -59,6 +60,10 @@ class NewsletterConfig:
     templates: Path | None = field(default=None, metadata=rule(checks.path))
     language: str | None = field(default=None, metadata=rule(checks.language_tag))
     """BCP 47 tag for dates and the email's own words; None follows the feed."""
+    digest_excerpts: DigestExcerpts = field(
+        default="full", metadata=rule(checks.choice("full", "short"))
+    )
+    """"short": a digest lists the titles, then shows about 60 words of each post."""
 
 
 @dataclass(frozen=True)

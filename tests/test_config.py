@@ -61,6 +61,7 @@ def test_lookup_order_flag_then_environment_then_cwd(
         ("[newsletter]\nmax_posts = 'ten'\n", "newsletter.max_posts"),
         ("[newsletter]\nmax_posts = 0\n", "newsletter.max_posts"),
         ("[newsletter]\nmode = 'weekly'\n", "newsletter.mode"),
+        ("[newsletter]\ndigest_excerpts = 'brief'\n", "newsletter.digest_excerpts"),
         ("[newsletter]\nfrom = 'not an address'\n", "newsletter.from"),
         ("[feed]\ntimeout = true\n", "feed.timeout"),
         ("[provider]\nname = 'sendmail'\n", "provider.name"),
@@ -251,3 +252,9 @@ def test_defaults_come_from_the_section_classes(tmp_path: Path) -> None:
     assert config.links == LinksConfig()
     # Paths are the one difference: they resolve against the file's folder.
     assert config.state.path == tmp_path / StateConfig().path
+
+
+def test_digest_excerpts_defaults_to_full_and_takes_short(tmp_path: Path) -> None:
+    assert load_config(str(write(tmp_path, "")), {}).newsletter.digest_excerpts == "full"
+    path = write(tmp_path, "[newsletter]\ndigest_excerpts = 'short'\n")
+    assert load_config(str(path), {}).newsletter.digest_excerpts == "short"

@@ -333,6 +333,14 @@ def test_preview_with_nothing_new_shows_the_latest_post(
     assert any("latest post instead" in warning for warning in report.warnings)
 
 
+def test_a_short_digest_lists_the_titles_first(blog: Path) -> None:
+    config = make_config(blog, digest_excerpts="short")
+    report = pipeline.preview(config, SendOptions(), {}, quiet, out_dir=blog / "look")
+    (email,) = report.emails
+    assert "In this issue" in email.html and 'href="#post-1"' in email.html
+    assert "In this issue:\n- Post 1\n- Post 2" in email.text
+
+
 @pytest.mark.parametrize(("stamp", "retried"), [("{now}", True), ("2020-01-01", False)])
 def test_a_hand_edited_pending_time_without_a_zone_is_read_as_utc(
     blog: Path, provider: RecordingProvider, stamp: str, retried: bool

@@ -666,3 +666,60 @@ def test_the_masthead_is_marked_for_its_dark_mode_colour() -> None:
     for mode in ("digest", "per-post"):
         html = render_one(mode=mode).html
         assert re.search(r'<a href="[^"]*" class="nl-brand"[^>]*>Garden Notes</a>', html)
+
+
+# --- digests: contents list, short openings ----------------------------------------------------
+
+
+def contents_of(sent: Email) -> list[tuple[str, str]]:
+    listed = re.search(r">In this issue</h2>\s*<ul[^>]*>(.*?)</ul>", sent.html, re.S)
+    return re.findall(r'<a href="(#[^"]*)">([^<]*)</a>', listed.group(1)) if listed else []
+
+
+@pytest.mark.parametrize(("count", "listed"), [(1, False), (2, False), (3, True), (10, True)])
+def test_a_full_digest_lists_its_titles_from_three_posts(count: int, listed: bool) -> None:
+    sent = render_one([sample_item(n) for n in range(1, count + 1)])
+    assert bool(contents_of(sent)) is listed
+    assert ("In this issue:" in sent.text) is listed
+
+
+def test_the_list_of_titles_links_to_each_post() -> None:
+    sent = render_one([sample_item(n) for n in range(1, 4)])
+    assert contents_of(sent) == [(f"#post-{n}", f"Garden notes, week {n}") for n in (1, 2, 3)]
+    for n in (1, 2, 3):
+        assert re.search(rf'<h2 id="post-{n}"[^>]*><a [^>]*>Garden notes, week {n}</a>', sent.html)
+    assert "In this issue:\n- Garden notes, week 1\n- Garden notes, week 2\n" in sent.text
+
+
+def test_a_per_post_email_has_no_list_of_titles() -> None:
+    sent = render_one([sample_item(1)], mode="per-post")
+    assert contents_of(sent) == [] and 'id="post-' not in sent.html
+
+
+def test_a_short_digest_shows_each_posts_opening_after_the_titles() -> None:
+    items = [sample_item(n, words=400) for n in range(1, 11)]
+    full = render_one(items)
+    short = render_one(items, digest_excerpts="short")
+    assert len(contents_of(short)) == 10
+    assert html_size(short) < html_size(full) * 0.8
+    for n in range(1, 11):
+        section = short.text.split(f"Garden notes, week {n}\n", 2)[-1].split("Continue reading")[0]
+        words = len(re.sub(r"\(https?://[^)]*\)", "", section).split())
+        assert 30 <= words <= 100, (n, words)
+    # Openings are prose: no pictures, inline or the post's own.
+    body = short.html.split("<body", 1)[1]
+    assert "cdn.example.net" not in body
+    assert short.html.count(">Continue reading</a>") == 10
+
+
+def test_a_short_digest_lists_titles_from_two_posts() -> None:
+    sent = render_one([sample_item(1), sample_item(2)], digest_excerpts="short")
+    assert len(contents_of(sent)) == 2
+
+
+def test_a_short_post_shown_whole_in_a_short_digest_has_no_button() -> None:
+    post, excerpt = sample_item(1, excerpt_html="<p>Only a few words here.</p>")
+    whole = replace(excerpt, truncated=False)
+    sent = render_one([(post, whole), sample_item(2)], digest_excerpts="short")
+    assert sent.html.count(">Continue reading</a>") == 1
+    assert "Only a few words here." in sent.html

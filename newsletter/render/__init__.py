@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from markupsafe import Markup, escape
 
+from newsletter.excerpt.opening import opening
 from newsletter.links import LinkTagger
 from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
@@ -64,6 +65,8 @@ class RenderSettings:
     """The author's folder; any file in it overrides the built-in one of the same name."""
     sender: str
     reply_to: str | None
+    digest_excerpts: Literal["full", "short"] = "full"
+    """"short": a digest shows each post's opening (about 60 words) after a list of titles."""
 
 
 def build_emails(
@@ -81,6 +84,8 @@ def build_emails(
     tagger = LinkTagger(blog_url, settings.utm)
     blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, locale.tag, tagger)
     title_level = 2 if settings.mode == "digest" else 1
+    if settings.mode == "digest" and settings.digest_excerpts == "short":
+        items = [(post, opening(post, excerpt)) for post, excerpt in items]
     posts = [
         post_view(
             post,
@@ -126,6 +131,7 @@ def _build_email(
         "read_more": _read_more(settings.read_more, locale),
         "custom_read_more": settings.read_more != READ_MORE,
         "postal_address": settings.postal_address.strip(),
+        "contents": _shows_contents(settings, len(posts)),
     }
     subject = _one_line(_subject(env, settings, base)) or blog.title
     preheader = _one_line(render(env, "preheader.txt.j2", base))
@@ -163,6 +169,13 @@ def _build_email(
         # The header gets the tag as `lang` has it (en_US -> en-US), and none when unknown.
         language=locale.tag if locale.declared else None,
     )
+
+
+def _shows_contents(settings: RenderSettings, count: int) -> bool:
+    """A digest lists its titles first when it is short-form, or long enough to need it."""
+    if settings.mode != "digest":
+        return False
+    return count >= 3 or (settings.digest_excerpts == "short" and count >= 2)
 
 
 def _subject(env: Any, settings: RenderSettings, context: Mapping[str, Any]) -> str:
