@@ -687,7 +687,9 @@ def test_the_list_of_titles_links_to_each_post() -> None:
     sent = render_one([sample_item(n) for n in range(1, 4)])
     assert contents_of(sent) == [(f"#post-{n}", f"Garden notes, week {n}") for n in (1, 2, 3)]
     for n in (1, 2, 3):
-        assert re.search(rf'<h2 id="post-{n}"[^>]*><a [^>]*>Garden notes, week {n}</a>', sent.html)
+        assert re.search(
+            rf'<h2 [^>]*id="post-{n}"[^>]*><a [^>]*>Garden notes, week {n}</a>', sent.html
+        )
     assert "In this issue:\n- Garden notes, week 1\n- Garden notes, week 2\n" in sent.text
 
 
