@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from newsletter.identity import link_keys, normalise_link, permalink, post_key
+from newsletter.identity import link_keys, permalink, post_key
 from newsletter.ledger import DestinationLedger, PostRecord, Status
 from newsletter.models import Post
+from newsletter.urls import normalise_link
 
 HANDLED = frozenset({Status.SENT, Status.DRAFTED, Status.PENDING})
 """Records of posts that may have reached readers; baseline posts never did."""

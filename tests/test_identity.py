@@ -8,8 +8,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from newsletter.identity import link_keys, normalise_link, permalink, post_key, same_post
+from newsletter.identity import link_keys, permalink, post_key, same_post
 from newsletter.models import Post
+from newsletter.urls import normalise_link
 
 
 def make_post(id: str = "", link: str = "", orig_link: str | None = None) -> Post:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newsletter.errors import ConfigError, ProviderError
@@ -106,3 +107,48 @@ def test_missing_key_is_a_config_error(tmp_path: Path, fake: ButtondownFake) -> 
     config = provider_config(tmp_path, "buttondown", base_url=fake.url)
     with pytest.raises(ConfigError, match=r"\$BUTTONDOWN_API_KEY"):
         create(config, {})
+
+
+# --- on httpx.MockTransport: what the adapter repeats, and what it never does ----------------
+
+
+def mocked(tmp_path: Path, answer: Callable[[httpx.Request], httpx.Response]) -> Provider:
+    config = provider_config(tmp_path, "buttondown")
+    return create(
+        config,
+        {"BUTTONDOWN_API_KEY": SECRET},
+        transport=httpx.MockTransport(answer),
+        sleep=SleepRecorder(),
+    )
+
+
+def test_a_send_lost_in_transit_is_repeated_under_the_same_key(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(201, json={"id": "em_1"})
+
+    receipt = mocked(tmp_path, answer).send(sample_email(), idempotency_key="newsletter-k1")
+    assert receipt.message_id == "em_1"
+    assert [r.headers["x-idempotency-key"] for r in seen] == ["newsletter-k1"] * 2
+    assert all(r.headers["x-buttondown-live-dangerously"] == "true" for r in seen)
+
+
+def test_a_test_send_without_a_key_is_not_repeated(tmp_path: Path) -> None:
+    """`send-draft` carries no idempotency key, so a lost answer is not sent again: the
+    author would otherwise get the test email twice."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/v1/emails":
+            return httpx.Response(201, json={"id": "em_1"})
+        return httpx.Response(502, text="Bad gateway")
+
+    with pytest.raises(ProviderError) as caught:
+        mocked(tmp_path, answer).send_test(sample_email(), address="me@example.org")
+    assert seen == ["/v1/emails", "/v1/emails/em_1/send-draft"]
+    assert caught.value.maybe_sent is True

@@ -195,3 +195,24 @@ def test_list_and_subscribers_together_is_a_config_error(tmp_path: Path) -> None
     )
     with pytest.raises(ConfigError, match="not both"):
         traits_for(config)
+
+
+def test_a_list_send_answered_by_a_server_error_is_not_sent_again(tmp_path: Path) -> None:
+    """One message to a mailing list reaches every member: a 5xx after it may already have."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(500, json={"message": "Internal error"})
+
+    config = provider_config(tmp_path, "mailgun", domain=DOMAIN, list_address="news@mg.example.org")
+    adapter = create(
+        config,
+        {"MAILGUN_API_KEY": SECRET},
+        transport=httpx.MockTransport(answer),
+        sleep=SleepRecorder(),
+    )
+    with pytest.raises(ProviderError, match="Internal error") as caught:
+        adapter.send(sample_email(), idempotency_key="k")
+    assert seen == [f"/v3/{DOMAIN}/messages"]
+    assert caught.value.maybe_sent is True

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 
 from newsletter.errors import ProviderError
@@ -265,3 +266,32 @@ def test_split_batches_measures_the_bodies_exactly() -> None:
             assert len(batch) == 1 or len(batch_body(shared, batch)) <= limit
         for first, second in pairwise(batches):
             assert len(batch_body(shared, [*first, second[0]])) > limit
+
+
+# --- on httpx.MockTransport -------------------------------------------------------------------
+
+
+def test_a_failure_after_a_first_batch_says_how_much_went_out(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        messages = json.loads(request.content)
+        seen.append(len(messages))
+        if len(seen) == 2:
+            return httpx.Response(503, json={"ErrorCode": 0, "Message": "Service unavailable"})
+        return httpx.Response(
+            200, json=[{"MessageID": f"m{i}", "ErrorCode": 0} for i in range(len(messages))]
+        )
+
+    path = write_subscribers(tmp_path, [f"r{i}@example.net" for i in range(600)])
+    config = provider_config(tmp_path, "postmark", subscribers=str(path), concurrency=1)
+    adapter = create(
+        config,
+        {"POSTMARK_SERVER_TOKEN": SECRET},
+        transport=httpx.MockTransport(answer),
+        sleep=SleepRecorder(),
+    )
+    with pytest.raises(ProviderError, match="1 of 2 batches had been sent") as caught:
+        adapter.send(sample_email(), idempotency_key="k")
+    assert seen == [500, 100]  # the failed batch was not posted again
+    assert caught.value.maybe_sent is True

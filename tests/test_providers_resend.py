@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newsletter.errors import ProviderError
@@ -156,3 +157,38 @@ def test_the_fake_refuses_what_the_spec_refuses(fake: ResendFake, body: dict[str
     )
     assert answer.status_code == 422
     assert not fake.broadcasts
+
+
+# --- on httpx.MockTransport: each step of a send keeps its own key across a repeat -----------
+
+
+def test_each_step_is_repeated_under_its_own_key(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+    failed: set[str] = set()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        step = f"{request.method} {request.url.path}"
+        if request.method == "POST" and step not in failed:
+            failed.add(step)
+            raise httpx.RemoteProtocolError("connection dropped", request=request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"object": "list", "has_more": False, "data": []})
+        return httpx.Response(200, json={"id": "b_1"})
+
+    config = provider_config(tmp_path, "resend", audience_id=AUDIENCE)
+    adapter = create(
+        config,
+        {"RESEND_API_KEY": SECRET},
+        transport=httpx.MockTransport(answer),
+        sleep=SleepRecorder(),
+    )
+    receipt = adapter.send(sample_email(), idempotency_key="newsletter-k1")
+    assert receipt.message_id == "b_1"
+    posts = [(r.url.path, r.headers["idempotency-key"]) for r in seen if r.method == "POST"]
+    assert posts == [
+        ("/broadcasts", "newsletter-k1-create"),
+        ("/broadcasts", "newsletter-k1-create"),
+        ("/broadcasts/b_1/send", "newsletter-k1-send"),
+        ("/broadcasts/b_1/send", "newsletter-k1-send"),
+    ]

@@ -28,7 +28,7 @@ from newsletter.excerpt.tree import (
     set_segment,
     tag_of,
 )
-from newsletter.excerpt.urls import PostAddress
+from newsletter.identity import PostAddress
 
 _BREAK_COMMENT = re.compile(
     r"\s*(?:(?:wp:)?more(?:\s.*)?|break|excerpt|read[\s_-]?more|jump(?:[\s_-]?break)?|members-only)\s*",

@@ -38,7 +38,7 @@ from newsletter.excerpt.tree import (
     tidy_top_level,
     trim_trailing,
 )
-from newsletter.excerpt.urls import PostAddress
+from newsletter.identity import PostAddress
 from newsletter.models import Excerpt, Post
 
 ELLIPSIS = "…"

@@ -20,7 +20,7 @@ from newsletter.excerpt.tree import (
     tag_of,
     trim_trailing,
 )
-from newsletter.excerpt.urls import PostAddress
+from newsletter.identity import PostAddress
 
 TRACKER_SOURCES = (
     "pixel.wp.com/",  # WordPress.com stats

@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 from newsletter.excerpt.furniture import is_tracking_pixel
 from newsletter.excerpt.images import is_small
 from newsletter.excerpt.tree import classes, drop, is_element, tag_of
-from newsletter.excerpt.urls import is_web_url, resolve
+from newsletter.urls import absolute_url, is_web_url
 
 TARGET_WIDTH = 1104
 """The 552 px text column at 2x, for sharp images on high-density screens."""
@@ -60,7 +60,7 @@ def first_image(root: HtmlElement, base: str) -> str | None:
     for img in root.iter("img"):
         src = img.get("src") or ""
         if src and not is_tracking_pixel(img) and not is_small(img, src):
-            url = resolve(src, base)
+            url = absolute_url(src, base)
             # Gmail and Outlook show no SVG, so an SVG cannot be the post's picture.
             if is_web_url(url) and not urlsplit(url).path.lower().endswith(".svg"):
                 return url
@@ -150,7 +150,7 @@ def _replace_player(node: HtmlElement, base: str) -> None:
     if not src:
         source = next(iter(node.iter("source")), None)
         src = (source.get("src") or "").strip() if source is not None else ""
-    url = resolve(src, base) if src else ""
+    url = absolute_url(src, base) if src else ""
     title = " ".join((node.get("title") or "").split())
     youtube = _youtube_id(url)
     if youtube:
@@ -168,7 +168,9 @@ def _replace_player(node: HtmlElement, base: str) -> None:
     if not is_web_url(url):
         drop(node)
     elif tag_of(node) == "video" and poster:
-        _replace_with_link(node, url, image=resolve(poster, base), label=title or "Watch the video")
+        _replace_with_link(
+            node, url, image=absolute_url(poster, base), label=title or "Watch the video"
+        )
     else:
         label = {"video": "Watch the video", "audio": "Listen"}.get(tag_of(node))
         _replace_with_link(node, url, label=title or label or urlsplit(url).netloc)
@@ -183,7 +185,7 @@ def _replace_flash_video(node: HtmlElement, base: str) -> bool:
     candidates += [p.get("value") for p in node.iter("param") if p.get("name") in ("movie", "src")]
     candidates += [e.get("src") for e in node.iter("embed")]
     for candidate in candidates:
-        url = resolve(candidate.strip(), base) if candidate and candidate.strip() else ""
+        url = absolute_url(candidate.strip(), base) if candidate and candidate.strip() else ""
         youtube = _youtube_id(url)
         if youtube:
             _replace_with_link(

@@ -15,7 +15,7 @@ from lxml.html import HtmlElement
 
 from newsletter.excerpt.images import fit_to_column
 from newsletter.excerpt.tree import BLOCK_TAGS, drop, is_element
-from newsletter.excerpt.urls import EMAIL_SCHEMES, is_web_url, resolve
+from newsletter.urls import EMAIL_SCHEMES, absolute_url, is_web_url
 
 ALLOWED_TAGS = frozenset(
     {
@@ -128,14 +128,14 @@ def settle_urls_and_images(root: HtmlElement, base: str) -> None:
     """Absolute link and image URLs; images at their own size, up to the column's."""
     for link in list(root.iter("a")):
         raw = (link.get("href") or "").strip()
-        href = resolve(raw, base)
+        href = absolute_url(raw, base)
         if raw and urlsplit(href).scheme.lower() in EMAIL_SCHEMES:
             link.set("href", href)
         else:
             # An empty, `javascript:` or unresolvable link: keep the words, lose the link.
             link.drop_tag()
     for img in list(root.iter("img")):
-        src = resolve(img.get("src") or "", base)
+        src = absolute_url(img.get("src") or "", base)
         if not is_web_url(src):
             drop(img)
             continue

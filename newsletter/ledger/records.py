@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from newsletter.errors import ConfigError
-from newsletter.identity import link_keys, normalise_link, permalink, post_key
+from newsletter.identity import link_keys, permalink, post_key
 from newsletter.models import Post
+from newsletter.urls import normalise_link
 
 RUNS_KEPT = 20
 """Only the latest runs are kept, so the file (and its git history) stays small."""

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from newsletter.excerpt.opening import opening
-from newsletter.links import LinkTagger
 from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
@@ -31,6 +30,7 @@ from newsletter.render.environment import (
 )
 from newsletter.render.i18n import NewsletterLocale, resolve_locale, translations
 from newsletter.render.words import READ_MORE
+from newsletter.urls import LinkTagger
 
 __all__ = ["GMAIL_CLIP_BYTES", "RenderSettings", "build_emails", "html_size"]
 

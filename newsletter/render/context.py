@@ -14,11 +14,11 @@ from datetime import datetime
 from markupsafe import Markup
 
 from newsletter.excerpt.tree import BLOCK_TAGS, parse_fragment
-from newsletter.links import LinkTagger, absolute_url
 from newsletter.models import Excerpt, Post
 from newsletter.render.compiler import close_void_tags
 from newsletter.render.dress import dress
 from newsletter.render.i18n import NewsletterLocale, format_date, text_direction
+from newsletter.urls import LinkTagger, absolute_url
 
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.links import LinkTagger, absolute_url, host_key
+from newsletter.urls import LinkTagger, absolute_url, host_key
 
 UTM = {"utm_source": "newsletter", "utm_medium": "email"}
 
