@@ -29,6 +29,7 @@ class Handlers(NamedTuple):
     baseline: Handler
     status: Handler
     resolve: Handler
+    review: Handler
 
 
 def _iso_date(text: str) -> date:
@@ -128,6 +129,12 @@ def build_parser(handlers: Handlers) -> argparse.ArgumentParser:
         "later run, and why each other post is skipped. Sends nothing, writes nothing.",
     )
     _feed_options(check)
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when the next send would refuse a flood, or when posts already sent "
+        "changed their guid or permalink (for a blog's own pull requests)",
+    )
 
     preview = command(
         "preview",
@@ -182,6 +189,12 @@ def build_parser(handlers: Handlers) -> argparse.ArgumentParser:
         action="store_true",
         help="override the flood limit, the size limit, and resend what --post names",
     )
+    send.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="what the weekly job runs: send only at a [schedule] slot, and with [review] "
+        "only the issue a merged review approved",
+    )
 
     baseline = command(
         "baseline",
@@ -221,5 +234,27 @@ def build_parser(handlers: Handlers) -> argparse.ArgumentParser:
         required=True,
         choices=("sent", "unsent"),
         help="sent: it reached subscribers; unsent: send it again next time",
+    )
+    review = command(
+        "review",
+        handlers.review,
+        "open (or update) the pull request that puts the next issue up for review",
+        'With [review] mode = "pull-request": render the next issue and open one pull request '
+        "that carries it (the planned posts, the email's HTML and text, desktop and phone "
+        "pictures), or update the one still open. Merging it approves exactly that issue; "
+        "closing it skips the posts. Needs GITHUB_TOKEN and GITHUB_REPOSITORY.",
+    )
+    _feed_options(review)
+    review.add_argument(
+        "--base",
+        default="main",
+        metavar="BRANCH",
+        help="the branch the pull request goes into (default: main)",
+    )
+    review.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="what the weekly job runs: open the review only when the next slot is near "
+        "([review] hours_ahead)",
     )
     return parser

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from newsletter.pipeline import SendOptions
     from newsletter.report import Report
 
-SUMMARISED_FAILURES = ("send", "check", "preview")
+SUMMARISED_FAILURES = ("send", "check", "preview", "review")
 """The commands a workflow runs, whose failure is written to the run's page too."""
 
 
@@ -95,7 +95,16 @@ def _check(args: argparse.Namespace) -> int:
     _print_warnings(report)
     if report.plan is not None:
         _print(plan_lines(report.plan))
-    return _summarised(report)
+    code = _summarised(report)
+    if args.strict and report.risks:
+        from newsletter.errors import SafetyRefusal
+
+        raise SafetyRefusal(
+            f"check --strict found {len(report.risks)} problem(s) the next send would meet "
+            "(the warnings above); fix the feed, or the ledger if the change is meant, before "
+            "this feed is published."
+        )
+    return code
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -148,6 +157,19 @@ def _status(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _review(args: argparse.Namespace) -> int:
+    from newsletter.review.command import ReviewOptions, review
+    from newsletter.screenshot import screenshot
+
+    options = ReviewOptions(
+        base=args.base, scheduled=args.scheduled, feed=args.feed, since=args.since
+    )
+    report = review(_config(args), options, os.environ, _notifier(args), pictures=screenshot)
+    _print_warnings(report)
+    print(report.outcome)
+    return _summarised(report)
+
+
 def _resolve(args: argparse.Namespace) -> int:
     from newsletter import pipeline
 
@@ -178,6 +200,7 @@ def _send_options(args: argparse.Namespace) -> SendOptions:
         posts=tuple(getattr(args, "post", None) or ()),
         draft=getattr(args, "draft", False),
         force=getattr(args, "force", False),
+        scheduled=getattr(args, "scheduled", False),
     )
 
 
@@ -236,4 +259,5 @@ HANDLERS = Handlers(
     baseline=_baseline,
     status=_status,
     resolve=_resolve,
+    review=_review,
 )

@@ -8,7 +8,7 @@ The token is sent only in the Authorization header and scrubbed from every messa
 
 Every refusal becomes one sentence that says what to change: above all the repository setting
 that keeps Actions from opening pull requests, and a job without the permission it needs
-(docs/schedule-and-review.md, "Setting up the repository").
+(`github_errors.py`; docs/schedule-and-review.md, "Setting up the repository").
 """
 
 from __future__ import annotations
@@ -24,40 +24,20 @@ from urllib.parse import quote
 import httpx
 
 from newsletter import __version__
-from newsletter.errors import ConfigError, NewsletterError
+from newsletter.errors import ConfigError
+from newsletter.github_errors import (
+    TOKEN_ENV,
+    GitHubError,
+    refusal,
+    wait_for,
+)
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
-TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
-SETTING = (
-    "Settings → Actions → General → Workflow permissions → “Allow GitHub Actions to create and "
-    "approve pull requests”"
-)
-_NOT_PERMITTED = "not permitted to create or approve pull requests"
-_NOT_ACCESSIBLE = "resource not accessible by integration"
 _RETRIES = 3
 _LONGEST_WAIT = 90.0
 
 Sleep = Callable[[float], None]
-
-
-class GitHubError(NewsletterError):
-    """GitHub could not be reached or refused a request for a reason the author cannot fix
-    in the configuration (exit 1)."""
-
-
-class GitHubSetupError(ConfigError):
-    """The token, its permissions or the repository's settings are wrong (exit 2)."""
-
-
-class GitHubConflict(GitHubError):
-    """GitHub answered 409 or 422: the request does not fit the repository's current state."""
-
-    def __init__(self, message: str, *, status: int, detail: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.detail = detail
-        """GitHub's own words (message and error messages), for callers that branch on them."""
 
 
 @dataclass(frozen=True)
@@ -329,107 +309,20 @@ class GitHub:
                 return response
             if response.status_code == 404 and missing_ok:
                 return None
-            wait = _wait_for(response)
+            wait = wait_for(response)
             if wait is not None and attempt < _RETRIES and wait <= _LONGEST_WAIT:
                 self._sleep(wait)
                 continue
-            raise self._refusal(
-                response, doing, rate_limited=wait is not None and response.status_code < 500
+            raise refusal(
+                response,
+                doing,
+                where=self.repository.full_name,
+                rate_limited=wait is not None and response.status_code < 500,
+                redact=self._redact,
             )
-
-    def _refusal(self, response: httpx.Response, doing: str, *, rate_limited: bool) -> Exception:
-        status = response.status_code
-        message, details = _messages(response)
-        quoted = self._redact("; ".join([message, *details]) or f"HTTP {status}")
-        where = self.repository.full_name
-        if status == 401:
-            return GitHubSetupError(
-                f"GitHub refused the token in ${TOKEN_ENV} ({quoted}); pass the job's own "
-                "token in the step's env (`GITHUB_TOKEN: ${{ github.token }}`), or a token "
-                "that has not expired."
-            )
-        if status == 403 and _NOT_PERMITTED in quoted.lower():
-            return GitHubSetupError(
-                f"GitHub does not let this workflow open pull requests in {where}: turn on "
-                f"{SETTING} in the repository (an organisation may have to allow it first in "
-                "its own Actions settings)."
-            )
-        if status == 403 and _NOT_ACCESSIBLE in quoted.lower():
-            return GitHubSetupError(
-                f"The workflow's token may not {doing} in {where} ({quoted}); give the job "
-                "`permissions: contents: write` and `pull-requests: write` in "
-                ".github/workflows/newsletter.yml (newsletter init writes them when [review] "
-                "is on)."
-            )
-        if rate_limited:
-            return GitHubError(
-                f"GitHub's rate limit stopped the request to {doing} ({quoted}); try again "
-                "in an hour."
-            )
-        if status == 404:
-            return GitHubSetupError(
-                f"GitHub found nothing to {doing} in {where} (404); check GITHUB_REPOSITORY and "
-                "that the token may see the repository."
-            )
-        if status in (409, 422):
-            return GitHubConflict(
-                f"GitHub refused to {doing} in {where}: {quoted}.",
-                status=status,
-                detail=quoted,
-            )
-        if status >= 500:
-            return GitHubError(
-                f"GitHub failed to {doing} (HTTP {status}); try again later, or check "
-                "https://www.githubstatus.com."
-            )
-        return GitHubError(f"GitHub refused to {doing} in {where} (HTTP {status}: {quoted}).")
 
     def _redact(self, text: str) -> str:
         return text.replace(self.repository.token, "[token]")
-
-
-def _wait_for(response: httpx.Response) -> float | None:
-    """Seconds to wait before trying again, when the answer is a rate limit or a hiccup."""
-    status = response.status_code
-    if status in (502, 503, 504):
-        return 2.0
-    if status not in (403, 429):
-        return None
-    retry_after = response.headers.get("retry-after")
-    if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return 60.0
-    if response.headers.get("x-ratelimit-remaining") == "0":
-        try:
-            return max(0.0, float(response.headers.get("x-ratelimit-reset", "")) - time.time())
-        except ValueError:
-            return 60.0
-    if status == 429 or "secondary rate limit" in response.text.lower():
-        return 60.0
-    return None
-
-
-def _messages(response: httpx.Response) -> tuple[str, list[str]]:
-    try:
-        body = response.json()
-    except ValueError:
-        return "", []
-    if not isinstance(body, dict):
-        return "", []
-    message = " ".join(str(body.get("message") or "").split())
-    details: list[str] = []
-    for error in body.get("errors") or []:
-        if isinstance(error, dict):
-            text = error.get("message") or " ".join(
-                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
-            )
-            if text:
-                details.append(" ".join(str(text).split()))
-        elif isinstance(error, str):
-            details.append(error)
-    return message, details
 
 
 def _json(response: httpx.Response) -> Any:

@@ -24,12 +24,14 @@ from newsletter import source
 from newsletter.compose import compose, refuse_oversized, size_warnings
 from newsletter.config import Config
 from newsletter.delivery import Delivery, pending_batches, refuse_unsafe_retry
+from newsletter.drift import moved_posts
 from newsletter.errors import ConfigError
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Email, Feed, Post, Receipt
 from newsletter.plan import Limits, Plan, Request, decide, flood_sentence, latest
 from newsletter.providers import traits_for
 from newsletter.report import Report, StatusReport
+from newsletter.scheduled import refuse_with_scheduled, slot_gate, slot_note
 from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
 from newsletter.source import feed_location
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     import httpx
 
     from newsletter.providers.base import Provider, Traits
+    from newsletter.schedule import SlotDecision
 
 Notify = Callable[[str], None]
 """Progress lines for the author (the CLI prints them unless -q)."""
@@ -70,6 +73,8 @@ class SendOptions:
     posts: tuple[str, ...] = ()
     draft: bool = False
     force: bool = False
+    scheduled: bool = False
+    """What the weekly job runs: only at a [schedule]'s slot, only what a review approved."""
 
 
 @dataclass(frozen=True)
@@ -120,13 +125,22 @@ def check(
     run = _Run(config, environ, notify, **seams)
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.
-    plan = _look(run, options, force=True)
+    ledger = Ledger.read(config.state.path)
+    plan = _plan(run, ledger, _read_feed(run, options), options, True)
     warnings = list(plan.feed.warnings)
+    risks: list[str] = []
     refused = plan.flooded and not options.force
     if refused:
-        warnings.append(flood_sentence(plan.new, config.newsletter.flood_limit, checking=True))
+        risks.append(flood_sentence(plan.new, config.newsletter.flood_limit, checking=True))
+    # A guid or permalink that moved under a post already sent (drift.py): the blog's own
+    # pull request is the place to catch it, before it reaches readers.
+    risks += [
+        moved.describe() + "."
+        for moved in moved_posts(plan.feed.posts, ledger.destination(run.traits.destination))
+    ]
     outcome = words.check_outcome(plan, refused=refused)
-    return run.report("check", plan, outcome=outcome, warnings=warnings)
+    report = run.report("check", plan, outcome=outcome, warnings=[*warnings, *risks])
+    return replace(report, risks=tuple(risks))
 
 
 def preview(
@@ -175,6 +189,12 @@ def send(
             f"The {run.traits.name} provider has no drafts; --draft works with Buttondown and "
             "Resend."
         )
+    if options.scheduled:
+        refuse_with_scheduled(options)
+        if config.review.by_pull_request:
+            from newsletter.review.approved import send_approved
+
+            return send_approved(config, environ, notify, draft=options.draft, **seams)
     if options.test_to:
         return _send_test(run, options, options.test_to)
     if options.dry_run:
@@ -182,6 +202,11 @@ def send(
     feed_location(config, options.feed)  # a usage error must not even create the lock file
     with Ledger.locked(config.state.path) as ledger:
         records = ledger.destination(run.traits.destination)
+        gate = None
+        if options.scheduled and config.schedule is not None:
+            gate = slot_gate(config.schedule, run.started, ledger.runs)
+            if not gate.due:
+                return run.report("send", None, outcome=gate.reason)
         if records.pending():
             return _retry_pending(run, ledger, options)
         remembered = None if options.posts or options.since else ledger
@@ -190,12 +215,12 @@ def send(
         )
         if fetched.feed is None:
             outcome = "The feed has not changed since the last run; nothing to send."
-            return _finish(run, ledger, Plan.unchanged_feed(records), outcome)
+            return _finish(run, ledger, Plan.unchanged_feed(records), outcome, gate=gate)
         plan = _plan(run, ledger, fetched.feed, options, options.force)
         records.mark(plan.baseline, Status.BASELINE, at=run.started)
         if not plan.to_send:
             fetched.remember(ledger)
-            return _finish(run, ledger, plan, words.nothing_new_outcome(plan))
+            return _finish(run, ledger, plan, words.nothing_new_outcome(plan), gate=gate)
         emails = _compose(run, plan.feed, plan.to_send)
         refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
         with _provider(run) as provider:
@@ -211,7 +236,7 @@ def send(
             # A 304 next time must not hide posts that are still waiting to be sent.
             fetched.remember(ledger)
         outcome = words.sent_outcome(plan, emails, run.traits.name, draft=options.draft)
-        return _finish(run, ledger, plan, outcome, emails, receipts)
+        return _finish(run, ledger, plan, outcome, emails, receipts, gate=gate)
 
 
 def baseline(
@@ -324,11 +349,17 @@ def _finish(
     receipts: Sequence[Receipt] = (),
     *,
     command: str = "send",
+    gate: SlotDecision | None = None,
 ) -> Report:
-    """Record the run in the ledger, save it, and report."""
+    """Record the run in the ledger (with the slot it served, if any), save it, and report."""
     result = "sent" if receipts else ("baseline" if command == "baseline" else "nothing new")
     ids = tuple(post.id for post in plan.to_send)
-    ledger.add_run(RunRecord(run.started, command, plan.destination, result, ids, outcome))
+    slot = gate.slot.id if gate is not None and gate.slot is not None else ""
+    if gate is not None:
+        outcome += slot_note(gate)
+    ledger.add_run(
+        RunRecord(run.started, command, plan.destination, result, ids, outcome, slot=slot)
+    )
     ledger.save()
     return run.report(
         command,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from newsletter.errors import ConfigError, SafetyRefusal
-from newsletter.identity import link_keys, post_key, same_post
+from newsletter.identity import link_keys, permalink, post_key, same_post
 from newsletter.ledger import DestinationLedger, PostRecord, Status
 from newsletter.models import Feed, Post
 
@@ -219,7 +219,8 @@ def _chosen(feed: Feed, records: DestinationLedger, request: Request) -> tuple[P
             )
         post = matches[0]
         record = records.match(post)
-        if record is not None and not request.force:
+        # A post whose review was closed unmerged never went out: naming it is enough.
+        if record is not None and record.status is not Status.SKIPPED and not request.force:
             raise SafetyRefusal(_already_handled(post, record))
         if post not in chosen:
             chosen.append(post)
@@ -262,6 +263,10 @@ def _recorded_reason(post: Post, record: PostRecord) -> str:
         Status.BASELINE: f"recorded as baseline on {record.day} (published before the newsletter)",
         Status.PENDING: (
             f"pending since {record.day}: a send was interrupted (see `newsletter status`)"
+        ),
+        Status.SKIPPED: (
+            f"skipped on {record.day}: its review pull request was closed without merging "
+            f"(`newsletter send --post {permalink(post)}` sends it)"
         ),
     }
     reason = reasons[record.status]

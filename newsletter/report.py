@@ -34,6 +34,9 @@ class Report:
     """One line saying what happened, for the terminal and the step summary."""
     warnings: tuple[str, ...] = ()
     files: tuple[Path, ...] = ()
+    risks: tuple[str, ...] = ()
+    """What makes `check --strict` fail: a flood the next send would refuse, posts already
+    sent whose guid or permalink moved (each is among the warnings too)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class DestinationStatus:
     latest: tuple[PostRecord, ...]
     """The latest sent or drafted posts, newest first."""
     pending: tuple[PostRecord, ...]
+    skipped: tuple[PostRecord, ...] = ()
+    """Posts whose review pull request was closed unmerged, newest first."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,12 @@ def status_of(ledger: Ledger) -> StatusReport:
         handled = [r for r in records if r.status in (Status.SENT, Status.DRAFTED)]
         latest = sorted(handled, key=lambda record: record.at, reverse=True)[:LATEST_SHOWN]
         pending = ledger.destination(name).pending()
+        skipped = [r for r in records if r.status is Status.SKIPPED]
+        skipped.sort(key=lambda record: record.at, reverse=True)
         counted = tuple(sorted(counts.items()))
-        destinations.append(DestinationStatus(name, counted, tuple(latest), pending))
+        destinations.append(
+            DestinationStatus(name, counted, tuple(latest), pending, tuple(skipped))
+        )
     return StatusReport(ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:])
 
 
@@ -160,6 +169,11 @@ def status_lines(status: StatusReport) -> list[str]:
             f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle it "
             f"with `newsletter resolve --post {record.link or record.id} --as sent|unsent`"
             for record in destination.pending
+        ]
+        lines += [
+            f"  SKIPPED {record.day}: {record.title} <{record.link}> — its review was closed "
+            f"unmerged; `newsletter send --post {record.link or record.id}` sends it"
+            for record in destination.skipped
         ]
     if status.runs:
         lines.append("Recent runs:")

@@ -10,13 +10,8 @@ import httpx
 import pytest
 
 from newsletter.errors import ConfigError
-from newsletter.github import (
-    GitHub,
-    GitHubConflict,
-    GitHubError,
-    GitHubSetupError,
-    Repository,
-)
+from newsletter.github import GitHub, Repository
+from newsletter.github_errors import GitHubConflict, GitHubError, GitHubSetupError
 from tests.fakes.github import NOT_ACCESSIBLE, NOT_PERMITTED, GitHubFake
 from tests.fakes.helpers import SleepRecorder
 

@@ -195,7 +195,7 @@ GOOD_RECORD = {
                 }
             ).encode(),
             '($.destinations["outbox"].posts["p1"].status should be one of pending, sent, drafted, '
-            "baseline)",
+            "baseline, skipped)",
         ),
         (
             json.dumps(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.github import GitHub, GitHubSetupError, Repository
+from newsletter.github import GitHub, Repository
+from newsletter.github_errors import GitHubSetupError
 from newsletter.review.publish import BRANCH, publish
 from tests.fakes.github import GitHubFake
 from tests.fakes.helpers import SleepRecorder

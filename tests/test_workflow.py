@@ -98,16 +98,19 @@ def test_runs_weekly_with_the_utc_time_explained(newsletter_yml: dict[str, Any])
     assert f"{int(hour):02d}:{int(minute):02d} UTC" in comment, "the comment states the cron's time"
 
 
-def test_run_workflow_button_has_the_four_inputs(newsletter_yml: dict[str, Any]) -> None:
+def test_run_workflow_button_has_the_five_inputs(newsletter_yml: dict[str, Any]) -> None:
     inputs = triggers(newsletter_yml)["workflow_dispatch"]["inputs"]
     assert {name: spec["type"] for name, spec in inputs.items()} == {
         "dry_run": "boolean",
         "test_to": "string",
         "post": "string",
         "force": "boolean",
+        "draft": "boolean",
     }
     assert inputs["dry_run"]["default"] is False
     assert inputs["force"]["default"] is False
+    assert inputs["draft"]["default"] is False
+    assert "Buttondown or Resend" in inputs["draft"]["description"]
     assert all(spec.get("description") for spec in inputs.values())
 
 
@@ -420,11 +423,54 @@ def test_a_real_send_from_another_branch_is_refused(blog: Blog) -> None:
     assert run_step(blog, "send", {"test_to": "author@example.org"}, ref="feature").returncode == 0
 
 
+def test_a_closed_review_pull_request_sends_from_and_commits_to_its_base(blog: Blog) -> None:
+    # GitHub names a pull_request run's ref "<number>/merge"; the base branch is what counts.
+    argv_file = _install_fake_cli(blog, exit_code=0)
+
+    sent = run_step(blog, "send", ref="7/merge", event="pull_request")
+
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(argv_file.read_text(encoding="utf-8")) == ["send", "--scheduled"]
+
+
+def test_the_ledger_of_a_closed_review_goes_to_the_base_branch(blog: Blog) -> None:
+    assert run_step(blog, "send", ref="7/merge", event="pull_request").returncode == 0
+    before = blog.remote_head()
+
+    committed = run_step(blog, "commit", ref="7/merge", event="pull_request")
+
+    assert committed.returncode == 0, committed.stderr
+    assert blog.remote_git("rev-parse", "main~1") == before
+    assert blog.remote_git("show", "--name-only", "--format=", "main") == "state/ledger.json"
+
+
+def test_only_the_review_pull_request_of_this_repository_starts_the_job(
+    newsletter_yml: dict[str, Any],
+) -> None:
+    (job,) = newsletter_yml["jobs"].values()
+    condition = " ".join(job["if"].split())
+    assert "github.event_name != 'pull_request'" in condition
+    assert "github.event.pull_request.head.ref == 'newsletter/review'" in condition
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+    checkout = all_steps(newsletter_yml)[0]
+    assert "github.event.repository.default_branch" in checkout["with"]["ref"]
+
+
+def test_a_draft_at_a_provider_without_drafts_is_refused_in_plain_words(blog: Blog) -> None:
+    sent = run_step(blog, "send", {"draft": True})
+
+    assert sent.returncode == 2
+    assert "has no drafts; --draft works with Buttondown and Resend" in sent.stderr
+    assert blog.outbox() == []
+    assert "has no drafts" in blog.summary.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        (None, ["send"]),
+        (None, ["send", "--scheduled"]),
         ({"dry_run": True}, ["send", "--dry-run"]),
+        ({"draft": True}, ["send", "--draft"]),
         ({"test_to": "me@example.org"}, ["send", "--test-to", "me@example.org"]),
         (
             {"post": "https://blog.example.org/a b/", "force": True},
@@ -447,7 +493,7 @@ def test_a_real_send_from_another_branch_is_refused(blog: Blog) -> None:
             ["send", "--test-to", 'x"; touch pwned; "', "--post", "$(touch pwned)"],
         ),
     ],
-    ids=["schedule", "dry-run", "test-send", "post-force", "everything", "hostile"],
+    ids=["schedule", "dry-run", "draft", "test-send", "post-force", "everything", "hostile"],
 )
 def test_inputs_become_exactly_these_arguments(
     blog: Blog, inputs: dict[str, Any] | None, expected: list[str]
@@ -660,11 +706,15 @@ def run_step(
     ref: str = "main",
     server_url: str = "https://github.com",
     env: Mapping[str, str] | None = None,
+    event: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one step's script as the runner would: bash -eo pipefail, its env: resolved."""
+    """Run one step's script as the runner would: bash -eo pipefail, its env: resolved.
+
+    The event is a schedule, or workflow_dispatch when inputs are given, unless `event` says
+    otherwise (a closed review pull request: "pull_request", whose base is main)."""
     document = load(NEWSLETTER_YML)
     step = step_by_id(document, step_id) if isinstance(step_id, str) else step_id
-    event = "workflow_dispatch" if inputs is not None else "schedule"
+    event = event or ("workflow_dispatch" if inputs is not None else "schedule")
     declared = triggers(document)["workflow_dispatch"]["inputs"]
     values = {name: _input_value(inputs, name) for name in declared}
     environment = {
@@ -685,7 +735,7 @@ def run_step(
         **(env or {}),
     }
     for name, expression in step.get("env", {}).items():
-        environment[name] = _resolve(expression, values)
+        environment[name] = _resolve(expression, values, ref=ref, event=event)
     script = blog.root / "step.sh"
     script.write_text(step["run"], encoding="utf-8")
     return subprocess.run(
@@ -703,12 +753,14 @@ def _input_value(inputs: Mapping[str, Any] | None, name: str) -> str:
     """What `${{ inputs.NAME }}` renders: empty on a schedule, booleans as true/false."""
     if inputs is None:
         return ""
-    value = inputs.get(name, False if name in ("dry_run", "force") else "")
+    value = inputs.get(name, False if name in ("dry_run", "force", "draft") else "")
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _resolve(expression: str, inputs: Mapping[str, str]) -> str:
+def _resolve(expression: str, inputs: Mapping[str, str], *, ref: str, event: str) -> str:
     """The few expressions the steps' env: use; any other fails the test so it gets handled."""
+    if expression == "${{ github.event.pull_request.base.ref || github.ref_name }}":
+        return "main" if event == "pull_request" else ref
     match = re.fullmatch(r"\$\{\{ (\w+)\.([\w.]+) \}\}", expression)
     assert match, f"unexpected env value {expression!r}"
     context, name = match.groups()

@@ -31,6 +31,9 @@ class Status(StrEnum):
     """A draft was created for review at the provider; counts as handled."""
     BASELINE = "baseline"
     """Already published when the newsletter started; recorded so it is never sent."""
+    SKIPPED = "skipped"
+    """Left out on purpose: its review pull request was closed without merging. It counts
+    as handled, and `send --post` still sends it (docs/schedule-and-review.md)."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -70,6 +73,9 @@ class RunRecord:
     posts: tuple[str, ...]
     """The ids of the posts the run sent, drafted, baselined or left pending."""
     detail: str = ""
+    slot: str = ""
+    """The schedule's slot this run served (`schedule.Slot.id`), when it ran for one: how a
+    later scheduled run knows the slot's issue has gone out."""
 
 
 class DestinationLedger:

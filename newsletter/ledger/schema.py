@@ -128,7 +128,7 @@ RUN = Record(
         "result": TEXT,
         "posts": list_of(TEXT),
     },
-    optional={"detail": TEXT},
+    optional={"detail": TEXT, "slot": TEXT},
 )
 LEDGER = Record(
     required={"version": VERSION},

@@ -174,7 +174,12 @@ class Ledger:
             ],
             runs=[
                 RunRecord(
-                    **{**fields, "posts": tuple(fields["posts"]), "detail": fields["detail"] or ""}
+                    **{
+                        **fields,
+                        "posts": tuple(fields["posts"]),
+                        "detail": fields["detail"] or "",
+                        "slot": fields["slot"] or "",
+                    }
                 )
                 for fields in values["runs"]
             ],
@@ -243,4 +248,6 @@ def _run_document(run: RunRecord) -> dict[str, Any]:
     }
     if run.detail:
         document["detail"] = run.detail
+    if run.slot:
+        document["slot"] = run.slot
     return document

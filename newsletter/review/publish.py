@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from newsletter.github import GitHub, GitHubConflict, GitHubSetupError, PullRequest
+from newsletter.github import GitHub, PullRequest
+from newsletter.github_errors import GitHubConflict, GitHubSetupError
 
 BRANCH = "newsletter/review"
 
