@@ -5,18 +5,22 @@ overwrites: each file is created in exclusive mode, so one that exists, even one
 moment earlier by something else, is kept and reported instead.
 
 The workflow is the very file this project runs (`newsletter/starter/newsletter.yml` links to
-`.github/workflows/newsletter.yml`), with one change: the package it installs is pinned to the
-version that ran `init`, so a blog upgrades when its author decides to.
+`.github/workflows/newsletter.yml`), with the package it installs pinned to the version that
+ran `init`, so a blog upgrades when its author decides to, and fitted to the blog's own
+`[schedule]` and `[review]` when its newsletter.toml has them (`workflow.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 from newsletter import __version__
+from newsletter.config import load_config
 from newsletter.errors import ConfigError, NewsletterError
+from newsletter.workflow import Fitting, fit_workflow
 
 CONFIG_PATH = Path("newsletter.toml")
 WORKFLOW_PATH = Path(".github/workflows/newsletter.yml")
@@ -32,7 +36,10 @@ Next steps:
   3. Choose a provider in {CONFIG_PATH} and add its secret on GitHub under
      Settings > Secrets and variables > Actions (e.g. BUTTONDOWN_API_KEY).
   4. Commit and push. {WORKFLOW_PATH} then sends every week (its cron line says
-     when, in UTC); Actions > Newsletter > Run workflow sends now, or a test to yourself."""
+     when, in UTC); Actions > Newsletter > Run workflow sends now, or a test to yourself.
+  5. To send at your own hour, or to review each issue in a pull request first, fill in
+     [schedule] or [review] in {CONFIG_PATH}, delete {WORKFLOW_PATH} and run
+     newsletter init again: it writes the workflow to match."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +65,36 @@ def init_project(target: Path) -> InitReport:
         (written if _create(target / relative, text) else skipped).append(relative)
 
     place(CONFIG_PATH, _starter("newsletter.toml"))
-    place(WORKFLOW_PATH, pin_package(_starter("newsletter.yml"), f"blog-newsletter=={__version__}"))
+    workflow = pin_package(_starter("newsletter.yml"), f"blog-newsletter=={__version__}")
+    place(WORKFLOW_PATH, fit_workflow(workflow, fitting_for(target)))
     # An existing templates/ folder is the author's (or another tool's): leave it alone.
     if (target / TEMPLATES_DIR).exists():
         skipped.append(TEMPLATES_DIR)
     else:
         place(TEMPLATES_DIR / "README.md", _starter("templates-README.md"))
     return InitReport(written=tuple(written), skipped=tuple(skipped))
+
+
+def fitting_for(target: Path) -> Fitting:
+    """What the blog's own newsletter.toml (the starter, or the author's) asks of the
+    workflow: its [schedule] in the author's zone, and [review]."""
+    if not (target / CONFIG_PATH).is_file():
+        return Fitting()  # something else is in the config's way: the plain workflow
+    config = load_config(str(target / CONFIG_PATH), {})
+    folder = config.state.path.parent / "review"
+    try:
+        review_folder = folder.resolve().relative_to(target.resolve()).as_posix()
+    except ValueError:
+        raise ConfigError(
+            f"[state] path in {target / CONFIG_PATH} points outside the blog's repository; "
+            "the workflow can only commit files inside it."
+        ) from None
+    return Fitting(
+        schedule=config.schedule,
+        review=config.review.by_pull_request,
+        review_ahead=timedelta(hours=config.review.hours_ahead),
+        review_folder=review_folder,
+    )
 
 
 def pin_package(workflow: str, requirement: str) -> str:
