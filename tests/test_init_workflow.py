@@ -91,5 +91,5 @@ def test_a_broken_config_is_named_before_any_workflow_is_written(
     write_config(tmp_path, '[schedule]\ntimezone = "Europe/Lundon"\ndays = ["friday"]\n')
     code = main(["init", "--dir", str(tmp_path)])
     assert code == 2
-    assert "[schedule]" in capsys.readouterr().err
+    assert "schedule.timezone" in capsys.readouterr().err
     assert not (tmp_path / WORKFLOW_IN_BLOG).exists()

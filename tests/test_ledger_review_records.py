@@ -19,7 +19,13 @@ LIMITS = Limits(first_run_days=7, max_posts=10, flood_limit=10)
 
 
 def feed(*posts: object) -> Feed:
-    return Feed("Blog", "https://blog.example.org/", "feed.xml", "en", None, posts)  # type: ignore[arg-type]
+    return Feed(
+        title="Blog",
+        link="https://blog.example.org/",
+        url="feed.xml",
+        language="en",
+        posts=posts,  # type: ignore[arg-type]
+    )
 
 
 def test_skipped_posts_and_slots_survive_the_file(tmp_path: Path) -> None:
