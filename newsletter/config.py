@@ -14,12 +14,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
 from newsletter import __version__, checks
 from newsletter.errors import ConfigError
 from newsletter.providers import PROVIDER_NAMES, spec_for
+from newsletter.schedule import Schedule, parse_days, parse_time, parse_timezone
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG_NAME = "newsletter.toml"
@@ -27,6 +29,7 @@ DEFAULT_USER_AGENT = f"newsletter/{__version__} (blog-to-email newsletter; +http
 
 Mode = Literal["digest", "per-post"]
 DigestExcerpts = Literal["full", "short"]
+ReviewMode = Literal["none", "pull-request"]
 
 
 def rule(check: checks.Checker, *, key: str | None = None, local: bool = False) -> dict[str, Any]:
@@ -95,6 +98,26 @@ class StateConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """[schedule] as written; all three keys or none (`Config.schedule` is the result)."""
+
+    timezone: str | None = field(default=None, metadata=rule(parse_timezone))
+    days: tuple[int, ...] = field(default=(), metadata=rule(parse_days))
+    time: time | None = field(default=None, metadata=rule(parse_time))
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    mode: ReviewMode = field(default="none", metadata=rule(checks.choice("none", "pull-request")))
+    hours_ahead: int = field(default=24, metadata=rule(checks.int_range(1, 144)))
+    """How long before each slot of the [schedule] the review pull request opens."""
+
+    @property
+    def by_pull_request(self) -> bool:
+        return self.mode == "pull-request"
+
+
+@dataclass(frozen=True)
 class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
@@ -102,6 +125,9 @@ class Config:
     links: LinksConfig = field(default_factory=LinksConfig)
     provider: ProviderConfig = field(default_factory=ProviderConfig)
     state: StateConfig = field(default_factory=StateConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    schedule: Schedule | None = None
+    """When scheduled runs may send (docs/schedule-and-review.md); None: whenever they run."""
     source: Path | None = None
     """The file this came from, or None when the defaults apply."""
     base_dir: Path = field(default_factory=Path.cwd)
@@ -113,6 +139,7 @@ SECTIONS: dict[str, type[Any]] = {
     "excerpt": ExcerptConfig,
     "links": LinksConfig,
     "state": StateConfig,
+    "review": ReviewConfig,
 }
 """The sections read field by field; `[provider]` is read from the chosen provider's spec."""
 
@@ -174,11 +201,12 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate a decoded TOML document; `path` anchors relative paths (cwd when None)."""
     reader = _Reader(str(path) if path else "the configuration", path.parent if path else None)
-    reader.no_unknown(raw, {*SECTIONS, "provider"}, "")
+    reader.no_unknown(raw, {*SECTIONS, "provider", "schedule"}, "")
     sections = {name: reader.section(raw, name, cls) for name, cls in SECTIONS.items()}
     return Config(
         **sections,
         provider=reader.provider(raw),
+        schedule=reader.schedule(raw),
         source=path,
         base_dir=reader.base_dir,
     )
@@ -221,6 +249,21 @@ class _Reader:
             if key in table
         }
         return ProviderConfig(name=name, options=options)
+
+    def schedule(self, raw: Mapping[str, Any]) -> Schedule | None:
+        """A slot needs its zone, its days and its time. An empty [schedule] (the starter's,
+        its keys commented out) is no schedule."""
+        if not self.table(raw, "schedule"):
+            return None
+        written: ScheduleConfig = self.section(raw, "schedule", ScheduleConfig)
+        if written.timezone is None or not written.days or written.time is None:
+            missing = [key for key in ("timezone", "days", "time") if key not in raw["schedule"]]
+            raise ConfigError(
+                f"[schedule] in {self.where} needs timezone, days and time; add "
+                f'{", ".join(missing)}, for example timezone = "Europe/London", '
+                'days = ["tuesday"], time = "08:00".'
+            )
+        return Schedule(written.timezone, written.days, written.time)
 
     def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         value = raw.get(key, {})
