@@ -109,7 +109,14 @@ class _Run:
         files: Sequence[Path] = (),
     ) -> Report:
         facts = (tuple(emails), tuple(receipts), outcome, tuple(warnings), tuple(files))
-        return Report(command, self.traits.destination, self.traits.name, plan, *facts)
+        return Report(
+            command,
+            self.traits.destination,
+            self.traits.name,
+            plan,
+            *facts,
+            drafts_page=self.traits.drafts_page if self.traits.drafts else None,
+        )
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -235,7 +242,9 @@ def send(
         if not plan.waiting:
             # A 304 next time must not hide posts that are still waiting to be sent.
             fetched.remember(ledger)
-        outcome = words.sent_outcome(plan, emails, run.traits.name, draft=options.draft)
+        outcome = words.sent_outcome(
+            plan, emails, run.traits.name, draft=options.draft, drafts_page=run.traits.drafts_page
+        )
         return _finish(run, ledger, plan, outcome, emails, receipts, gate=gate)
 
 

@@ -34,6 +34,8 @@ class Report:
     """One line saying what happened, for the terminal and the step summary."""
     warnings: tuple[str, ...] = ()
     files: tuple[Path, ...] = ()
+    drafts_page: str | None = None
+    """Where the provider lists drafts, when the run created some."""
     risks: tuple[str, ...] = ()
     """What makes `check --strict` fail: a flood the next send would refuse, posts already
     sent whose guid or permalink moved (each is among the warnings too)."""
@@ -108,9 +110,19 @@ def nothing_new_outcome(plan: Plan) -> str:
     return "Nothing new to send."
 
 
-def sent_outcome(plan: Plan, emails: Sequence[Email], provider: str, *, draft: bool) -> str:
+def sent_outcome(
+    plan: Plan,
+    emails: Sequence[Email],
+    provider: str,
+    *,
+    draft: bool,
+    drafts_page: str | None = None,
+) -> str:
     verb = "Drafted" if draft else "Sent"
     outcome = f"{verb} {len(plan.to_send)} post(s) in {len(emails)} email(s) through {provider}."
+    if draft:
+        where = drafts_page or f"{provider}'s dashboard"
+        outcome += f" Nothing went to subscribers: check the draft at {where} and send it there."
     if plan.waiting:
         outcome += f" {len(plan.waiting)} more post(s) wait for the next run (max_posts)."
     return outcome
@@ -201,6 +213,9 @@ def markdown_summary(report: Report) -> str:
     lines.append(f"- **Provider:** {report.provider} (`{report.destination}`)")
     lines += [f"- **Subject:** {_cell(email.subject)}" for email in report.emails]
     for receipt in report.receipts:
+        if receipt.drafted:
+            lines.append(f"- **Draft:** {draft_reference(report, receipt)}")
+            continue
         rejected = f", {len(receipt.rejected)} not delivered" if receipt.rejected else ""
         lines.append(f"- **Accepted:** {receipt.accepted}{rejected}")
     plan = report.plan
@@ -215,6 +230,14 @@ def markdown_summary(report: Report) -> str:
     lines += [f"\n> warning: {_cell(warning)}" for warning in report.warnings]
     lines += ["", f"**Result:** {_cell(report.outcome)}", "", ""]
     return "\n".join(lines)
+
+
+def draft_reference(report: Report, receipt: Receipt) -> str:
+    """A draft the run created, by its id, linked to the provider's list of drafts."""
+    name = f"`{receipt.message_id}`" if receipt.message_id else "created"
+    if report.drafts_page:
+        return f"{name}, in [{report.provider}'s drafts]({report.drafts_page}); nothing was sent"
+    return f"{name} at {report.provider}; nothing was sent"
 
 
 def failure_summary(command: str, message: str, exit_code: int) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Config, load_config
+from newsletter.errors import SafetyRefusal
 from newsletter.github_errors import GitHubSetupError
 from newsletter.ledger import Ledger, Status
 from newsletter.models import Email, Receipt
@@ -403,3 +404,32 @@ def test_review_needs_review_mode(blog: Blog) -> None:
 
     with pytest.raises(ConfigError, match='mode = "pull-request"'):
         blog.review(MONDAY)
+
+
+def test_a_flood_is_refused_before_any_pull_request_opens(blog: Blog) -> None:
+    blog.publish_feed(*(post(n, days_before_monday=1 + n / 10) for n in range(1, 13)))
+    with pytest.raises(SafetyRefusal, match="flood_limit"):
+        blog.review(MONDAY + timedelta(hours=9))
+    assert blog.fake.pulls == {}
+    assert blog.fake.branch_sha(BRANCH) is None
+
+
+def test_per_post_mode_reviews_one_email_per_post(blog: Blog) -> None:
+    config = (blog.work / "newsletter.toml").read_text(encoding="utf-8")
+    (blog.work / "newsletter.toml").write_text(
+        config.replace("first_run_days = 30", 'first_run_days = 30\nmode = "per-post"'),
+        encoding="utf-8",
+    )
+    blog.publish_feed(post(1), post(2))
+    blog.review(MONDAY + timedelta(hours=9))
+    issue = the_review(blog)
+    assert [email.post_ids for email in issue.emails] == [(p.id,) for p in issue.posts]
+    for number in (1, 2):
+        assert blog.fake.file(BRANCH, f"state/review/email-{number}.txt") is not None
+    (pull,) = blog.fake.open_pulls()
+    assert "Email 2 of 2" in pull.body
+    blog.fake.clock = lambda: MONDAY + timedelta(hours=10)
+    blog.fake.merge(pull.number)
+    blog.pull()
+    blog.scheduled_send(SLOT)
+    assert len(blog.outbox()) == 2

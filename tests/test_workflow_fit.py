@@ -9,6 +9,7 @@ uses predates it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -122,11 +123,31 @@ def test_a_workflow_without_the_expected_lines_is_refused() -> None:
         fit_workflow(edited, VARIANTS["schedule"])
 
 
+def feed_check_snippet() -> str:
+    """The feed-check workflow docs/schedule-and-review.md gives blogs to copy."""
+    text = (ROOT / "docs" / "schedule-and-review.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    (snippet,) = [block for block in blocks if block.startswith("name: Feed check")]
+    return snippet
+
+
+def test_the_documented_feed_check_runs_check_strict_on_pull_requests() -> None:
+    loaded = document(feed_check_snippet())
+    assert set(triggers(loaded)) == {"pull_request"}
+    assert loaded["permissions"] == {"contents": "read"}
+    scripts = " ".join(step.get("run", "") for step in job(loaded)["steps"])
+    assert "newsletter check --feed _site/feed.xml --strict" in scripts
+    for generator in ("jekyll build", "hugo", "eleventy"):
+        assert generator in scripts
+
+
 @pytest.fixture(scope="module")
 def fitted_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     folder = tmp_path_factory.mktemp("workflows") / ".github" / "workflows"
     folder.mkdir(parents=True)
-    paths = []
+    snippet = folder / "feed-check.yml"
+    snippet.write_text(feed_check_snippet(), encoding="utf-8")
+    paths = [snippet]
     for name, fitting in VARIANTS.items():
         path = folder / f"newsletter-{name}.yml"
         path.write_text(fit_workflow(WORKFLOW, fitting), encoding="utf-8")

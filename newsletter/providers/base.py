@@ -51,6 +51,8 @@ class Traits:
     """Retries with the same key are recognised by the provider (Buttondown, Resend)."""
     drafts: bool = False
     """`send --draft` is possible (Buttondown, Resend)."""
+    drafts_page: str | None = None
+    """Where the provider's dashboard lists the drafts, for the run's summary to link."""
 
 
 class Provider(Protocol):
@@ -132,6 +134,8 @@ class ProviderSpec:
     api: Api | None = None
     drafts: bool = False
     """Its adapter implements `Drafts`."""
+    drafts_page: str | None = None
+    """The dashboard page that lists its drafts (linked from the run summary of a draft)."""
     check: Callable[[Setup], None] | None = None
     """A rule across several options, checked before anything else."""
 
@@ -185,6 +189,7 @@ class Setup:
             unsubscribe=spec.unsubscribe(self),
             idempotent=spec.idempotent,
             drafts=spec.drafts,
+            drafts_page=spec.drafts_page,
         )
 
     def client(self) -> ApiClient:

@@ -122,5 +122,6 @@ SPEC = ProviderSpec(
     # Buttondown adds List-Unsubscribe itself on every real send.
     unsubscribe=placeholder("{{ unsubscribe_url }}"),
     drafts=True,
+    drafts_page="https://buttondown.com/emails",
     build=lambda setup: ButtondownProvider(setup.traits(), setup.client()),
 )

@@ -159,6 +159,7 @@ SPEC = ProviderSpec(
     destination=lambda setup: f"resend:{setup.option('audience_id')}",
     unsubscribe=placeholder("{{{RESEND_UNSUBSCRIBE_URL}}}"),
     drafts=True,
+    drafts_page="https://resend.com/broadcasts",
     build=lambda setup: ResendProvider(
         setup.traits(), setup.client(), audience_id=setup.option("audience_id")
     ),

@@ -74,6 +74,7 @@ def send_approved(
                 tuple(emails),
                 tuple(receipts),
                 outcome=" ".join([*notes, outcome]),
+                drafts_page=traits.drafts_page if draft else None,
             )
 
         approved = read_approved(place)
