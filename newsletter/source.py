@@ -1,7 +1,7 @@
 """Which feed a run reads, and reading it: `--feed` or `[feed] url`, fetched with the
 validators the ledger remembers, so an unchanged feed costs one 304.
 
-The fetch and the parse themselves live in `feed.py`; this module adds what a run needs
+The fetch and the parse themselves live in `newsletter/feed/`; this module adds what a run needs
 around them: the starter's placeholder refused by name, and the response's validators handed
 back with the feed, so the pipeline remembers them only once every new post went out.
 """
@@ -70,17 +70,14 @@ def fetch(
     location = feed_location(config, override)
     validators = remembered.validators(location) if remembered is not None else None
     notify(f"Reading the feed {location}")
-    result = feeds.fetch(
+    feed, result = feeds.load(
         location,
         validators=validators,
         timeout=config.feed.timeout,
         user_agent=config.feed.user_agent,
         transport=transport,
     )
-    if result.body is None:
-        return Fetched(None, location, None)
-    feed = feeds.parse(result.body, url=result.url, headers=result.headers)
-    return Fetched(feed, location, result.validators)
+    return Fetched(feed, location, None if feed is None else result.validators)
 
 
 def read(

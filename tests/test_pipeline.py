@@ -440,3 +440,40 @@ def test_the_feed_comes_through_the_given_transport_and_its_etag_saves_the_next_
 
     pipeline.check(config, SendOptions(), {}, quiet, provider=provider, transport=transport)
     assert "if-none-match" not in seen[3].headers  # check always reads the whole feed
+
+
+def test_one_transport_carries_the_feed_and_the_providers_api(tmp_path: Path) -> None:
+    # No provider injected: the configured one (Buttondown) is built, and it talks through the
+    # same transport as the feed fetch.
+    secret = "bd-secret-for-the-seam"
+    body = rss((1, timedelta(days=1)))
+    posted: list[httpx.Request] = []
+
+    def internet(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "b.example.org":
+            return httpx.Response(200, content=body.encode())
+        assert request.url.host == "api.buttondown.com"
+        assert request.headers["authorization"] == f"Token {secret}"
+        posted.append(request)
+        return httpx.Response(201, json={"id": "em_42", "status": "about_to_send"})
+
+    config = parse_config(
+        {
+            "feed": {"url": "https://b.example.org/feed.xml"},
+            "newsletter": {"from": "B <n@b.example.org>"},
+            "provider": {"name": "buttondown"},
+        },
+        path=tmp_path / "newsletter.toml",
+    )
+    report = pipeline.send(
+        config,
+        SendOptions(),
+        {"BUTTONDOWN_API_KEY": secret},
+        quiet,
+        transport=httpx.MockTransport(internet),
+    )
+    assert report.outcome == "Sent 1 post(s) in 1 email(s) through buttondown."
+    (request,) = [r for r in posted if r.method == "POST"]
+    record = ledger_of(tmp_path)["destinations"]["buttondown"]["posts"]["id-1"]  # type: ignore[index]
+    assert (record["status"], record["message_id"]) == ("sent", "em_42")
+    assert request.headers["x-idempotency-key"] == record["idempotency_key"]
