@@ -433,3 +433,29 @@ def test_per_post_mode_reviews_one_email_per_post(blog: Blog) -> None:
     blog.pull()
     blog.scheduled_send(SLOT)
     assert len(blog.outbox()) == 2
+
+
+def test_the_token_appears_nowhere_the_review_writes(blog: Blog) -> None:
+    blog.publish_feed(post(1), post(2))
+    opened = blog.review(MONDAY + timedelta(hours=9))
+    (pull,) = blog.fake.open_pulls()
+    blog.fake.merge(pull.number)
+    blog.pull()
+    sent = blog.scheduled_send(SLOT)
+    written = [
+        opened.outcome,
+        sent.outcome,
+        pull.title,
+        pull.body,
+        *pull.comments,
+        (blog.work / "state" / "ledger.json").read_text(encoding="utf-8"),
+        blog.fake.git("log", "--format=%an %ae %s %b", "main"),
+        *(
+            path.read_text(encoding="utf-8")
+            for path in (blog.work / "state" / "review").iterdir()
+            if path.suffix in (".json", ".html", ".txt")
+        ),
+    ]
+    assert all(TOKEN not in text for text in written)
+    requests = [r for r in blog.fake.requests if TOKEN in r.body.decode("utf-8", "replace")]
+    assert requests == [], "the token travels in the Authorization header only"
