@@ -22,7 +22,9 @@ from newsletter import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = sorted(path.name for path in (ROOT / "templates").iterdir())
-STARTER = sorted(path.name for path in (ROOT / "newsletter" / "starter").iterdir())
+PACKAGE = ROOT / "newsletter"
+STARTER = sorted(path.name for path in (PACKAGE / "starter").iterdir())
+CATALOGUES = sorted((PACKAGE / "locale").rglob("*.mo"))
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
     ".hypothesis", "node_modules", "outbox", "preview", "state",
@@ -67,6 +69,8 @@ def test_the_wheel_carries_templates_starter_files_and_licence(built: tuple[Path
         name: (ROOT / "templates" / name).read_bytes() for name in TEMPLATES
     }
     assert {f"newsletter/starter/{name}" for name in STARTER} <= names
+    # Without its catalogue, a newsletter in German silently comes out in English.
+    assert {f"newsletter/{path.relative_to(PACKAGE)}" for path in CATALOGUES} <= names
     assert f"{dist_info}/licenses/LICENSE" in names
     assert metadata["License-Expression"] == "MIT"
     assert metadata["Version"] == __version__
