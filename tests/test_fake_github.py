@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.github import (
+from tests.fakes.github import GitHubFake
+from tests.fakes.github_shapes import (
     CONTENT_FILE_FIELDS,
     FULL_PULL_FIELDS,
     GIT_REF_FIELDS,
     SIMPLE_PULL_FIELDS,
-    GitHubFake,
 )
 
 TOKEN = "ghs_fake-check"

@@ -22,10 +22,8 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,77 +31,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from tests.fakes.bare_repository import BareRepository, run_git
+from tests.fakes.github_shapes import (
+    custom,
+    error,
+    invalid,
+    invalid_field,
+    label_object,
+    missing_fields,
+    user_object,
+)
 from tests.fakes.server import FakeApi, Reply, Request
 
-DOCS = "https://docs.github.com/rest"
 API_VERSIONS = {"2022-11-28", "2026-03-10"}
 NOT_PERMITTED = "GitHub Actions is not permitted to create or approve pull requests."
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 BOT = "github-actions[bot]"
-# The top-level fields the API description marks required for `pull-request-simple` (what
-# pulls/list returns) and, with the rest, for `pull-request` (pulls/get, create, update).
-SIMPLE_PULL_FIELDS = (
-    "_links",
-    "assignee",
-    "labels",
-    "base",
-    "body",
-    "closed_at",
-    "comments_url",
-    "commits_url",
-    "created_at",
-    "diff_url",
-    "head",
-    "html_url",
-    "id",
-    "node_id",
-    "issue_url",
-    "merge_commit_sha",
-    "merged_at",
-    "milestone",
-    "number",
-    "patch_url",
-    "review_comment_url",
-    "review_comments_url",
-    "statuses_url",
-    "state",
-    "locked",
-    "title",
-    "updated_at",
-    "url",
-    "user",
-    "author_association",
-    "auto_merge",
-)
-FULL_PULL_FIELDS = (
-    *SIMPLE_PULL_FIELDS,
-    "additions",
-    "changed_files",
-    "comments",
-    "commits",
-    "deletions",
-    "mergeable",
-    "mergeable_state",
-    "merged",
-    "maintainer_can_modify",
-    "merged_by",
-    "review_comments",
-)
-CONTENT_FILE_FIELDS = (
-    "_links",
-    "git_url",
-    "html_url",
-    "download_url",
-    "name",
-    "path",
-    "sha",
-    "size",
-    "type",
-    "url",
-    "content",
-    "encoding",
-)
-GIT_REF_FIELDS = ("ref", "node_id", "url", "object")
 
 _REPO = re.compile(r"^/repos/([^/]+)/([^/]+)(/.*)$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -129,7 +72,7 @@ class Pull:
     head_sha_when_closed: str | None = None
 
 
-class GitHubFake(FakeApi):
+class GitHubFake(FakeApi, BareRepository):
     def __init__(
         self,
         root: Path,
@@ -161,52 +104,13 @@ class GitHubFake(FakeApi):
         """Called with each request before it is answered: a test's way to let another
         client act at exactly that moment (a race)."""
         self._numbers = itertools.count(1)
-        _run_git(root, "init", "--quiet", "--bare", "-b", default_branch, str(self.remote))
+        run_git(root, "init", "--quiet", "--bare", "-b", default_branch, str(self.remote))
 
     # --- what the test does as the repository's owner ------------------------------------
-
-    def git(
-        self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
-    ) -> str:
-        return _run_git(
-            self.remote, "--git-dir", str(self.remote), *args, input=input, env=env
-        ).strip()
 
     def seed(self, files: Mapping[str, bytes], message: str = "Initial commit") -> str:
         """Commit these files on the default branch (creating it), as a push would."""
         return self.commit(self.default_branch, files, message)
-
-    def commit(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
-        parent = self.branch_sha(branch)
-        tree = self._tree_with(parent, files)
-        sha = self._commit_tree(tree, [parent] if parent else [], message, "Author")
-        self.git("update-ref", f"refs/heads/{branch}", sha)
-        return sha
-
-    def branch_sha(self, branch: str) -> str | None:
-        result = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(self.remote),
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                f"refs/heads/{branch}^{{commit}}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return result.stdout.strip() or None
-
-    def file(self, ref: str, path: str) -> bytes | None:
-        result = subprocess.run(
-            ["git", "--git-dir", str(self.remote), "cat-file", "blob", f"{ref}:{path}"],
-            capture_output=True,
-            check=False,
-        )
-        return result.stdout if result.returncode == 0 else None
 
     def merge(self, number: int, by: str = "author") -> str:
         """Merge an open pull request with a merge commit, as the web interface does."""
@@ -215,7 +119,7 @@ class GitHubFake(FakeApi):
         base_sha, head_sha = self.branch_sha(pull.base), self.branch_sha(pull.head)
         assert base_sha and head_sha
         tree = self.git("merge-tree", "--write-tree", base_sha, head_sha)
-        sha = self._commit_tree(
+        sha = self.commit_tree(
             tree,
             [base_sha, head_sha],
             f"Merge pull request #{number} from {self.owner}/{pull.head}",
@@ -252,7 +156,7 @@ class GitHubFake(FakeApi):
         if self.before_request is not None:
             self.before_request(request)
         if not request.header("user-agent"):
-            return _error(
+            return error(
                 403,
                 "Request forbidden by administrative rules. Please make sure your request has a "
                 "User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).",
@@ -260,24 +164,24 @@ class GitHubFake(FakeApi):
         authorization = request.header("authorization") or ""
         scheme, _, given = authorization.partition(" ")
         if not authorization:
-            return _error(401, "Requires authentication")
+            return error(401, "Requires authentication")
         if scheme.lower() not in ("bearer", "token") or given != self.token:
-            return _error(401, "Bad credentials")
+            return error(401, "Bad credentials")
         version = request.header("x-github-api-version")
         if version is not None and version not in API_VERSIONS:
-            return _error(400, f"API version {version} is not supported.")
+            return error(400, f"API version {version} is not supported.")
         match = _REPO.match(request.path)
         if match is None or (match.group(1), match.group(2)) != (self.owner, self.repo):
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         rest = match.group(3)
         body: Any = None
         if request.method in ("POST", "PUT", "PATCH"):
             try:
                 body = request.json()
             except ValueError:
-                return _error(400, "Problems parsing JSON")
+                return error(400, "Problems parsing JSON")
             if not isinstance(body, dict):
-                return _error(400, "Problems parsing JSON")
+                return error(400, "Problems parsing JSON")
         return self._route(request, rest, body)
 
     def _route(self, request: Request, rest: str, body: Any) -> Reply:
@@ -307,7 +211,7 @@ class GitHubFake(FakeApi):
         if pull_match and method in ("GET", "PATCH"):
             number = int(pull_match.group(1))
             if number not in self.pulls:
-                return _error(404, "Not Found")
+                return error(404, "Not Found")
             if method == "GET":
                 return self._needs("pull-requests", "read") or Reply(
                     200, self._full(self.pulls[number])
@@ -323,45 +227,45 @@ class GitHubFake(FakeApi):
             if denied:
                 return denied
             if number not in self.pulls:
-                return _error(404, "Not Found")
+                return error(404, "Not Found")
             if issue_match.group(2) == "comments":
                 return self._comment(self.pulls[number], body)
             return self._add_labels(self.pulls[number], body)
-        return _error(404, "Not Found")
+        return error(404, "Not Found")
 
     def _needs(self, permission: str, level: str) -> Reply | None:
         granted = self.permissions.get(permission)
         if granted == "write" or (level == "read" and granted == "read"):
             return None
-        return _error(403, NOT_ACCESSIBLE)
+        return error(403, NOT_ACCESSIBLE)
 
     # git/get-ref, git/create-ref, git/update-ref
 
     def _get_ref(self, ref: str) -> Reply:
         if self.branch_sha(self.default_branch) is None:
-            return _error(409, "Git Repository is empty.")
+            return error(409, "Git Repository is empty.")
         if not ref.startswith("heads/") or ref.startswith("heads/-"):
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         sha = self.branch_sha(ref[len("heads/") :])
         if sha is None:
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         return Reply(200, self._ref(f"refs/{ref}", sha))
 
     def _create_ref(self, body: dict[str, Any]) -> Reply:
-        missing = _missing(body, ("ref", "sha"))
+        missing = missing_fields(body, ("ref", "sha"))
         if missing:
             return missing
         ref, sha = body["ref"], body["sha"]
         if not isinstance(ref, str) or not ref.startswith("refs/") or ref.count("/") < 2:
-            return _invalid("Reference name is invalid", "ref")
+            return invalid("Reference name is invalid", "ref")
         if not ref.startswith("refs/heads/") or ref.startswith("refs/heads/-"):
-            return _invalid("Reference name is invalid", "ref")
+            return invalid("Reference name is invalid", "ref")
         if self.branch_sha(self.default_branch) is None:
-            return _error(409, "Git Repository is empty.")
-        if not self._is_commit(sha):
-            return _invalid("Object does not exist", "sha")
+            return error(409, "Git Repository is empty.")
+        if not self.is_commit(sha):
+            return invalid("Object does not exist", "sha")
         if self.branch_sha(ref[len("refs/heads/") :]) is not None:
-            return _invalid("Reference already exists", "ref")
+            return invalid("Reference already exists", "ref")
         self.git("update-ref", ref, sha)
         return Reply(
             201,
@@ -370,33 +274,31 @@ class GitHubFake(FakeApi):
         )
 
     def _update_ref(self, ref: str, body: dict[str, Any]) -> Reply:
-        missing = _missing(body, ("sha",))
+        missing = missing_fields(body, ("sha",))
         if missing:
             return missing
         if not ref.startswith("heads/"):
-            return _invalid("Reference does not exist", "ref")
+            return invalid("Reference does not exist", "ref")
         branch = ref[len("heads/") :]
         current = self.branch_sha(branch)
         if current is None:
-            return _invalid("Reference does not exist", "ref")
+            return invalid("Reference does not exist", "ref")
         sha, force = body["sha"], body.get("force", False)
         if not isinstance(force, bool):
-            return _invalid(
-                "Invalid request.\n\nFor 'properties/force', is not a boolean.", "force"
-            )
-        if not self._is_commit(sha):
-            return _invalid("Object does not exist", "sha")
-        if not force and not self._is_ancestor(current, sha):
-            return _invalid("Update is not a fast forward", "sha")
+            return invalid("Invalid request.\n\nFor 'properties/force', is not a boolean.", "force")
+        if not self.is_commit(sha):
+            return invalid("Object does not exist", "sha")
+        if not force and not self.is_ancestor(current, sha):
+            return invalid("Update is not a fast forward", "sha")
         self.git("update-ref", f"refs/{ref}", sha, current)
         return Reply(200, self._ref(f"refs/{ref}", sha))
 
     # repos/get-content, repos/create-or-update-file-contents
 
     def _get_content(self, path: str, ref: str) -> Reply:
-        commit = self._resolve(ref)
+        commit = self.resolve(ref)
         if commit is None:
-            return _error(404, f"No commit found for the ref {ref}")
+            return error(404, f"No commit found for the ref {ref}")
         kind = subprocess.run(
             ["git", "--git-dir", str(self.remote), "cat-file", "-t", f"{commit}:{path}"],
             capture_output=True,
@@ -404,23 +306,23 @@ class GitHubFake(FakeApi):
             check=False,
         ).stdout.strip()
         if kind != "blob":
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         blob = self.git("rev-parse", f"{commit}:{path}")
         data = self.file(commit, path) or b""
         return Reply(200, self._content(path, blob, data, ref))
 
     def _put_content(self, path: str, body: dict[str, Any]) -> Reply:
-        missing = _missing(body, ("message", "content"))
+        missing = missing_fields(body, ("message", "content"))
         if missing:
             return missing
         try:
             data = base64.b64decode(body["content"], validate=True)
         except (binascii.Error, ValueError, TypeError):
-            return _invalid("content is not valid Base64", "content")
+            return invalid("content is not valid Base64", "content")
         branch = body.get("branch", self.default_branch)
         parent = self.branch_sha(branch)
         if parent is None:
-            return _error(404, f"Branch {branch} not found")
+            return error(404, f"Branch {branch} not found")
         existing = subprocess.run(
             [
                 "git",
@@ -437,12 +339,12 @@ class GitHubFake(FakeApi):
         ).stdout.strip()
         given = body.get("sha")
         if existing and given is None:
-            return _error(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+            return error(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
         if existing and given != existing:
-            return _error(409, f"{path} does not match {given}")
-        tree = self._tree_with(parent, {path: data})
+            return error(409, f"{path} does not match {given}")
+        tree = self.tree_with(parent, {path: data})
         committer = body.get("committer") or {"name": BOT}
-        commit = self._commit_tree(tree, [parent], body["message"], committer.get("name", BOT))
+        commit = self.commit_tree(tree, [parent], body["message"], committer.get("name", BOT))
         self.git("update-ref", f"refs/heads/{branch}", commit, parent)
         blob = self.git("rev-parse", f"{commit}:{path}")
         content = {
@@ -470,7 +372,7 @@ class GitHubFake(FakeApi):
     def _list_pulls(self, query: dict[str, list[str]]) -> Reply:
         state = query.get("state", ["open"])[0]
         if state not in ("open", "closed", "all"):
-            return _invalid("state is not one of open, closed, all", "state")
+            return invalid("state is not one of open, closed, all", "state")
         pulls = list(self.pulls.values())
         if state != "all":
             pulls = [p for p in pulls if p.state == state]
@@ -493,30 +395,30 @@ class GitHubFake(FakeApi):
         return Reply(200, [self._simple(p) for p in chosen])
 
     def _create_pull(self, body: dict[str, Any]) -> Reply:
-        missing = _missing(body, ("head", "base"))
+        missing = missing_fields(body, ("head", "base"))
         if missing:
             return missing
         if "title" not in body and "issue" not in body:
-            return _invalid("title wasn't supplied", "title", code="missing_field")
+            return invalid("title wasn't supplied", "title", code="missing_field")
         if not self.actions_may_open_pull_requests:
-            return _error(403, NOT_PERMITTED)
+            return error(403, NOT_PERMITTED)
         head = str(body["head"])
         if ":" in head:
             owner, _, head = head.partition(":")
             if owner != self.owner:
-                return _invalid_field("head")
+                return invalid_field("head")
         base = str(body["base"])
         if self.branch_sha(base) is None:
-            return _invalid_field("base")
+            return invalid_field("base")
         head_sha = self.branch_sha(head)
         if head_sha is None:
-            return _invalid_field("head")
+            return invalid_field("head")
         if any(p.head == head and p.base == base for p in self.open_pulls()):
-            return _custom(f"A pull request already exists for {self.owner}:{head}.")
+            return custom(f"A pull request already exists for {self.owner}:{head}.")
         base_sha = self.branch_sha(base)
         ahead = self.git("rev-list", "--count", f"{base_sha}..{head_sha}")
         if ahead == "0":
-            return _custom(f"No commits between {base} and {head}")
+            return custom(f"No commits between {base} and {head}")
         now = self._now()
         pull = Pull(
             number=next(self._numbers),
@@ -537,17 +439,17 @@ class GitHubFake(FakeApi):
             if name not in allowed:
                 continue
             if name in ("title", "body", "base") and not isinstance(value, str):
-                return _invalid(
+                return invalid(
                     f"Invalid request.\n\nFor 'properties/{name}', is not a string.", name
                 )
         state = body.get("state")
         if state is not None and state not in ("open", "closed"):
-            return _invalid("state is not included in the list", "state")
+            return invalid("state is not included in the list", "state")
         if state == "open" and pull.state == "closed":
             if pull.merged_at:
-                return _custom("Cannot reopen a merged pull request")
+                return custom("Cannot reopen a merged pull request")
             if any(p.head == pull.head and p is not pull for p in self.open_pulls()):
-                return _custom(f"A pull request already exists for {self.owner}:{pull.head}.")
+                return custom(f"A pull request already exists for {self.owner}:{pull.head}.")
         if "title" in body:
             pull.title = body["title"]
         if "body" in body:
@@ -563,7 +465,7 @@ class GitHubFake(FakeApi):
     # issues/create-comment, issues/add-labels
 
     def _comment(self, pull: Pull, body: dict[str, Any]) -> Reply:
-        missing = _missing(body, ("body",))
+        missing = missing_fields(body, ("body",))
         if missing:
             return missing
         pull.comments.append(str(body["body"]))
@@ -577,7 +479,7 @@ class GitHubFake(FakeApi):
                 "html_url": f"{self._html(pull)}#issuecomment-{number}",
                 "issue_url": f"{self._api}/issues/{pull.number}",
                 "body": body["body"],
-                "user": _user(BOT),
+                "user": user_object(BOT),
                 "created_at": self._now(),
                 "updated_at": self._now(),
             },
@@ -586,14 +488,14 @@ class GitHubFake(FakeApi):
     def _add_labels(self, pull: Pull, body: dict[str, Any]) -> Reply:
         labels = body.get("labels")
         if not isinstance(labels, list) or not labels:
-            return _invalid("Invalid request.\n\nlabels must have at least 1 item", "labels")
+            return invalid("Invalid request.\n\nlabels must have at least 1 item", "labels")
         for label in labels:
             name = label if isinstance(label, str) else (label or {}).get("name")
             if not isinstance(name, str) or not name:
-                return _invalid("Invalid request.\n\nlabels is invalid", "labels")
+                return invalid("Invalid request.\n\nlabels is invalid", "labels")
             if name not in pull.labels:
                 pull.labels.append(name)
-        return Reply(200, [_label(name) for name in pull.labels])
+        return Reply(200, [label_object(name) for name in pull.labels])
 
     # --- shapes ----------------------------------------------------------------------------
 
@@ -657,9 +559,9 @@ class GitHubFake(FakeApi):
             "state": pull.state,
             "locked": False,
             "title": pull.title,
-            "user": _user(BOT),
+            "user": user_object(BOT),
             "body": pull.body or None,
-            "labels": [_label(name) for name in pull.labels],
+            "labels": [label_object(name) for name in pull.labels],
             "milestone": None,
             "active_lock_reason": None,
             "created_at": pull.created_at,
@@ -689,7 +591,7 @@ class GitHubFake(FakeApi):
             "mergeable": None if pull.state == "open" else False,
             "rebaseable": None,
             "mergeable_state": "unknown",
-            "merged_by": _user(pull.merged_by) if pull.merged_by else None,
+            "merged_by": user_object(pull.merged_by) if pull.merged_by else None,
             "comments": len(pull.comments),
             "review_comments": 0,
             "maintainer_can_modify": False,
@@ -704,7 +606,7 @@ class GitHubFake(FakeApi):
             "label": f"{self.owner}:{branch}",
             "ref": branch,
             "sha": sha,
-            "user": _user(self.owner),
+            "user": user_object(self.owner),
             "repo": {
                 "id": 1,
                 "name": self.repo,
@@ -717,143 +619,3 @@ class GitHubFake(FakeApi):
 
     def _now(self) -> str:
         return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def _resolve(self, ref: str) -> str | None:
-        if ref.startswith("-"):
-            return None
-        result = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(self.remote),
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                f"{ref}^{{commit}}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return result.stdout.strip() or None
-
-    def _is_commit(self, sha: Any) -> bool:
-        return isinstance(sha, str) and bool(_SHA.match(sha)) and self._resolve(sha) == sha
-
-    def _is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        return (
-            subprocess.run(
-                [
-                    "git",
-                    "--git-dir",
-                    str(self.remote),
-                    "merge-base",
-                    "--is-ancestor",
-                    ancestor,
-                    descendant,
-                ],
-                check=False,
-            ).returncode
-            == 0
-        )
-
-    def _tree_with(self, parent: str | None, files: Mapping[str, bytes]) -> str:
-        with tempfile.TemporaryDirectory() as scratch:
-            env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
-            if parent:
-                self.git("read-tree", parent, env=env)
-            for path, data in files.items():
-                blob = self.git("hash-object", "-w", "--stdin", input=data)
-                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-            return self.git("write-tree", env=env)
-
-    def _commit_tree(self, tree: str, parents: list[str], message: str, name: str) -> str:
-        args = ["commit-tree", tree]
-        for parent in parents:
-            args += ["-p", parent]
-        env = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": f"{name}@users.noreply.github.com",
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": f"{name}@users.noreply.github.com",
-        }
-        return self.git(*args, "-m", message, env=env)
-
-
-def _run_git(
-    cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
-) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        input=input,
-        capture_output=True,
-        check=False,
-        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd), **(env or {})},
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr.decode()}"
-    return result.stdout.decode()
-
-
-def _error(status: int, message: str) -> Reply:
-    return Reply(status, {"message": message, "documentation_url": DOCS, "status": str(status)})
-
-
-def _validation(errors: list[dict[str, Any]], message: str = "Validation Failed") -> Reply:
-    return Reply(
-        422,
-        {"message": message, "errors": errors, "documentation_url": DOCS, "status": "422"},
-    )
-
-
-def _invalid(message: str, field_name: str, *, code: str = "invalid") -> Reply:
-    return Reply(
-        422,
-        {
-            "message": message,
-            "errors": [{"resource": "Reference", "field": field_name, "code": code}],
-            "documentation_url": DOCS,
-            "status": "422",
-        },
-    )
-
-
-def _invalid_field(name: str) -> Reply:
-    return _validation([{"resource": "PullRequest", "field": name, "code": "invalid"}])
-
-
-def _custom(message: str) -> Reply:
-    return _validation([{"resource": "PullRequest", "code": "custom", "message": message}])
-
-
-def _missing(body: dict[str, Any], names: tuple[str, ...]) -> Reply | None:
-    absent = [name for name in names if name not in body]
-    if not absent:
-        return None
-    return _validation(
-        [{"resource": "Request", "field": name, "code": "missing_field"} for name in absent],
-        message=f"Invalid request.\n\n{', '.join(repr(n) for n in absent)} wasn't supplied.",
-    )
-
-
-def _user(login: str) -> dict[str, Any]:
-    return {
-        "login": login,
-        "id": abs(hash(login)) % 100000,
-        "node_id": f"U_{login}",
-        "type": "Bot" if login.endswith("[bot]") else "User",
-        "site_admin": False,
-        "html_url": f"https://github.com/{login}",
-    }
-
-
-def _label(name: str) -> dict[str, Any]:
-    return {
-        "id": abs(hash(name)) % 100000,
-        "node_id": f"LA_{name}",
-        "url": f"https://api.github.com/labels/{name}",
-        "name": name,
-        "description": None,
-        "color": "ededed",
-        "default": False,
-    }
