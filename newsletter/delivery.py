@@ -65,7 +65,7 @@ class Delivery:
 
     def send(self, email: Email, posts: Sequence[Post]) -> Receipt:
         """Send one email of a new run: begin, call the provider, commit or abort."""
-        key = idempotency_key(self.records.name, email.post_ids)
+        key = idempotency_key(self.records.name, email.post_ids, earlier=self._earlier(posts))
         self.begin(posts, key)
         return self._attempt(email, posts, key)
 
@@ -116,6 +116,17 @@ class Delivery:
             )
         )
         self.ledger.save()
+
+    def _earlier(self, posts: Sequence[Post]) -> list[str]:
+        """What the ledger already holds for these posts (a forced resend): each record's
+        status, time and message id, so the resend's key differs from the first send's."""
+        described = []
+        for post in posts:
+            record = self.records.match(post)
+            if record is not None:
+                moment = record.at.isoformat()
+                described.append(f"{record.id} {record.status} {moment} {record.message_id or ''}")
+        return described
 
     def _attempt(self, email: Email, posts: Sequence[Post], key: str) -> Receipt:
         self.notify(f"Sending {email.subject!r} through {self.provider.traits.name}")

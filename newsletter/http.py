@@ -118,13 +118,15 @@ def send_with_retries(
     sleep: Sleep = time.sleep,
     jitter: Jitter | None = None,
     wait_hint: Callable[[httpx.Response], float | None] | None = None,
+    final: Callable[[httpx.Response], bool] | None = None,
 ) -> Outcome:
     """Call `attempt` until it gives an answer that is not 429 or 5xx, as the rule allows.
 
     `repeatable`: repeating a request the server may have processed does no harm (a GET, or
     a key the server deduplicates by). `deadline`: seconds each attempt may take in all.
     `wait_hint`: reads a pause out of a 429 body when the vendor puts it there instead of in
-    `Retry-After`. Raises `GaveUp` when no further try is allowed.
+    `Retry-After`. `final`: says of a 429 or 5xx that trying again cannot help (a daily
+    quota used up), so it is returned at once. Raises `GaveUp` when no further try is allowed.
     """
     jitter = jitter or random.Random()  # noqa: S311 - spreading retries, not security
     uncertain = False
@@ -142,6 +144,8 @@ def send_with_retries(
         else:
             if response.status_code != 429 and response.status_code < 500:
                 return Outcome(response, uncertain)
+            if final is not None and final(response):
+                return Outcome(response, uncertain or response.status_code >= 500)
             uncertain = uncertain or response.status_code >= 500
         wait = retry_after(response, wait_hint) if response is not None else None
         if wait is not None and wait > policy.max_retry_after:

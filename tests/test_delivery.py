@@ -172,3 +172,25 @@ def test_a_retry_is_refused_without_keys_or_after_the_window() -> None:
     keyless = Traits("smtp", "smtp:host", Unsubscribe("x"), idempotent=False)
     with pytest.raises(SafetyRefusal, match="may or may not have reached subscribers"):
         refuse_unsafe_retry(pending, keyless, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("age", "retried"),
+    [
+        (timedelta(hours=23, minutes=59, seconds=59), True),
+        (timedelta(hours=24), True),
+        (timedelta(hours=24, seconds=1), False),
+        (timedelta(hours=25), False),
+    ],
+)
+def test_the_idempotency_window_is_resends_24_hours(age: timedelta, retried: bool) -> None:
+    """Pinned at its real value: Resend keeps a key for 24 hours, so a window of days would
+    retry a send whose key the provider has already forgotten, and mail the list twice."""
+    assert timedelta(hours=24) == IDEMPOTENCY_WINDOW
+    records = DestinationLedger("fake:list")
+    records.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="k")
+    if retried:
+        refuse_unsafe_retry(records.pending(), TRAITS, now=NOW + age)
+    else:
+        with pytest.raises(SafetyRefusal, match="more than a day ago"):
+            refuse_unsafe_retry(records.pending(), TRAITS, now=NOW + age)

@@ -152,3 +152,16 @@ def test_a_test_send_without_a_key_is_not_repeated(tmp_path: Path) -> None:
         mocked(tmp_path, answer).send_test(sample_email(), address="me@example.org")
     assert seen == ["/v1/emails", "/v1/emails/em_1/send-draft"]
     assert caught.value.maybe_sent is True
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_a_base_url_copied_from_the_spec_is_not_doubled(
+    tmp_path: Path, fake: ButtondownFake, suffix: str
+) -> None:
+    """Buttondown's spec names its server https://api.buttondown.com/v1; a base_url copied
+    from it must reach /v1/emails, not /v1/v1/emails."""
+    config = provider_config(tmp_path, "buttondown", base_url=fake.url + suffix)
+    adapter = create(config, {"BUTTONDOWN_API_KEY": SECRET}, sleep=SleepRecorder())
+    receipt = adapter.send(sample_email(), idempotency_key="newsletter-v1")
+    assert [request.path for request in fake.requests] == ["/v1/emails"]
+    assert receipt.message_id in fake.emails

@@ -147,6 +147,26 @@ def test_try_again_after_message_sets_the_pause(tmp_path: Path, fake: MailgunFak
     assert len(fake.messages) == 1
 
 
+@pytest.mark.parametrize(("seconds", "waited"), [(120, True), (121, False)])
+def test_mailguns_own_pause_is_capped_at_two_minutes(
+    tmp_path: Path, fake: MailgunFake, seconds: int, waited: bool
+) -> None:
+    """The cap on a pause the provider asks for, pinned at its value through Mailgun's
+    wording: two minutes are waited, a second more fails the run at once."""
+    wording = f"account-requests-per-sec limit exceeded, try again after {seconds} seconds"
+    fake.fail_next(429, {"message": f"Domain {DOMAIN} is not allowed to send: {wording}"})
+    sleep = SleepRecorder()
+    adapter = provider(tmp_path, fake, sleep, list_address="news@mg.example.org")
+    if waited:
+        adapter.send(sample_email(), idempotency_key="k")
+        assert (sleep.pauses, len(fake.messages)) == ([120.0], 1)
+    else:
+        with pytest.raises(ProviderError, match="asks to wait 121 seconds") as raised:
+            adapter.send(sample_email(), idempotency_key="k")
+        assert (sleep.pauses, len(fake.requests)) == ([], 1)
+        assert raised.value.maybe_sent is False
+
+
 def test_wrong_key_is_reported_with_the_variable(tmp_path: Path, fake: MailgunFake) -> None:
     config = provider_config(
         tmp_path, "mailgun", base_url=fake.url, domain=DOMAIN, list_address="news@mg.example.org"

@@ -22,6 +22,7 @@ from tests.fakes.helpers import (
     SleepRecorder,
     provider_config,
     sample_email,
+    write_one_post_feed,
     write_subscribers,
 )
 from tests.fakes.postmark import PostmarkFake
@@ -295,3 +296,35 @@ def test_a_failure_after_a_first_batch_says_how_much_went_out(tmp_path: Path) ->
         adapter.send(sample_email(), idempotency_key="k")
     assert seen == [500, 100]  # the failed batch was not posted again
     assert caught.value.maybe_sent is True
+
+
+def test_a_batch_with_one_non_406_failure_still_records_the_posts_sent(tmp_path: Path) -> None:
+    """Two readers got the email and one was refused (ErrorCode 300): the posts are sent, the
+    refusal is reported, and the next run mails nobody again."""
+    from newsletter import pipeline
+    from newsletter.config import parse_config
+
+    write_one_post_feed(tmp_path)
+    path = write_subscribers(tmp_path, ["a@example.net", "bad@example.net", "b@example.net"])
+    lines: list[str] = []
+    with PostmarkFake(SECRET, unreachable=("bad@example.net",)) as fake:
+        settings = parse_config(
+            {
+                "feed": {"url": "feed.xml"},
+                "newsletter": {"from": "B <n@b.example.org>"},
+                "provider": {"name": "postmark", "base_url": fake.url, "subscribers": str(path)},
+            },
+            path=tmp_path / "newsletter.toml",
+        )
+        secrets = {"POSTMARK_SERVER_TOKEN": SECRET}
+        for _ in range(2):
+            adapter = create(settings, secrets, sleep=SleepRecorder())
+            pipeline.send(settings, pipeline.SendOptions(), secrets, lines.append, provider=adapter)
+        assert len(fake.requests) == 1, "the second run sent nothing"
+        assert sorted(m["To"].split("<")[1].rstrip(">") for m in fake.sent) == [
+            "a@example.net",
+            "b@example.net",
+        ]
+    ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
+    assert ledger["destinations"]["postmark:broadcast"]["posts"]["id-1"]["status"] == "sent"
+    assert any("bad@example.net" in line and "ErrorCode 300" in line for line in lines)

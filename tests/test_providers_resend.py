@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from newsletter.providers import create, traits_for
 from newsletter.providers.base import Provider
 from tests.fakes.helpers import SECRET, SleepRecorder, provider_config, sample_email
 from tests.fakes.resend import ResendFake
+from tests.fakes.server import Reply
 
 AUDIENCE = "78261eea-8f8b-4381-83c6-79fa7120f1cf"
 
@@ -192,3 +194,134 @@ def test_each_step_is_repeated_under_its_own_key(tmp_path: Path) -> None:
         ("/broadcasts/b_1/send", "newsletter-k1-send"),
         ("/broadcasts/b_1/send", "newsletter-k1-send"),
     ]
+
+
+# --- messages that point the right way, and the test send's unsubscribe link ------------------
+
+
+def test_an_unverified_sender_domain_is_not_blamed_on_the_key(tmp_path: Path) -> None:
+    fake = ResendFake(SECRET, segments=(AUDIENCE,), verified_domains=("other.org",))
+    with fake, pytest.raises(ProviderError) as raised:
+        provider(tmp_path, fake).send(sample_email(), idempotency_key="k")
+    message = raised.value.message
+    assert "example.org domain is not verified" in message
+    assert "[newsletter] from" in message and "https://resend.com/domains" in message
+    assert "RESEND_API_KEY" not in message
+    assert raised.value.maybe_sent is False
+
+
+@pytest.mark.parametrize("quota", ["daily", "monthly"])
+def test_a_spent_quota_is_not_retried_and_says_so(
+    tmp_path: Path, fake: ResendFake, quota: str
+) -> None:
+    body = {
+        "statusCode": 429,
+        "name": f"{quota}_quota_exceeded",
+        "message": f"You have reached your {quota} email sending quota.",
+    }
+    fake.fail_next(429, body, {"retry-after": "1"}, times=4)
+    sleep = SleepRecorder()
+    config = provider_config(tmp_path, "resend", base_url=fake.url, audience_id=AUDIENCE)
+    adapter = create(config, {"RESEND_API_KEY": SECRET}, sleep=sleep)
+    with pytest.raises(ProviderError) as raised:
+        adapter.send(sample_email(), idempotency_key="k")
+    assert sleep.pauses == []
+    assert len(fake.requests) == 1, "a spent quota is asked once, not four times"
+    message = raised.value.message
+    assert f"{quota} sending quota" in message and "used up" in message
+    assert "status page" not in message
+    assert raised.value.maybe_sent is False
+
+
+def test_a_lost_answer_to_send_is_settled_by_the_broadcasts_status(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    """The first /send went through but its answer was lost; the repeat is refused as
+    already sent. That is success, not "fix what it names"."""
+    original = fake.handle
+    calls: list[str] = []
+
+    def lose_first_send_answer(request: Any) -> Any:
+        reply = original(request)
+        if request.path.endswith("/send") and not calls:
+            calls.append(request.path)
+            return Reply(503, {"statusCode": 503, "name": "application_error", "message": "x"})
+        return reply
+
+    fake.handle = lose_first_send_answer  # type: ignore[method-assign]
+    receipt = provider(tmp_path, fake).send(sample_email(), idempotency_key="newsletter-lost")
+    [broadcast] = fake.broadcasts.values()
+    assert broadcast["status"] == "queued"
+    assert receipt.message_id == broadcast["id"]
+    sends = [r for r in fake.requests if r.path.endswith("/send")]
+    assert len(sends) == 2
+
+
+def test_a_refused_repeat_says_what_to_check_not_what_to_fix(tmp_path: Path) -> None:
+    """When the broadcast's status cannot be read either, the sentence points at Resend's
+    dashboard and `resolve`, since the first try may have gone through."""
+    attempts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        attempts.append(f"{request.method} {request.url.path}")
+        if request.method == "GET" and request.url.path == "/broadcasts":
+            return httpx.Response(200, json={"object": "list", "has_more": False, "data": []})
+        if request.method == "GET":
+            return httpx.Response(404, json={"statusCode": 404, "name": "not_found"})
+        if request.url.path == "/broadcasts":
+            return httpx.Response(201, json={"id": "b_1"})
+        if len([a for a in attempts if a.endswith("/send")]) == 1:
+            raise httpx.ReadTimeout("no answer", request=request)
+        error = {"statusCode": 422, "name": "validation_error", "message": "Already sent."}
+        return httpx.Response(422, json=error)
+
+    config = provider_config(tmp_path, "resend", audience_id=AUDIENCE)
+    adapter = create(
+        config,
+        {"RESEND_API_KEY": SECRET},
+        transport=httpx.MockTransport(answer),
+        sleep=SleepRecorder(),
+    )
+    with pytest.raises(ProviderError) as raised:
+        adapter.send(sample_email(), idempotency_key="newsletter-k1")
+    message = raised.value.message
+    assert "fix what it names" not in message
+    assert "may well have gone through" in message and "dashboard" in message
+    assert "newsletter resolve" in message
+    assert raised.value.maybe_sent is True
+
+
+def test_a_sent_broadcast_wins_over_a_stray_draft_of_the_same_name(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    """A create repeated after a lost answer can leave two broadcasts with the send's name;
+    the next run must report the sent one, never send the draft as well."""
+    adapter = provider(tmp_path, fake)
+    sent = adapter.send(sample_email(), idempotency_key="newsletter-twice")
+    stray = adapter.create_draft(sample_email(), idempotency_key="newsletter-other")
+    fake.broadcasts[stray.message_id]["name"] = fake.broadcasts[sent.message_id]["name"]
+    again = adapter.send(sample_email(), idempotency_key="newsletter-twice")
+    assert again.message_id == sent.message_id
+    assert fake.broadcasts[stray.message_id]["status"] == "draft"
+
+
+def test_the_test_sends_unsubscribe_link_is_not_a_dead_placeholder(
+    tmp_path: Path, fake: ResendFake
+) -> None:
+    """`/emails` does not fill Resend's broadcast placeholder, so the test send carries a
+    working mailto: to the sender that says what it stands in for."""
+    email = sample_email(
+        subject="[Test] Hi",
+        html='<p>Hi</p><a href="{{{RESEND_UNSUBSCRIBE_URL}}}">Unsubscribe</a>',
+        text="Hi\n\nUnsubscribe: {{{RESEND_UNSUBSCRIBE_URL}}}\n",
+    )
+    provider(tmp_path, fake).send_test(email, address="me@example.org")
+    [sent] = fake.emails
+    assert "RESEND_UNSUBSCRIBE_URL" not in sent["html"] + sent["text"]
+    link = "mailto:news@example.org?subject=Unsubscribe%20%28test%20send"
+    assert f'href="{link}' in sent["html"]
+    assert f"Unsubscribe: {link}" in sent["text"]
+    # the real send keeps the placeholder for Resend to fill
+    provider(tmp_path, fake).send(email, idempotency_key="newsletter-real")
+    [broadcast] = fake.broadcasts.values()
+    assert "{{{RESEND_UNSUBSCRIBE_URL}}}" in broadcast["html"]

@@ -458,11 +458,13 @@ def _run(folder: Path, padding: int, *arguments: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("size", "goes_out"), [(GMAIL_CLIPS_ABOVE + 100, False), (GMAIL_CLIPS_ABOVE - 1_000, True)]
+    ("size", "goes_out"), [(GMAIL_CLIPS_ABOVE + 1, False), (GMAIL_CLIPS_ABOVE, True)]
 )
 def test_an_email_gmail_would_clip_is_refused_and_one_just_under_goes_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int, goes_out: bool
 ) -> None:
+    """Pinned at the byte: one byte over Gmail's limit is refused, the limit itself goes out."""
+    assert GMAIL_CLIP_BYTES == GMAIL_CLIPS_ABOVE
     (tmp_path / "newsletter.toml").write_text(
         '[feed]\nurl = "feed.xml"\n[newsletter]\nfrom = "Long <news@long.example>"\n'
         'mode = "per-post"\n[provider]\nname = "outbox"\ndir = "outbox"\n',

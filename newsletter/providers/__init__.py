@@ -76,8 +76,7 @@ def create(
             spec.api,
             secret=_secret(spec.name, spec.credential_env, environ),
             secret_env=spec.credential_env,
-            base_url=options.get("base_url")
-            or spec.api.regions.get(options.get("region", ""), spec.api.base_url),
+            base_url=spec.api.root(options.get("base_url"), options.get("region")),
             timeout=setup.option("timeout"),
             concurrency=setup.option("concurrency"),
             user_agent=DEFAULT_USER_AGENT,

@@ -125,6 +125,7 @@ class ApiClient:
                 sleep=self._sleep,
                 jitter=self._jitter,
                 wait_hint=self._wait_hint,
+                final=self._spent,
             )
         except GaveUp as gave_up:
             raise self._gave_up(gave_up, repeatable=repeatable) from None
@@ -184,6 +185,10 @@ class ApiClient:
         hint = self.api.wait_hint
         return hint(self._message(response)) if hint is not None else None
 
+    def _spent(self, response: httpx.Response) -> bool:
+        spent = self.api.spent
+        return response.status_code == 429 and spent is not None and spent(_body(response))
+
     def _gave_up(self, gave_up: GaveUp, *, repeatable: bool) -> ProviderError:
         if gave_up.response is not None:
             status = gave_up.response.status_code
@@ -216,7 +221,20 @@ class ApiClient:
     def _refusal(self, response: httpx.Response, *, maybe_sent: bool) -> ProviderError:
         status = response.status_code
         quoted = self._quote(response)
-        if status in (401, 403):
+        explain = self.api.explain
+        own = explain(status, _body(response)) if explain is not None else None
+        if maybe_sent and 400 <= status < 500:
+            # The first try's answer was lost and a repeat was refused: usually because the
+            # first one went through (a broadcast already sent), so nothing needs fixing.
+            text = (
+                f"{self.provider}'s answer to the first try was lost, and it refused the "
+                f"repeat with HTTP {status}{quoted}. The first try may well have gone "
+                f"through: check the sent emails in {self.provider}'s dashboard; the posts "
+                "stay pending until `newsletter resolve` settles them."
+            )
+        elif own is not None:
+            text = own
+        elif status in (401, 403):
             text = (
                 f"{self.provider} refused the request with HTTP {status}{quoted}: the key in "
                 f"${self.secret_env} was refused or lacks permission; check that "
@@ -238,15 +256,19 @@ class ApiClient:
 
     def _message(self, response: httpx.Response) -> str:
         """The vendor's own explanation, read by its spec from the body."""
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        return one_line(self.api.error_message(body))
+        return one_line(self.api.error_message(_body(response)))
 
     def _quote(self, response: httpx.Response) -> str:
         message = self._message(response)
         return f": {self.redact(message)}" if message else ""
+
+
+def _body(response: httpx.Response) -> Any:
+    """The answer's body as JSON, else as text."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
 
 
 def _partial(error: ProviderError, done: int, total: int) -> ProviderError:

@@ -106,6 +106,27 @@ class Api:
     retried after a failure that may have been processed."""
     wait_hint: Callable[[str], float | None] | None = None
     """Reads a pause out of a 429's message, for a vendor that says it there."""
+    explain: Callable[[int, Any], str | None] | None = None
+    """The vendor's own sentence for a refusal its status code alone would blame on the
+    wrong thing (Resend's 403 for an unverified domain, its spent daily quota), from the
+    status and the decoded body; None keeps the shared sentence."""
+    spent: Callable[[Any], bool] | None = None
+    """Whether a 429's body says a quota is used up, which no retry within the run lifts."""
+    path_prefix: str = ""
+    """The version segment that starts every path the adapter uses (Buttondown's `/v1`). The
+    vendor's own spec writes it into its server URL, so a `base_url` copied from there ends
+    with it; it is taken off rather than doubled."""
+
+    def root(self, configured: str | None, region: str | None = None) -> str:
+        """The API root requests are made against: `base_url` as configured (without a
+        trailing version segment the paths already carry), else the region's, else the
+        vendor's."""
+        if not configured:
+            return self.regions.get(region or "", self.base_url)
+        root = configured.rstrip("/")
+        if self.path_prefix and root.endswith(self.path_prefix):
+            root = root[: -len(self.path_prefix)]
+        return root
 
 
 TIMEOUT = Option(checks.seconds, default=30.0)

@@ -117,6 +117,8 @@ SPEC = ProviderSpec(
         },
         idempotency_header="X-Idempotency-Key",
         error_message=error_message,
+        # Buttondown's spec names its server https://api.buttondown.com/v1.
+        path_prefix="/v1",
     ),
     destination=lambda setup: "buttondown",
     # Buttondown adds List-Unsubscribe itself on every real send.

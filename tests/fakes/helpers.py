@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,4 +54,22 @@ def write_subscribers(tmp_path: Path, addresses: list[str], name: str = "subscri
     path = tmp_path / name
     lines = ["email,name", *(f"{a},Reader {i}" for i, a in enumerate(addresses))]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+ONE_POST = "https://b.example.org/1/"
+
+
+def write_one_post_feed(folder: Path, *, title: str = "Post 1") -> Path:
+    """`feed.xml` with one post published two hours ago (guid `id-1`, link ONE_POST)."""
+    published = format_datetime(datetime.now(UTC) - timedelta(hours=2))
+    path = folder / "feed.xml"
+    path.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>B</title>'
+        "<link>https://b.example.org/</link>"
+        f"<item><title>{title}</title><link>{ONE_POST}</link><guid>id-1</guid>"
+        f"<pubDate>{published}</pubDate><description>Body one.</description></item>"
+        "</channel></rss>",
+        encoding="utf-8",
+    )
     return path

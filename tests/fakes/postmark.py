@@ -38,12 +38,15 @@ class PostmarkFake(FakeApi):
         *,
         streams: tuple[str, ...] = ("outbound", "broadcast"),
         suppressed: tuple[str, ...] = (),
+        unreachable: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.token = token
         self.streams = set(streams)
         self.suppressed = {a.lower() for a in suppressed}
+        self.unreachable = {a.lower() for a in unreachable}
+        """Addresses Postmark refuses one by one with an error other than 406."""
         self.sent: list[dict[str, Any]] = []
         self.batch_sizes: list[int] = []
         self._ids = itertools.count(1)
@@ -114,6 +117,8 @@ class PostmarkFake(FakeApi):
                 "Message": f"You tried to send to recipient(s) that have "
                 f"been marked as inactive. Found inactive addresses: {address}.",
             }
+        if address in self.unreachable:
+            return {"ErrorCode": 300, "Message": f"Invalid 'To' address: '{address}'."}
         self.sent.append(message)
         return {
             "To": to,

@@ -39,13 +39,23 @@ EMAIL_FIELDS = {
     "topic_id",
 }
 _SEND = re.compile(r"^/broadcasts/([^/]+)/send$")
+_ONE = re.compile(r"^/broadcasts/([^/]+)$")
 
 
 class ResendFake(FakeApi):
-    def __init__(self, api_key: str, segments: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        segments: tuple[str, ...] = (),
+        *,
+        verified_domains: tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.api_key = api_key
         self.segments = set(segments)
+        self.verified_domains = verified_domains
+        """None: every sender domain is verified."""
         self.broadcasts: dict[str, dict[str, Any]] = {}
         self.emails: list[dict[str, Any]] = []
         self._email_replays: dict[str, tuple[Any, Reply]] = {}
@@ -59,6 +69,10 @@ class ResendFake(FakeApi):
             return _error(403, "invalid_api_key", "API key is invalid")
         if request.method == "GET" and request.path == "/broadcasts":
             return self._list(request)
+        one = _ONE.match(request.path)
+        if request.method == "GET" and one:
+            found = self.broadcasts.get(one.group(1))
+            return Reply(200, found) if found else _error(404, "not_found", "Broadcast not found")
         if request.method != "POST":
             return _error(405, "method_not_allowed", "Method not allowed")
         if request.content_type != "application/json":
@@ -110,6 +124,9 @@ class ResendFake(FakeApi):
         reply_to = body.get("reply_to", [])
         if not isinstance(reply_to, list) or not all(isinstance(a, str) for a in reply_to):
             return _error(422, "validation_error", "`reply_to` must be an array of strings.")
+        unverified = self._unverified(body["from"])
+        if unverified:
+            return unverified
         segment = body["segment_id"]
         if segment not in self.segments:
             return _error(404, "not_found", "Segment not found")
@@ -148,6 +165,9 @@ class ResendFake(FakeApi):
         problem = _check(body, EMAIL_FIELDS, ("from", "to", "subject"))
         if problem:
             return problem
+        unverified = self._unverified(body["from"])
+        if unverified:
+            return unverified
         to = body["to"] if isinstance(body["to"], list) else [body["to"]]
         if len(to) > 50:
             return _error(422, "validation_error", "The `to` field must have at most 50 items.")
@@ -156,6 +176,19 @@ class ResendFake(FakeApi):
         if key is not None:
             self._email_replays[key] = (body, reply)
         return reply
+
+    def _unverified(self, sender: Any) -> Reply | None:
+        """Resend's answer to a sender on a domain it has not verified: a 403 that is not
+        about the key."""
+        domain = str(sender).rsplit("@", 1)[-1].rstrip(">").strip().lower()
+        if self.verified_domains is None or domain in self.verified_domains:
+            return None
+        return _error(
+            403,
+            "validation_error",
+            f"The {domain} domain is not verified. Please, add and verify your domain on "
+            "https://resend.com/domains",
+        )
 
 
 def _check(body: Any, allowed: set[str], required: tuple[str, ...]) -> Reply | None:
