@@ -12,6 +12,70 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Category:
+    """One of the post's categories or tags, as the feed names it."""
+
+    term: str
+    label: str | None = None
+    """A human-readable name, where the feed gives one besides the term (Atom's `label`)."""
+    scheme: str | None = None
+    """The vocabulary it belongs to (Atom's `scheme`, RSS's `domain`), when the feed says."""
+
+    @property
+    def name(self) -> str:
+        """What a reader should see: the label, else the term."""
+        return self.label or self.term
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A file attached to the post: a podcast episode, a video, a cover picture."""
+
+    url: str
+    """Absolute."""
+    type: str = ""
+    """The media type, lower-cased, without parameters (`audio/mpeg`); "" when unknown."""
+    length: int | None = None
+    """The file's size in bytes, when the feed gives a real one (Substack writes 0)."""
+
+    @property
+    def kind(self) -> str:
+        """`audio`, `video`, `image` or `other`: the type's first half, else the file's ending."""
+        major = self.type.partition("/")[0]
+        if major in ("audio", "video", "image"):
+            return major
+        if self.type:
+            return "other"
+        return _kind_by_ending(self.url)
+
+
+_ENDINGS = {
+    "audio": (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac"),
+    "video": (".mp4", ".m4v", ".mov", ".webm", ".ogv"),
+    "image": (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"),
+}
+
+
+def _kind_by_ending(url: str) -> str:
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    return next((kind for kind, ends in _ENDINGS.items() if path.endswith(ends)), "other")
+
+
+@dataclass(frozen=True)
+class FeaturedImage:
+    """The picture the feed names for the post, outside its body."""
+
+    url: str
+    """Absolute."""
+    width: int | None = None
+    """In pixels, when the feed says (and the address was not changed to ask for another size)."""
+    height: int | None = None
+    crop: bool = False
+    """A small crop of some picture of the post (Blogger's 72 px thumbnail, asked for at a
+    larger size): the post's own first picture, when it has one, is the better choice."""
+
+
+@dataclass(frozen=True)
 class Post:
     """One feed entry, as the feed gave it (HTML unsanitised, URLs possibly relative)."""
 
@@ -33,6 +97,17 @@ class Post:
     """FeedBurner's feedburner:origLink, the real permalink behind a proxy link."""
     content_is_full: bool = True
     """False when the feed carried only a summary/description (the item is the teaser)."""
+    categories: tuple[Category, ...] = ()
+    """Its categories and tags, in feed order, each once (podcast directories' categories
+    are not the author's and are left out)."""
+    enclosures: tuple[Enclosure, ...] = ()
+    """Attached files, in feed order, each address once."""
+    image: FeaturedImage | None = None
+    """The featured image: media:thumbnail/media:content, an image enclosure, itunes:image."""
+    duration: int | None = None
+    """Seconds of audio or video (itunes:duration, else the media's own), when the feed says."""
+    comments: str | None = None
+    """The web page of the post's comments, when the feed gives one."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +120,8 @@ class Feed:
     language: str | None
     posts: tuple[Post, ...]
     warnings: tuple[str, ...] = ()
+    image: str | None = None
+    """The feed's own picture (a podcast's cover art, the RSS channel image), absolute."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from newsletter.errors import FeedError
+from newsletter.feed import media
 from newsletter.feed.fetch import is_remote
 from newsletter.models import Feed, Post
 
@@ -87,6 +88,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         language=language,
         posts=posts,
         warnings=tuple(warnings),
+        image=media.channel_image(channel, link),
     )
 
 
@@ -151,6 +153,9 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
         _datetime(dict.get(entry, "published"), dict.get(entry, "published_parsed")) or updated
     )
     title = _plain(entry.get("title")) or _first_words(body) or "Untitled"
+    # Files and pictures resolve against the item's own page, as its body's links do.
+    anchor = link or feed_url
+    attached = media.enclosures(entry, anchor)
     return Post(
         id=(entry.get("id") or link or title).strip(),
         link=link,
@@ -164,6 +169,11 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
         base_url=base,
         orig_link=entry.get("feedburner_origlink") or None,
         content_is_full=full,
+        categories=media.categories(entry),
+        enclosures=attached,
+        image=media.featured_image(entry, anchor, attached),
+        duration=media.duration(entry),
+        comments=media.comments_page(entry, anchor),
     )
 
 
