@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from newsletter.urls import absolute_url
 from newsletter.models import Category, Enclosure, FeaturedImage
+from newsletter.urls import absolute_url
 
 COLUMN_PIXELS = 1104
 """What a picture in the 552 px text column needs to be sharp on a high-density screen."""
