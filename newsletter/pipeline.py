@@ -216,7 +216,7 @@ def send(
                 return run.report("send", None, outcome=gate.reason)
         if records.pending():
             return _retry_pending(run, ledger, options)
-        remembered = None if options.posts or options.since else ledger
+        remembered = None if options.posts or options.since else records
         fetched = source.fetch(
             config, options.feed, remembered=remembered, transport=run.transport, notify=notify
         )
@@ -226,7 +226,7 @@ def send(
         plan = _plan(run, ledger, fetched.feed, options, options.force)
         records.mark(plan.baseline, Status.BASELINE, at=run.started)
         if not plan.to_send:
-            fetched.remember(ledger)
+            fetched.remember(records, holds_back=plan.holds_back)
             return _finish(run, ledger, plan, words.nothing_new_outcome(plan), gate=gate)
         emails = _compose(run, plan.feed, plan.to_send)
         refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
@@ -239,9 +239,7 @@ def send(
                 delivery.send(email, [by_id[post_id] for post_id in email.post_ids])
                 for email in emails
             ]
-        if not plan.waiting:
-            # A 304 next time must not hide posts that are still waiting to be sent.
-            fetched.remember(ledger)
+        fetched.remember(records, holds_back=plan.holds_back)
         outcome = words.sent_outcome(
             plan, emails, run.traits.name, draft=options.draft, drafts_page=run.traits.drafts_page
         )

@@ -35,6 +35,8 @@ class Skip:
 
     post: Post
     reason: str
+    waits: bool = False
+    """The post will be new on a later run (it is dated in the future)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ class Plan:
     """The server answered 304: nothing changed since the last run."""
     flooded: bool = False
     """More posts look new than flood_limit allows (refused by `send` unless forced)."""
+
+    @property
+    def holds_back(self) -> bool:
+        """Some post of the feed goes out on a later run: it waits for max_posts or for its
+        day. A 304 then must not hide it, so the feed's validators are not kept."""
+        return bool(self.waiting) or any(skip.waits for skip in self.skipped)
 
     @property
     def new(self) -> int:
@@ -159,6 +167,7 @@ def select_new(
         record = records.match(post, ignored_links=shared) if key else None
         published = _as_utc(post.published) if post.published is not None else None
         reason: str | None = None
+        waits = False
         if not key:
             reason = "has neither an id nor a link"
         elif key in seen_ids or links & seen_links:
@@ -167,6 +176,7 @@ def select_new(
             reason = _recorded_reason(post, record)
         elif published is not None and published > now:
             reason = f"dated in the future ({published.date().isoformat()})"
+            waits = True
         elif first_run and not _on_or_after(published, since):
             reason = _before_the_window(published, since, window_start, first_run_days)
             if reason is not None:
@@ -174,7 +184,7 @@ def select_new(
         if reason is None:
             new.append(post)
         else:
-            skipped.append(Skip(post, reason))
+            skipped.append(Skip(post, reason, waits=waits))
         seen_ids.add(key)
         seen_links |= links
     return Selection(tuple(sorted(new, key=_oldest_first)), tuple(skipped), tuple(baseline))

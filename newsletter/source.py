@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError
-from newsletter.ledger import Ledger
+from newsletter.ledger import DestinationLedger
 from newsletter.models import Feed, Validators
 
 if TYPE_CHECKING:
@@ -33,11 +33,17 @@ class Fetched:
     location: str
     validators: Validators | None
 
-    def remember(self, ledger: Ledger) -> None:
-        """Keep the feed's ETag/Last-Modified for the next run's conditional request."""
+    def remember(self, records: DestinationLedger, *, holds_back: bool) -> None:
+        """Keep the feed's ETag/Last-Modified for this destination's next conditional
+        request, once every post this run saw is settled. While a post waits (for max_posts,
+        or for its date), forget them instead: the next run must read the feed whole, since a
+        304 would hide that post until the blog happened to change."""
+        if holds_back:
+            records.remember_validators(self.location, Validators())
+            return
         validators = self.validators
         if validators is not None and (validators.etag or validators.last_modified):
-            ledger.remember_validators(self.location, validators)
+            records.remember_validators(self.location, validators)
 
 
 def feed_location(config: Config, override: str | None) -> str:
@@ -59,12 +65,12 @@ def fetch(
     config: Config,
     override: str | None,
     *,
-    remembered: Ledger | None,
+    remembered: DestinationLedger | None,
     transport: httpx.BaseTransport | None,
     notify: Callable[[str], None],
 ) -> Fetched:
-    """Fetch and parse the feed. With a `remembered` ledger, the request carries the
-    validators it holds for this feed, and a 304 gives `Fetched(feed=None)`."""
+    """Fetch and parse the feed. With the destination's `remembered` records, the request
+    carries the validators they hold for this feed, and a 304 gives `Fetched(feed=None)`."""
     from newsletter import feed as feeds
 
     location = feed_location(config, override)

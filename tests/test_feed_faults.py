@@ -199,7 +199,7 @@ def test_validators_are_kept_and_a_304_sends_nothing(tmp_path: Path) -> None:
         write_config(tmp_path, feed=server.url(), provider={"name": "outbox"})
         assert run(tmp_path, "send").code == 0
         ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
-        assert ledger["feeds"] == {server.url(): {"etag": '"v1"'}}
+        assert ledger["destinations"]["outbox"]["feeds"] == {server.url(): {"etag": '"v1"'}}
 
         unchanged = run(tmp_path, "send")
         assert unchanged.code == 0, unchanged.stderr

@@ -31,13 +31,15 @@ def test_a_missing_file_is_an_empty_ledger(tmp_path: Path) -> None:
     assert ledger.destinations() == ()
     assert ledger.runs == ()
     assert ledger.destination("outbox").is_first_run
-    assert ledger.validators("https://example.org/feed/") == Validators()
+    assert ledger.destination("outbox").validators("https://example.org/feed/") == Validators()
 
 
 def test_everything_recorded_survives_a_save_and_read(tmp_path: Path) -> None:
     path = tmp_path / "state" / "ledger.json"
     ledger = Ledger.read(path)
-    ledger.remember_validators("https://example.org/feed/", Validators('"abc"', "Tue, 24 Nov 2026"))
+    ledger.destination("buttondown").remember_validators(
+        "https://example.org/feed/", Validators('"abc"', "Tue, 24 Nov 2026")
+    )
     ledger.destination("buttondown").mark(
         [make_post(1)], Status.SENT, at=NOW, message_id="em_1", idempotency_key="newsletter-k1"
     )
@@ -57,7 +59,11 @@ def test_everything_recorded_survives_a_save_and_read(tmp_path: Path) -> None:
     assert (sent.message_id, sent.idempotency_key) == ("em_1", "newsletter-k1")
     (pending,) = again.destination("outbox").pending()
     assert pending.title == "Café au lait"
-    assert again.validators("https://example.org/feed/") == Validators('"abc"', "Tue, 24 Nov 2026")
+    assert again.destination("buttondown").validators("https://example.org/feed/") == Validators(
+        '"abc"', "Tue, 24 Nov 2026"
+    )
+    # Another destination never read the feed: it has no validators of its own.
+    assert again.destination("outbox").validators("https://example.org/feed/") == Validators()
     assert again.runs == (run,)
 
 
@@ -123,10 +129,18 @@ def test_only_the_last_runs_are_kept(tmp_path: Path) -> None:
 
 def test_forgotten_validators_leave_the_file(tmp_path: Path) -> None:
     ledger = Ledger.read(tmp_path / "ledger.json")
-    ledger.remember_validators("https://example.org/feed/", Validators(etag='"1"'))
-    ledger.remember_validators("https://example.org/feed/", Validators())
+    records = ledger.destination("outbox")
+    records.remember_validators("https://example.org/feed/", Validators(etag='"1"'))
     ledger.save()
-    assert json.loads(ledger.path.read_text())["feeds"] == {}
+    document = json.loads(ledger.path.read_text())
+    assert document["destinations"]["outbox"] == {
+        "feeds": {"https://example.org/feed/": {"etag": '"1"'}},
+        "posts": {},
+    }
+    assert "feeds" not in document
+    records.remember_validators("https://example.org/feed/", Validators())
+    ledger.save()
+    assert json.loads(ledger.path.read_text())["destinations"] == {}
 
 
 def test_a_failed_write_keeps_the_previous_ledger(
@@ -185,6 +199,10 @@ GOOD_RECORD = {
             "($.surprise should be absent (it is not a ledger field))",
         ),
         (b'{"version": 1, "feeds": {"u": {"etag": 5}}}', '($.feeds["u"].etag should be text)'),
+        (
+            b'{"version": 1, "destinations": {"d": {"posts": {}, "feeds": {"u": []}}}}',
+            '($.destinations["d"].feeds["u"] should be an object)',
+        ),
         (
             json.dumps(
                 {

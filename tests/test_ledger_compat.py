@@ -8,6 +8,7 @@ must read it, recognise the same posts, and write it back without a single chang
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,12 +42,22 @@ def copy(tmp_path: Path) -> Path:
     return path
 
 
-def test_an_old_ledger_is_saved_back_byte_for_byte(copy: Path) -> None:
+def without_shared_validators(text: str) -> str:
+    """The fixture as this release writes it: validators kept for the whole file (before
+    they were kept per destination) are read and dropped, everything else stays."""
+    document = json.loads(text)
+    del document["feeds"]
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_an_old_ledger_is_saved_back_byte_for_byte_but_its_shared_validators(copy: Path) -> None:
+    expected = without_shared_validators(FIXTURE.read_text(encoding="utf-8")).encode("utf-8")
+    assert expected != FIXTURE.read_bytes()
     Ledger.read(copy).save()
-    assert copy.read_bytes() == FIXTURE.read_bytes()
+    assert copy.read_bytes() == expected
     with Ledger.locked(copy) as ledger:
         ledger.save()
-    assert copy.read_bytes() == FIXTURE.read_bytes()
+    assert copy.read_bytes() == expected
 
 
 def test_an_old_ledger_recognises_the_same_posts(copy: Path) -> None:
@@ -83,12 +94,16 @@ def test_an_old_ledger_recognises_the_same_posts(copy: Path) -> None:
     assert sorted(record.status for record in outbox.records()) == ["baseline"] * 4 + ["sent"] * 2
 
 
-def test_an_old_ledger_keeps_its_validators_and_runs(copy: Path) -> None:
+def test_an_old_ledger_keeps_its_runs_but_no_destination_trusts_its_validators(
+    copy: Path,
+) -> None:
     ledger = Ledger.read(copy)
-    assert ledger.validators("https://notes.example.org/feed/") == Validators(
-        'W/"5f1-abc"', "Mon, 02 Mar 2026 07:00:00 GMT"
-    )
-    assert ledger.validators("https://notes.example.org/atom.xml") == Validators('"only-etag"')
+    # Which destination's run stored them is unknown (the outbox's, perhaps): a 304 on them
+    # could hide posts from the list, so every destination reads the feed whole once.
+    for name in ("buttondown", "outbox", "postmark:broadcast"):
+        records = ledger.destination(name)
+        assert records.validators("https://notes.example.org/feed/") == Validators()
+        assert records.validators("https://notes.example.org/atom.xml") == Validators()
     assert [(run.command, run.result) for run in ledger.runs] == [
         ("send", "sent"),
         ("baseline", "baseline"),

@@ -56,7 +56,7 @@ def test_future_posts_wait_until_their_date() -> None:
     scheduled = make_post(2, days_ago=-5)
     selection = select_new([scheduled], destination, now=NOW, first_run_days=7)
     assert selection.new == ()
-    assert selection.skipped == (Skip(scheduled, "dated in the future (2026-12-01)"),)
+    assert selection.skipped == (Skip(scheduled, "dated in the future (2026-12-01)", waits=True),)
     later = select_new([scheduled], destination, now=NOW + timedelta(days=6), first_run_days=7)
     assert later.new == (scheduled,)
 
@@ -166,7 +166,7 @@ def test_a_pending_post_is_not_new() -> None:
 def test_dates_without_a_zone_are_taken_as_utc() -> None:
     naive = replace(make_post(1), published=datetime(2026, 11, 27, 7, 0))
     selection = select_new([naive], sent_destination(make_post(2)), now=NOW, first_run_days=7)
-    assert selection.skipped == (Skip(naive, "dated in the future (2026-11-27)"),)
+    assert selection.skipped == (Skip(naive, "dated in the future (2026-11-27)", waits=True),)
 
 
 # --- the plan: what goes now, what waits, and the safety rules --------------------------------

@@ -9,14 +9,14 @@ guids or permalinks resends nothing (docs/architecture.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from newsletter.errors import ConfigError
 from newsletter.identity import link_keys, permalink, post_key
-from newsletter.models import Post
+from newsletter.models import Post, Validators
 from newsletter.urls import normalise_link
 
 RUNS_KEPT = 20
@@ -81,9 +81,16 @@ class RunRecord:
 class DestinationLedger:
     """The records of one destination (provider plus its list, audience or domain)."""
 
-    def __init__(self, name: str, records: Iterable[PostRecord] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        records: Iterable[PostRecord] = (),
+        *,
+        validators: Mapping[str, Validators] | None = None,
+    ) -> None:
         self.name = name
         self._records: dict[str, PostRecord] = {record.id: record for record in records}
+        self._validators: dict[str, Validators] = dict(validators or {})
         self._link_owners: dict[str, list[str]] | None = None
         self._before_pending: dict[str, PostRecord | None] = {}
 
@@ -93,6 +100,25 @@ class DestinationLedger:
 
     def records(self) -> tuple[PostRecord, ...]:
         return tuple(self._records[key] for key in sorted(self._records))
+
+    def validators(self, feed_url: str) -> Validators:
+        """The ETag and Last-Modified this destination's last complete run of the feed got.
+
+        They are kept per destination: a destination that never read the feed must read it
+        whole, even when another one (the outbox, tried first) would get a 304 for it.
+        """
+        return self._validators.get(feed_url, Validators())
+
+    def remember_validators(self, feed_url: str, validators: Validators) -> None:
+        """Keep them for the next conditional request; empty validators forget the feed's."""
+        if validators.etag is None and validators.last_modified is None:
+            self._validators.pop(feed_url, None)
+        else:
+            self._validators[feed_url] = validators
+
+    def all_validators(self) -> dict[str, Validators]:
+        """Every feed's validators, by feed address."""
+        return dict(sorted(self._validators.items()))
 
     def pending(self) -> tuple[PostRecord, ...]:
         waiting = [record for record in self._records.values() if record.status is Status.PENDING]

@@ -119,7 +119,10 @@ POST = Record(
     required={"link": TEXT, "title": TEXT, "status": STATUS, "at": MOMENT},
     optional={"message_id": TEXT, "idempotency_key": TEXT},
 )
-DESTINATION = Record(required={"posts": map_of(POST.read)})
+DESTINATION = Record(
+    required={"posts": map_of(POST.read)}, optional={"feeds": map_of(VALIDATORS.read)}
+)
+"""A destination's records, and the validators of each feed it read (by feed address)."""
 RUN = Record(
     required={
         "at": MOMENT,
@@ -133,6 +136,9 @@ RUN = Record(
 LEDGER = Record(
     required={"version": VERSION},
     optional={
+        # Validators kept for the whole file, before they were kept per destination: read,
+        # so that such a file loads, and dropped, since no one knows which destination's
+        # run they came from (the next run of each reads the feed whole once).
         "feeds": map_of(VALIDATORS.read),
         "destinations": map_of(DESTINATION.read),
         "runs": list_of(RUN.read),
@@ -157,7 +163,6 @@ def read_document(document: Any) -> dict[str, Any]:
         raise NewerLedger(version)
     values = LEDGER.read(document, "$")
     return {
-        "feeds": values["feeds"] or {},
         "destinations": values["destinations"] or {},
         "runs": values["runs"] or [],
     }

@@ -33,18 +33,17 @@ def timestamp(moment: datetime) -> str:
 
 
 class Ledger:
-    """The whole file: feed validators, one `DestinationLedger` per destination, recent runs."""
+    """The whole file: one `DestinationLedger` per destination (its records and the validators
+    of the feeds it read), and the recent runs."""
 
     def __init__(
         self,
         path: Path,
         *,
-        feeds: Mapping[str, Validators] | None = None,
         destinations: Iterable[DestinationLedger] = (),
         runs: Iterable[RunRecord] = (),
     ) -> None:
         self.path = path
-        self._feeds: dict[str, Validators] = dict(feeds or {})
         self._destinations = {destination.name: destination for destination in destinations}
         self._runs: list[RunRecord] = list(runs)[-RUNS_KEPT:]
 
@@ -133,15 +132,6 @@ class Ledger:
                 "ledger is unchanged: check that its folder is writable, then run again."
             ) from None
 
-    def validators(self, feed_url: str) -> Validators:
-        return self._feeds.get(feed_url, Validators())
-
-    def remember_validators(self, feed_url: str, validators: Validators) -> None:
-        if validators.etag is None and validators.last_modified is None:
-            self._feeds.pop(feed_url, None)
-        else:
-            self._feeds[feed_url] = validators
-
     def destination(self, name: str) -> DestinationLedger:
         if name not in self._destinations:
             self._destinations[name] = DestinationLedger(name)
@@ -165,10 +155,13 @@ class Ledger:
     def _from_values(cls, path: Path, values: Mapping[str, Any]) -> Ledger:
         return cls(
             path,
-            feeds={url: Validators(**fields) for url, fields in values["feeds"].items()},
             destinations=[
                 DestinationLedger(
-                    name, [PostRecord(id=key, **fields) for key, fields in value["posts"].items()]
+                    name,
+                    [PostRecord(id=key, **fields) for key, fields in value["posts"].items()],
+                    validators={
+                        url: Validators(**fields) for url, fields in (value["feeds"] or {}).items()
+                    },
                 )
                 for name, value in values["destinations"].items()
             ],
@@ -188,16 +181,10 @@ class Ledger:
     def _document(self) -> dict[str, Any]:
         return {
             "version": LEDGER_VERSION,
-            "feeds": {
-                url: _without_none(
-                    {"etag": validators.etag, "last_modified": validators.last_modified}
-                )
-                for url, validators in self._feeds.items()
-            },
             "destinations": {
-                name: {"posts": {record.id: _record_document(record) for record in records}}
-                for name in self.destinations()
-                if (records := self._destinations[name].records())
+                name: _destination_document(destination)
+                for name, destination in sorted(self._destinations.items())
+                if destination.records() or destination.all_validators()
             },
             "runs": [_run_document(run) for run in self._runs],
         }
@@ -223,6 +210,19 @@ def _unreadable(path: Path, problem: str) -> LedgerError:
 
 def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def _destination_document(destination: DestinationLedger) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "posts": {record.id: _record_document(record) for record in destination.records()}
+    }
+    validators = destination.all_validators()
+    if validators:
+        document["feeds"] = {
+            url: _without_none({"etag": value.etag, "last_modified": value.last_modified})
+            for url, value in validators.items()
+        }
+    return document
 
 
 def _record_document(record: PostRecord) -> dict[str, Any]:
