@@ -125,13 +125,10 @@ def address_problem(address: str) -> str | None:
 
     Syntax only, no DNS: the run must work offline and on CI.
     """
-    from email_validator import EmailNotValidError, validate_email
+    from newsletter.addresses import check_address
 
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as error:
-        return str(error).rstrip(".")
-    return None
+    problem = check_address(address).problem
+    return problem.rstrip(".") if problem else None
 
 
 def type_name(value: Any) -> str:

@@ -3,35 +3,57 @@
 Each command has one handler function (`_check`, `_send`, ...) chosen by argparse through
 `set_defaults(handler=...)`; a handler calls the pipeline and prints what `report.py` words.
 The commands and their options are declared in `arguments.py`, the exit codes named in
-`exit_codes.py`. No business logic lives here, and heavy modules are imported only once a
-command runs, so that `newsletter --help` starts about as fast as Python itself.
+`exit_codes.py`. No business logic lives here, and every module is imported only once the
+command that needs it runs: `newsletter --help` and `--version` answer before argparse is
+even imported (help_text.py), and tests/test_lazy_imports.py pins what each command loads.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import traceback
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from newsletter import exit_codes
-from newsletter.arguments import Handlers, build_parser
-from newsletter.errors import NewsletterError
 
+# `typing` itself is not imported: `newsletter --help` must not pay for it (mypy reads a
+# constant named TYPE_CHECKING the same way).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterable, Sequence
+
+    from newsletter.arguments import Handlers
     from newsletter.config import Config
     from newsletter.pipeline import SendOptions
     from newsletter.report import Report
 
 SUMMARISED_FAILURES = ("send", "check", "preview", "review")
 """The commands a workflow runs, whose failure is written to the run's page too."""
+_HELP = (["--help"], ["-h"])
+_VERSION = (["--version"],)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(HANDLERS).parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # The two answers that need no parser: printed as they are, before argparse is imported.
+    if arguments in _HELP:
+        from newsletter.help_text import TOP_LEVEL
+
+        sys.stdout.write(TOP_LEVEL)
+        return exit_codes.OK
+    if arguments in _VERSION:
+        from newsletter import __version__
+
+        sys.stdout.write(f"newsletter {__version__}\n")
+        return exit_codes.OK
+    return _run(arguments)
+
+
+def _run(arguments: list[str]) -> int:
+    from newsletter.arguments import build_parser
+    from newsletter.errors import NewsletterError
+
+    args = build_parser(_handlers()).parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         code = handler(args)
@@ -62,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
     if _verbosity(args) > 0:
+        import traceback
+
         traceback.print_exc()
     print(f"error: {sentence}", file=sys.stderr)
     if args.command in SUMMARISED_FAILURES:
@@ -76,6 +100,8 @@ def _fail(args: argparse.Namespace, sentence: str, code: int) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from newsletter.init import init_project
 
     report = init_project(Path(args.dir))
@@ -108,6 +134,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from newsletter import pipeline
 
     out_dir = Path(args.out)
@@ -251,13 +279,16 @@ def _append_step_summary(markdown: str, *, quiet_errors: bool = False) -> None:
             raise
 
 
-HANDLERS = Handlers(
-    init=_init,
-    check=_check,
-    preview=_preview,
-    send=_send,
-    baseline=_baseline,
-    status=_status,
-    resolve=_resolve,
-    review=_review,
-)
+def _handlers() -> Handlers:
+    from newsletter.arguments import Handlers
+
+    return Handlers(
+        init=_init,
+        check=_check,
+        preview=_preview,
+        send=_send,
+        baseline=_baseline,
+        status=_status,
+        resolve=_resolve,
+        review=_review,
+    )

@@ -345,6 +345,32 @@ def test_a_run_in_another_process_holds_the_lock(tmp_path: Path) -> None:
         pass
 
 
+def test_a_run_that_dies_holding_the_lock_leaves_no_stale_lock(tmp_path: Path) -> None:
+    # The operating system drops the lock with the process: a run killed mid-send (the job
+    # cancelled, the runner gone) must not stop next week's run.
+    path = tmp_path / "ledger.json"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from newsletter.ledger import Ledger\n"
+            "with Ledger.locked(Path(sys.argv[1])):\n"
+            "    print('holding', flush=True); sys.stdin.readline()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    holder.kill()
+    holder.wait(timeout=30)
+    assert path.with_name("ledger.json.lock").exists()
+    with Ledger.locked(path):
+        pass
+
+
 def test_the_lock_never_saves_by_itself(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
     with Ledger.locked(path) as ledger:

@@ -14,14 +14,13 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from newsletter.errors import LedgerBusy, LedgerError
+from newsletter.ledger.lock import Held, exclusive
 from newsletter.ledger.records import RUNS_KEPT, DestinationLedger, PostRecord, RunRecord, utc
 from newsletter.ledger.schema import LEDGER_VERSION, NewerLedger, SchemaError, read_document
 from newsletter.models import Validators
@@ -85,24 +84,21 @@ class Ledger:
         whole. Nothing is saved on exit: the caller saves at each step it wants kept.
         """
         lock_path = path.with_name(f"{path.name}.lock")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(lock_path), timeout=0)
-            lock.acquire()
-        except Timeout:
-            raise LedgerBusy(
-                f"Another newsletter run is using {path}; wait for it to finish and run again "
-                "(this run sent nothing)."
-            ) from None
-        except OSError as error:
-            raise LedgerError(
-                f"Cannot lock the ledger {path} ({error.strerror or error}); check that its "
-                "folder exists and is writable."
-            ) from None
-        try:
+        with ExitStack() as stack:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(exclusive(lock_path))
+            except Held:
+                raise LedgerBusy(
+                    f"Another newsletter run is using {path}; wait for it to finish and run "
+                    "again (this run sent nothing)."
+                ) from None
+            except OSError as error:
+                raise LedgerError(
+                    f"Cannot lock the ledger {path} ({error.strerror or error}); check that "
+                    "its folder exists and is writable."
+                ) from None
             yield cls.read(path)
-        finally:
-            lock.release()
 
     def save(self) -> None:
         """Replace the file atomically: a crash leaves either the old or the new ledger."""
