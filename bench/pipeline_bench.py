@@ -49,23 +49,33 @@ def write_setup(count: int, folder: Path) -> None:
     ledger.save()
 
 
+CONFIG_TOML = """\
+[feed]
+url = "feed.xml"
+
+[newsletter]
+from = "Workshop Notes <news@workshop.example.org>"
+mode = "digest"
+max_posts = {max_posts}
+postal_address = "1 Bench Lane, Exampleton"
+
+[provider]
+name = "outbox"
+dir = "outbox"
+
+[state]
+path = "ledger.json"
+"""
+"""The same settings as a newsletter.toml, for the whole-process runs of the command."""
+
+
 def load_setup(folder: Path) -> tuple[Any, bytes]:
     """The Config of a folder written by `write_setup`, and the feed's bytes."""
-    from newsletter.config import parse_config
+    from newsletter.config import load_config
 
-    feed_path = folder / "feed.xml"
-    raw = {
-        "feed": {"url": str(feed_path)},
-        "newsletter": {
-            "from": "Workshop Notes <news@workshop.example.org>",
-            "mode": "digest",
-            "max_posts": NEW_POSTS,
-            "postal_address": "1 Bench Lane, Exampleton",
-        },
-        "provider": {"name": "outbox", "dir": str(folder / "outbox")},
-        "state": {"path": str(folder / "ledger.json")},
-    }
-    return parse_config(raw, path=folder / "newsletter.toml"), feed_path.read_bytes()
+    path = folder / "newsletter.toml"
+    path.write_text(CONFIG_TOML.format(max_posts=NEW_POSTS), encoding="utf-8")
+    return load_config(str(path), {}), (folder / "feed.xml").read_bytes()
 
 
 def floor(body: bytes) -> None:
