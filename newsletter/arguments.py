@@ -120,6 +120,12 @@ def build_parser(handlers: Handlers) -> argparse.ArgumentParser:
         "repository. Files that already exist are kept as they are.",
     )
     init.add_argument("--dir", default=".", help="the blog repository to set up (default: here)")
+    init.add_argument(
+        "--from-git",
+        action="store_true",
+        help="pin the workflow to the project's git repository at this version's tag "
+        "instead of the release on PyPI",
+    )
 
     check = command(
         "check",

@@ -104,7 +104,7 @@ def _init(args: argparse.Namespace) -> int:
 
     from newsletter.init import init_project
 
-    report = init_project(Path(args.dir))
+    report = init_project(Path(args.dir), from_git=args.from_git)
     for path in report.written:
         print(f"wrote {path}")
     for path in report.skipped:

@@ -6,7 +6,8 @@ moment earlier by something else, is kept and reported instead.
 
 The workflow is the very file this project runs (`newsletter/starter/newsletter.yml` links to
 `.github/workflows/newsletter.yml`), with the package it installs pinned to the version that
-ran `init`, so a blog upgrades when its author decides to, and fitted to the blog's own
+ran `init` (`requirement.py`: the release, or the git repository at its tag before there is
+one), so a blog upgrades when its author decides to, and fitted to the blog's own
 `[schedule]` and `[review]` when its newsletter.toml has them (`workflow.py`).
 """
 
@@ -17,9 +18,9 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
-from newsletter import __version__
 from newsletter.config import load_config
 from newsletter.errors import ConfigError, NewsletterError
+from newsletter.requirement import Installed, installed, starter_requirement
 from newsletter.workflow import Fitting, fit_workflow
 
 CONFIG_PATH = Path("newsletter.toml")
@@ -52,8 +53,14 @@ class InitReport:
     next_steps: str = NEXT_STEPS
 
 
-def init_project(target: Path) -> InitReport:
-    """Write the starter files into `target` (a blog's repository), keeping any that exist."""
+def init_project(
+    target: Path, *, from_git: bool = False, found: Installed | None = None
+) -> InitReport:
+    """Write the starter files into `target` (a blog's repository), keeping any that exist.
+
+    The workflow installs the requirement `requirement.py` derives from how this copy was
+    installed (`found`, read from the package's metadata unless given), or the project's
+    git repository at this version's tag when `from_git`."""
     if not target.is_dir():
         raise ConfigError(
             f"{target} is not a folder; pass --dir with the path of your blog's repository."
@@ -65,7 +72,8 @@ def init_project(target: Path) -> InitReport:
         (written if _create(target / relative, text) else skipped).append(relative)
 
     place(CONFIG_PATH, _starter("newsletter.toml"))
-    workflow = pin_package(_starter("newsletter.yml"), f"blog-newsletter=={__version__}")
+    requirement = starter_requirement(found or installed(), from_git=from_git)
+    workflow = pin_package(_starter("newsletter.yml"), requirement)
     place(WORKFLOW_PATH, fit_workflow(workflow, fitting_for(target)))
     # An existing templates/ folder is the author's (or another tool's): leave it alone.
     if (target / TEMPLATES_DIR).exists():

