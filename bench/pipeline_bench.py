@@ -232,6 +232,46 @@ if __name__ == "__main__":
     main(sys.argv[1:])
 
 
+def whole_process(*, quick: bool) -> Table:
+    """`newsletter send --dry-run` against the like-for-like floor, whole processes, paired."""
+    from bench import installed
+    from bench.paired import paired
+
+    table = Table(
+        [
+            "Posts in the feed (new)",
+            "Floor: bench/floor.py",
+            "`newsletter send --dry-run`",
+            "Ratio (wall, per pair)",
+            "Ratio (CPU, per pair)",
+            "CPU floor / dry run",
+        ]
+    )
+    for size in (11, 100, 1000):
+        runs = 5 if quick or size >= 1000 else 15
+        with tempfile.TemporaryDirectory(prefix=f"bench-weekly-{size}-") as name:
+            folder = Path(name)
+            run_json("bench.pipeline_bench", "setup", str(size), name)
+            pairs = paired(
+                [installed.script(), "-q", "send", "--dry-run"],
+                [installed.python(), str(Path(__file__).with_name("floor.py")), "feed.xml"],
+                runs,
+                cwd=folder,
+                env=installed.child_env(),
+            )
+        table.rows.append(
+            [
+                f"{size:,} ({NEW_POSTS})",
+                seconds(pairs.median("b")),
+                seconds(pairs.median("a")),
+                ratio(pairs.ratio()),
+                ratio(pairs.ratio("cpu")),
+                f"{seconds(pairs.median('b', 'cpu'))} / {seconds(pairs.median('a', 'cpu'))}",
+            ]
+        )
+    return table
+
+
 def section(*, quick: bool) -> Section:
     sizes = (100, 1000) if quick else (100, 1000, 5000)
     results: list[dict[str, Any]] = []
@@ -254,7 +294,9 @@ def section(*, quick: bool) -> Section:
                 "peak_kib"
             ]
         results.append(timing)
-    return _report(results)
+    report = _report(results)
+    report.tables.insert(0, whole_process(quick=quick))
+    return report
 
 
 def _report(results: list[dict[str, Any]]) -> Section:

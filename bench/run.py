@@ -22,7 +22,14 @@ if __package__ in (None, ""):
     # Run as a script: make `bench` (and the checkout's `newsletter`) importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import mjml_bench, pipeline_bench, rss2email_bench, sending_bench, startup_bench
+from bench import (
+    install_bench,
+    mjml_bench,
+    pipeline_bench,
+    rss2email_bench,
+    sending_bench,
+    startup_bench,
+)
 from bench.common import ROOT, Section
 
 SECTIONS: dict[str, Callable[..., Section]] = {
@@ -31,6 +38,7 @@ SECTIONS: dict[str, Callable[..., Section]] = {
     "startup": startup_bench.section,
     "sending": sending_bench.section,
     "rss2email": rss2email_bench.section,
+    "install": install_bench.section,
 }
 PROFILE_NOTES = ROOT / "bench" / "PROFILE.md"
 
