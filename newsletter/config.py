@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from newsletter import __version__, checks
+from newsletter.categories import DEFAULT_EXCLUDED, CategoryFilter
 from newsletter.errors import ConfigError
 from newsletter.providers import PROVIDER_NAMES, spec_for
 from newsletter.schedule import Schedule, parse_days, parse_time, parse_timezone
@@ -45,6 +46,18 @@ class FeedConfig:
     timeout: float = field(default=20.0, metadata=rule(checks.seconds))
     """Seconds each read may wait; the whole request gets a few times that."""
     user_agent: str = field(default=DEFAULT_USER_AGENT, metadata=rule(checks.single_line))
+    label: str = field(default="", metadata=rule(checks.single_line))
+    """The heading of this feed's posts in a newsletter of several feeds ("": its title)."""
+    include_categories: tuple[str, ...] = field(default=(), metadata=rule(checks.string_list))
+    """Only posts in at least one of these categories or tags go out; () lets all through."""
+    exclude_categories: tuple[str, ...] = field(
+        default=DEFAULT_EXCLUDED, metadata=rule(checks.string_list)
+    )
+    """Posts in any of these never go out (recorded as skipped, with why)."""
+
+    @property
+    def categories(self) -> CategoryFilter:
+        return CategoryFilter(self.include_categories, self.exclude_categories)
 
 
 @dataclass(frozen=True)

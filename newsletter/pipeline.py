@@ -225,6 +225,8 @@ def send(
             return _finish(run, ledger, Plan.unchanged_feed(records), outcome, gate=gate)
         plan = _plan(run, ledger, fetched.feed, options, options.force)
         records.mark(plan.baseline, Status.BASELINE, at=run.started)
+        for skip in plan.filtered:
+            records.mark([skip.post], Status.SKIPPED, at=run.started, reason=skip.reason)
         if not plan.to_send:
             fetched.remember(records, holds_back=plan.holds_back)
             return _finish(run, ledger, plan, words.nothing_new_outcome(plan), gate=gate)
@@ -394,6 +396,7 @@ def _plan(run: _Run, ledger: Ledger, feed: Feed, options: SendOptions, force: bo
         now=run.started,
         limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
         request=Request(since=options.since, posts=options.posts, force=force),
+        categories=run.config.feed.categories,
     )
 
 

@@ -10,7 +10,9 @@ The rules, in order, for each post of the feed:
 1. a post with neither id nor link, or listed twice, is skipped;
 2. a post the destination has a record of (by id or normalised link) is skipped;
 3. a post dated in the future waits for its day;
-4. after the first run, every other post is new; on the first run, a post published on or
+4. a post the feed's category filters leave out is skipped (`send` records it so, and it
+   stays skipped if its categories change later);
+5. after the first run, every other post is new; on the first run, a post published on or
    after `--since` (or, without it, within `first_run_days`) is new, and the rest (older or
    undated) become baseline: recorded as already sent, never mailed.
 More than `flood_limit` new posts at once usually means the blog moved or changed its ids,
@@ -23,10 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from newsletter.categories import CategoryFilter
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.identity import link_keys, permalink, post_key, same_post
-from newsletter.ledger import DestinationLedger, PostRecord, Status
+from newsletter.ledger import REVIEW_CLOSED, DestinationLedger, PostRecord, Status
 from newsletter.models import Feed, Post
+
+NO_FILTER = CategoryFilter(exclude=())
+"""Every post goes out, whatever its categories."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class Skip:
     reason: str
     waits: bool = False
     """The post will be new on a later run (it is dated in the future)."""
+    filtered: bool = False
+    """The feed's category filters leave it out: `send` records it as skipped."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,11 @@ class Plan:
     """More posts look new than flood_limit allows (refused by `send` unless forced)."""
 
     @property
+    def filtered(self) -> tuple[Skip, ...]:
+        """The posts the category filters leave out, to be recorded as skipped."""
+        return tuple(skip for skip in self.skipped if skip.filtered)
+
+    @property
     def holds_back(self) -> bool:
         """Some post of the feed goes out on a later run: it waits for max_posts or for its
         day. A 304 then must not hide it, so the feed's validators are not kept."""
@@ -116,6 +129,7 @@ def decide(
     now: datetime,
     limits: Limits,
     request: Request,
+    categories: CategoryFilter = NO_FILTER,
 ) -> Plan:
     """The plan for this feed and destination; raises SafetyRefusal where `send` must stop
     (a flood, a `--post` already handled) unless `request.force`, and ConfigError for a
@@ -124,7 +138,12 @@ def decide(
         chosen = _chosen(feed, records, request)
         return Plan(feed, records.name, chosen, (), (), (), records.is_first_run)
     selection = select_new(
-        feed.posts, records, now=now, first_run_days=limits.first_run_days, since=request.since
+        feed.posts,
+        records,
+        now=now,
+        first_run_days=limits.first_run_days,
+        since=request.since,
+        categories=categories,
     )
     new = selection.new
     flooded = len(new) > limits.flood_limit
@@ -149,6 +168,7 @@ def select_new(
     now: datetime,
     first_run_days: int,
     since: date | None = None,
+    categories: CategoryFilter = NO_FILTER,
 ) -> Selection:
     """Sort every post of the feed into new, skipped (with a reason) and first-run baseline,
     by the rules in this module's docstring."""
@@ -167,7 +187,7 @@ def select_new(
         record = records.match(post, ignored_links=shared) if key else None
         published = _as_utc(post.published) if post.published is not None else None
         reason: str | None = None
-        waits = False
+        waits = filtered = False
         if not key:
             reason = "has neither an id nor a link"
         elif key in seen_ids or links & seen_links:
@@ -177,6 +197,8 @@ def select_new(
         elif published is not None and published > now:
             reason = f"dated in the future ({published.date().isoformat()})"
             waits = True
+        elif (left_out := categories.reason(post)) is not None:
+            reason, filtered = left_out, True
         elif first_run and not _on_or_after(published, since):
             reason = _before_the_window(published, since, window_start, first_run_days)
             if reason is not None:
@@ -184,7 +206,7 @@ def select_new(
         if reason is None:
             new.append(post)
         else:
-            skipped.append(Skip(post, reason, waits=waits))
+            skipped.append(Skip(post, reason, waits=waits, filtered=filtered))
         seen_ids.add(key)
         seen_links |= links
     return Selection(tuple(sorted(new, key=_oldest_first)), tuple(skipped), tuple(baseline))
@@ -275,7 +297,7 @@ def _recorded_reason(post: Post, record: PostRecord) -> str:
             f"pending since {record.day}: a send was interrupted (see `newsletter status`)"
         ),
         Status.SKIPPED: (
-            f"skipped on {record.day}: its review pull request was closed without merging "
+            f"skipped on {record.day}: {record.reason or REVIEW_CLOSED} "
             f"(`newsletter send --post {permalink(post)}` sends it)"
         ),
     }

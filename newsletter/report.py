@@ -183,8 +183,9 @@ def status_lines(status: StatusReport) -> list[str]:
             for record in destination.pending
         ]
         lines += [
-            f"  SKIPPED {record.day}: {record.title} <{record.link}> — its review was closed "
-            f"unmerged; `newsletter send --post {record.link or record.id}` sends it"
+            f"  SKIPPED {record.day}: {record.title} <{record.link}> — "
+            f"{record.reason or 'its review was closed unmerged'}; "
+            f"`newsletter send --post {record.link or record.id}` sends it"
             for record in destination.skipped
         ]
     if status.runs:

@@ -10,6 +10,7 @@ destination, so outbox and test sends never count for the list (docs/architectur
 """
 
 from newsletter.ledger.records import (
+    REVIEW_CLOSED,
     RUNS_KEPT,
     DestinationLedger,
     PostRecord,
@@ -21,6 +22,7 @@ from newsletter.ledger.store import Ledger, timestamp
 
 __all__ = [
     "LEDGER_VERSION",
+    "REVIEW_CLOSED",
     "RUNS_KEPT",
     "DestinationLedger",
     "Ledger",

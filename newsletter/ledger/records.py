@@ -32,8 +32,13 @@ class Status(StrEnum):
     BASELINE = "baseline"
     """Already published when the newsletter started; recorded so it is never sent."""
     SKIPPED = "skipped"
-    """Left out on purpose: its review pull request was closed without merging. It counts
-    as handled, and `send --post` still sends it (docs/schedule-and-review.md)."""
+    """Left out on purpose: its review pull request was closed without merging, or the
+    feed's category filters leave it out (the record's `reason` says which). It counts as
+    handled, and `send --post` still sends it (docs/schedule-and-review.md)."""
+
+
+REVIEW_CLOSED = "its review pull request was closed without merging"
+"""Why a post is skipped when its record gives no reason (records from before reasons)."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -57,6 +62,8 @@ class PostRecord:
     """When the status was recorded (UTC, to the second)."""
     message_id: str | None = None
     idempotency_key: str | None = None
+    reason: str | None = None
+    """Why a skipped post was left out, in words for `check` and `status`."""
 
     @property
     def day(self) -> str:
@@ -150,8 +157,9 @@ class DestinationLedger:
         at: datetime,
         message_id: str | None = None,
         idempotency_key: str | None = None,
+        reason: str | None = None,
     ) -> None:
-        """Record posts under their own id with this status.
+        """Record posts under their own id with this status (a skipped post with `reason`).
 
         Marking as baseline never overwrites an existing record (a post already sent stays
         sent). Marking as pending remembers the previous record, so `forget` can undo it when
@@ -177,6 +185,7 @@ class DestinationLedger:
                 at=moment,
                 message_id=message_id,
                 idempotency_key=idempotency_key,
+                reason=reason,
             )
         self._link_owners = None
 

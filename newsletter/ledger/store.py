@@ -230,6 +230,7 @@ def _record_document(record: PostRecord) -> dict[str, Any]:
             "at": timestamp(record.at),
             "message_id": record.message_id,
             "idempotency_key": record.idempotency_key,
+            "reason": record.reason,
         }
     )
 

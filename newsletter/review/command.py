@@ -107,8 +107,11 @@ def review(
             now=started,
             limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
             request=Request(since=options.since),
+            categories=config.feed.categories,
         )
         records.mark(plan.baseline, Status.BASELINE, at=started)
+        for skip in plan.filtered:
+            records.mark([skip.post], Status.SKIPPED, at=started, reason=skip.reason)
         if not plan.to_send:
             still_open = settlement.open
             tail = (
