@@ -120,3 +120,9 @@ def test_the_posts_picture_is_never_an_icon_a_badge_or_a_signature(
     body: str, picture: str | None
 ) -> None:
     assert cut(make_post(body)).image == picture
+
+
+def test_an_address_that_cannot_be_parsed_is_no_picture_and_no_crash() -> None:
+    # Found by the property test: urlsplit raises on an unbalanced IPv6 bracket.
+    excerpt = cut(make_post('<p>Text <img src="//[" width="40"></p>'))
+    assert excerpt.image is None and "<img" not in excerpt.html

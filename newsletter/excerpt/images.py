@@ -45,7 +45,10 @@ def known_width(img: HtmlElement, src: str) -> Width | None:
     declared = _declared(img)
     if declared:
         return Width(declared, exact=True)
-    parts = urlsplit(src)
+    try:
+        parts = urlsplit(src)
+    except ValueError:  # an unbalanced IPv6 bracket ("//["): no address to read
+        return None
     host, path = parts.netloc.lower(), parts.path
     wordpress = _WORDPRESS_SIZE.search(path)
     if wordpress:
@@ -90,7 +93,10 @@ def is_small(img: HtmlElement, src: str) -> bool:
     width = known_width(img, src)
     if width is not None and width.pixels < SMALL_IMAGE:
         return True
-    return urlsplit(src).netloc.lower() in _BADGE_HOSTS
+    try:
+        return urlsplit(src).netloc.lower() in _BADGE_HOSTS
+    except ValueError:
+        return False
 
 
 def fit_to_column(img: HtmlElement, src: str) -> None:
