@@ -87,6 +87,7 @@ def read_eml(path: Path) -> EmailMessage:
     return message
 
 
+@pytest.mark.slow
 def test_send_writes_a_real_email_then_sends_nothing_twice(
     blog: Path, feed_server: FeedServer
 ) -> None:
@@ -127,6 +128,7 @@ def test_send_writes_a_real_email_then_sends_nothing_twice(
     assert "nothing to send" in second.stdout.lower() or "not changed" in second.stdout.lower()
 
 
+@pytest.mark.slow
 def test_first_run_window_and_the_next_new_post(blog: Path, feed_server: FeedServer) -> None:
     old = item(1, timedelta(days=40))
     feed_server.routes["/feed.xml"] = Route(rss(old))
@@ -142,6 +144,7 @@ def test_first_run_window_and_the_next_new_post(blog: Path, feed_server: FeedSer
     assert read_eml(next((blog / "outbox").glob("*.eml")))["Subject"] == "Post number 2"
 
 
+@pytest.mark.slow
 def test_since_dry_run_check_preview_and_status(blog: Path, feed_server: FeedServer) -> None:
     feed_server.routes["/feed.xml"] = Route(
         rss(item(1, timedelta(days=1)), item(2, timedelta(days=30)))
@@ -195,6 +198,7 @@ def test_bad_input_is_one_sentence_and_an_exit_code(
     assert not (tmp_path / "state" / "ledger.json").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_feed_is_exit_1(tmp_path: Path) -> None:
     result = run(tmp_path, "send", "--feed", "http://127.0.0.1:9/feed.xml")
     assert result.returncode == 1
@@ -229,6 +233,7 @@ def test_check_lists_each_post_once_with_its_link(blog: Path, feed_server: FeedS
     assert "first-run window" in old_line and "already sent" in old_line
 
 
+@pytest.mark.slow
 def test_check_shows_a_flood_instead_of_refusing_to_look(
     blog: Path, feed_server: FeedServer
 ) -> None:
@@ -267,6 +272,7 @@ def test_check_step_summary_says_what_the_next_send_does(
     assert "1 post(s)" in result_line, text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("route", "code", "words"),
     [
@@ -319,6 +325,7 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(
     assert "unexpected" not in stderr and "BrokenPipe" not in stderr, stderr
 
 
+@pytest.mark.slow
 def test_status_lists_the_sent_posts_even_after_a_larger_baseline(
     blog: Path, feed_server: FeedServer
 ) -> None:
@@ -346,6 +353,7 @@ def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
     assert "Traceback" in result.stderr  # -v after the command still shows the detail
 
 
+@pytest.mark.slow
 def test_preview_appends_its_step_summary_too(blog: Path, feed_server: FeedServer) -> None:
     feed_server.routes["/feed.xml"] = Route(rss(item(1, timedelta(days=1))))
     summary = blog / "summary.md"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -110,6 +111,7 @@ def _render(document: list[tuple[str, list[Piece]]], marker: str, position: int)
     return writer
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(documents, st.sampled_from(MARKERS), st.integers(0, 10_000))
 def test_nothing_after_the_marker_reaches_the_excerpt(
@@ -132,6 +134,7 @@ def test_nothing_after_the_marker_reaches_the_excerpt(
     assert again.text == excerpt.text
 
 
+@pytest.mark.slow
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(documents, st.integers(3, 60))
 def test_a_length_cut_is_stable_and_well_formed(
@@ -164,6 +167,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(documents, st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=4), st.integers(0, 50))
 def test_hostile_markup_never_reaches_the_email(
@@ -230,6 +234,7 @@ TAG_SOUP = st.lists(
 ).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(TAG_SOUP, st.integers(1, 50))
 def test_any_markup_gives_a_well_formed_excerpt_without_crashing(html: str, words: int) -> None:

@@ -97,6 +97,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return html.get_content(), text.get_content()
 
 
+@pytest.mark.slow
 def test_a_german_blog(tmp_path: Path) -> None:
     blog = Blog("de-DE", None, ("Frühling im Garten", "Tomaten", "Kompost"))
     message = send(tmp_path, blog)
@@ -117,6 +118,7 @@ def test_a_german_blog(tmp_path: Path) -> None:
     assert "REST-" not in html and "REST-" not in text
 
 
+@pytest.mark.slow
 def test_a_brazilian_portuguese_blog_that_writes_its_tag_with_an_underscore(
     tmp_path: Path,
 ) -> None:
@@ -138,6 +140,7 @@ def test_a_brazilian_portuguese_blog_that_writes_its_tag_with_an_underscore(
         assert english not in html and english not in text
 
 
+@pytest.mark.slow
 def test_a_japanese_atom_feed_with_xml_lang(tmp_path: Path) -> None:
     blog = Blog("ja", None, ("春の庭", "トマトの苗", "堆肥づくり"), atom=True)
     message = send(tmp_path, blog)
@@ -158,6 +161,7 @@ def test_a_japanese_atom_feed_with_xml_lang(tmp_path: Path) -> None:
         assert english not in html and english not in text
 
 
+@pytest.mark.slow
 def test_an_arabic_newsletter_set_in_the_configuration(tmp_path: Path) -> None:
     # The feed names no language; `[newsletter] language` says Arabic. Four posts: "and three
     # more" takes Arabic's few-form (3 to 10), not the dual or the singular.

@@ -205,6 +205,7 @@ def test_a_permalink_is_the_same_under_every_cosmetic_change(
     assert normalise_link(variant) == canonical
 
 
+@pytest.mark.slow
 @given(_hosts, _paths, _paths)
 def test_distinct_paths_stay_distinct(host: str, one: list[str], other: list[str]) -> None:
     assume(one != other)
@@ -213,6 +214,7 @@ def test_distinct_paths_stay_distinct(host: str, one: list[str], other: list[str
     )
 
 
+@pytest.mark.slow
 @given(_hosts, _paths, _params, _params)
 def test_distinct_queries_stay_distinct(
     host: str, segments: list[str], one: list[tuple[str, str]], other: list[tuple[str, str]]

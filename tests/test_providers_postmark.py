@@ -212,6 +212,7 @@ def test_the_list_is_read_once_per_run(tmp_path: Path, fake: PostmarkFake) -> No
     assert [m["Subject"] for m in fake.sent].count("Second") == 2
 
 
+@pytest.mark.slow
 def test_a_missing_subscribers_file_leaves_nothing_pending(tmp_path: Path) -> None:
     """Found before any request, so nothing went out: the next run must not ask to resolve."""
     from tests.test_providers_secrets import run_send

@@ -156,6 +156,7 @@ def test_a_test_send_through_postmark_keeps_the_secret(tmp_path: Path) -> None:
     assert_secret_nowhere(result, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_wrong_key_leaves_nothing_pending_so_fixing_it_is_enough(tmp_path: Path) -> None:
     (tmp_path / "subscribers.csv").write_text("email\nreader@example.org\n", encoding="utf-8")
     with PostmarkFake("the-real-key") as fake:

@@ -367,6 +367,7 @@ def test_a_repository_that_keeps_actions_from_opening_pull_requests_is_named(blo
     assert blog.fake.open_pulls() == []
 
 
+@pytest.mark.slow
 def test_the_command_line_says_the_setting_in_one_sentence_and_exits_2(blog: Blog) -> None:
     blog.fake.actions_may_open_pull_requests = False
     today = datetime.now(UTC)
