@@ -108,6 +108,10 @@ class Post:
     """Seconds of audio or video (itunes:duration, else the media's own), when the feed says."""
     comments: str | None = None
     """The web page of the post's comments, when the feed gives one."""
+    feed_url: str = ""
+    """The feed it came from, as configured (its url or path); "" until a run says."""
+    feed_label: str = ""
+    """That feed's heading in a newsletter of several feeds: its label, else its title."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,11 @@ class Feed:
     warnings: tuple[str, ...] = ()
     image: str | None = None
     """The feed's own picture (a podcast's cover art, the RSS channel image), absolute."""
+    label: str = ""
+    """Its heading in a newsletter of several feeds (`[feed] label`); "" means its title."""
+    parts: tuple[Feed, ...] = ()
+    """The feeds this one gathers, in the configuration's order, when the newsletter reads
+    several (`[[feed]]`); () for a single feed."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ _YOUTUBE = re.compile(
     r"(?:youtube(?:-nocookie)?\.com/(?:embed|v|shorts)/|youtu\.be/)([\w-]{11})", re.I
 )
 _VIMEO = re.compile(r"(?:player\.)?vimeo\.com/(?:video/)?(\d+)", re.I)
+WATCH_ON_YOUTUBE = "Watch on YouTube"
+WATCH_ON_VIMEO = "Watch on Vimeo"
+WATCH_THE_VIDEO = "Watch the video"
+PLAYER_LABELS = frozenset({WATCH_ON_YOUTUBE, WATCH_ON_VIMEO, WATCH_THE_VIDEO})
+"""The names a player without a title gets here; the email's render stage knows them, so
+that it names such a video by the post instead (newsletter/render/media.py)."""
 _FLOW_CONTAINERS = frozenset(
     {"div", "figure", "section", "article", "aside", "blockquote", "li", "td", "th", "dd"}
 )
@@ -156,12 +162,12 @@ def _replace_player(node: HtmlElement, base: str) -> None:
     if youtube:
         watch = f"https://www.youtube.com/watch?v={youtube}"
         thumbnail = f"https://i.ytimg.com/vi/{youtube}/hqdefault.jpg"
-        _replace_with_link(node, watch, image=thumbnail, label=title or "Watch on YouTube")
+        _replace_with_link(node, watch, image=thumbnail, label=title or WATCH_ON_YOUTUBE)
         return
     vimeo = _VIMEO.search(url) if "vimeo.com" in url else None
     if vimeo:
         _replace_with_link(
-            node, f"https://vimeo.com/{vimeo.group(1)}", label=title or "Watch on Vimeo"
+            node, f"https://vimeo.com/{vimeo.group(1)}", label=title or WATCH_ON_VIMEO
         )
         return
     poster = node.get("poster")
@@ -169,10 +175,10 @@ def _replace_player(node: HtmlElement, base: str) -> None:
         drop(node)
     elif tag_of(node) == "video" and poster:
         _replace_with_link(
-            node, url, image=absolute_url(poster, base), label=title or "Watch the video"
+            node, url, image=absolute_url(poster, base), label=title or WATCH_THE_VIDEO
         )
     else:
-        label = {"video": "Watch the video", "audio": "Listen"}.get(tag_of(node))
+        label = {"video": WATCH_THE_VIDEO, "audio": "Listen"}.get(tag_of(node))
         _replace_with_link(node, url, label=title or label or urlsplit(url).netloc)
 
 
@@ -192,12 +198,12 @@ def _replace_flash_video(node: HtmlElement, base: str) -> bool:
                 node,
                 f"https://www.youtube.com/watch?v={youtube}",
                 image=f"https://i.ytimg.com/vi/{youtube}/hqdefault.jpg",
-                label="Watch on YouTube",
+                label=WATCH_ON_YOUTUBE,
             )
             return True
         vimeo = _VIMEO.search(url) if "vimeo.com/" in url else None
         if vimeo:
-            _replace_with_link(node, f"https://vimeo.com/{vimeo.group(1)}", label="Watch on Vimeo")
+            _replace_with_link(node, f"https://vimeo.com/{vimeo.group(1)}", label=WATCH_ON_VIMEO)
             return True
     return False
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from newsletter.render.environment import (
     render_string,
     undo_text_defusing,
 )
+from newsletter.render.feeds import FeedView, Group, by_feed, feed_view, part_of, parts_of
 from newsletter.render.i18n import NewsletterLocale, resolve_locale, translations
 from newsletter.render.words import READ_MORE
 from newsletter.urls import LinkTagger
@@ -75,32 +76,60 @@ def build_emails(
     settings: RenderSettings,
     unsubscribe: Unsubscribe,
 ) -> list[Email]:
-    """Digest mode: one email with every item; per-post mode: one email per item."""
+    """Digest mode: one email with every item, grouped by feed when the newsletter reads
+    several; per-post mode: one email per item."""
     if not items:
         return []
-    locale = resolve_locale(settings.language, [feed.language])
+    parts = parts_of(feed)
+    locale = resolve_locale(settings.language, [part.language for part in parts])
     env = environment(settings.templates_dir, locale)
     blog_url = settings.blog_url or feed.link or feed.url
     tagger = LinkTagger(blog_url, settings.utm)
     blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, locale.tag, tagger)
-    title_level = 2 if settings.mode == "digest" else 1
-    if settings.mode == "digest" and settings.digest_excerpts == "short":
+    # Each feed's links back to its own blog get the UTM parameters.
+    feed_taggers = {part.url: LinkTagger(part.link or blog_url, settings.utm) for part in parts}
+    feeds = tuple(feed_view(part, feed_taggers.get(part.url, tagger)) for part in parts)
+    digest = settings.mode == "digest"
+    several = digest and len(parts) > 1
+    if digest and settings.digest_excerpts == "short":
         items = [(post, opening(post, excerpt)) for post, excerpt in items]
-    posts = [
-        post_view(
-            post,
-            excerpt,
-            base_url=blog_url,
-            locale=locale,
-            tagger=tagger,
-            title_level=title_level,
+
+    def views(part: Feed, chosen: Sequence[tuple[Post, Excerpt]], first: int) -> Group:
+        part_tagger = feed_taggers.get(part.url, tagger)
+        label = part.label or part.title
+        shown = tuple(
+            replace(
+                post_view(
+                    post,
+                    excerpt,
+                    base_url=part.link or blog_url,
+                    locale=locale,
+                    tagger=part_tagger,
+                    title_level=(3 if several else 2) if digest else 1,
+                    feed=part,
+                ),
+                number=first + offset,
+                feed_label=post.feed_label or label,
+            )
+            for offset, (post, excerpt) in enumerate(chosen)
         )
-        for post, excerpt in items
-    ]
-    groups = [posts] if settings.mode == "digest" else [[post] for post in posts]
+        return Group(label, part_tagger.tag(part.link or blog_url, always=True), shown)
+
     headers = _headers(settings, unsubscribe, blog.title)
+    if digest:
+        groups: list[Group] = []
+        for part, chosen in by_feed(items, feed):
+            groups.append(views(part, chosen, 1 + sum(len(g.posts) for g in groups)))
+        emails = [(groups, several)]
+    else:
+        emails = [
+            ([views(part_of(post, feed), [(post, excerpt)], 1)], False) for post, excerpt in items
+        ]
     return [
-        _build_email(env, group, blog, settings, unsubscribe, locale, headers) for group in groups
+        _build_email(
+            env, chosen_groups, feeds, grouped, blog, settings, unsubscribe, locale, headers
+        )
+        for chosen_groups, grouped in emails
     ]
 
 
@@ -111,16 +140,24 @@ def html_size(email: Email) -> int:
 
 def _build_email(
     env: Any,
-    posts: list[PostView],
+    groups: Sequence[Group],
+    feeds: Sequence[FeedView],
+    grouped: bool,
     blog: BlogView,
     settings: RenderSettings,
     unsubscribe: Unsubscribe,
     locale: NewsletterLocale,
     headers: Mapping[str, str],
 ) -> Email:
+    """One email of these posts; `grouped`: a digest of several feeds shows each group
+    under its feed's label."""
+    posts: list[PostView] = [post for group in groups for post in group.posts]
     base: dict[str, Any] = {
         "posts": posts,
         "post": posts[0],
+        "groups": list(groups),
+        "grouped": grouped,
+        "feeds": list(feeds),
         "blog": blog,
         "count": len(posts),
         "mode": settings.mode,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from lxml.html import HtmlElement
 
 from newsletter.excerpt.tree import inner_html, parse_fragment, tag_of
+from newsletter.render.media import ENGLISH, MediaWords, is_video_link, mark_video
 
 MONOSPACE = "Menlo,Consolas,'Courier New',monospace"
 _HEADING_SIZES = ("20px", "18px")
@@ -53,11 +54,19 @@ def _mirrored(style: str) -> str:
 _RTL_STYLES = {tag: _mirrored(style) for tag, style in _STYLES.items()}
 
 
-def dress(excerpt_html: str, *, title_level: int, title: str, direction: str = "ltr") -> str:
+def dress(
+    excerpt_html: str,
+    *,
+    title_level: int,
+    title: str,
+    direction: str = "ltr",
+    words: MediaWords = ENGLISH,
+) -> str:
     """Inline styles, headings renumbered below the post's title (an `h1` in a post becomes
-    `h2` under a per-post email's `h1` title, `h3` under a digest's `h2`), and the post's
-    title as the alt text of pictures that are a link's only content. `direction` is the
-    post's own (`ltr`/`rtl`), which places quote bars and aligns table cells."""
+    `h2` under a per-post email's `h1` title, `h3` under a digest's `h2`), the post's title
+    as the alt text of pictures that are a link's only content, and a play cue with a
+    "Watch" caption (in `words`) on videos. `direction` is the post's own (`ltr`/`rtl`),
+    which places quote bars and aligns table cells."""
     styles = _RTL_STYLES if direction == "rtl" else _STYLES
     root = parse_fragment(excerpt_html)
     _renumber_headings(root, title_level)
@@ -68,6 +77,8 @@ def dress(excerpt_html: str, *, title_level: int, title: str, direction: str = "
         elif tag in styles:
             element.set("style", styles[tag])
         elif tag == "a":
+            if is_video_link(element.get("href") or ""):
+                mark_video(element, words, title)
             _name_picture_link(element, title)
     return inner_html(root)
 

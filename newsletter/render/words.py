@@ -15,6 +15,15 @@ def N_(message: str) -> str:
 READ_MORE = N_("Continue reading")
 """The button's default text ([excerpt] read_more). An author's own text is used as written."""
 
+LISTEN = N_("Listen")
+"""The audio card's button, and its line in the text part."""
+WATCH = N_("Watch")
+"""The caption under a video's picture, and its line in the text part."""
+PLAY_VIDEO = N_("Play video: %(title)s")
+"""The alt text of a video's picture."""
+EPISODE_ARTWORK = N_("Episode artwork: %(title)s")
+"""The alt text of an episode's picture, when the feed gives no other."""
+
 # Words the built-in templates share (the digest's contents list, the button's label for
 # screen readers, media cards, comments links). Listed here as well, so that every catalogue
 # carries them whichever template uses them first.
