@@ -160,6 +160,7 @@ def preview(
     **seams: Unpack[Seams],
 ) -> Report:
     from newsletter.preview import write_preview
+    from newsletter.preview_checks import author_notes
 
     run = _Run(config, environ, notify, **seams)
     # A preview never sends, so neither the flood limit nor "already sent" stands in its way.
@@ -170,7 +171,7 @@ def preview(
         posts = (latest(plan.feed.posts),)
         warnings.append("Nothing new to send; the preview shows the latest post instead.")
     emails = _compose(run, plan.feed, posts)
-    warnings += size_warnings(emails, limit=run.clip_bytes)
+    warnings += size_warnings(emails, limit=run.clip_bytes) + author_notes(posts)
     files = tuple(write_preview(emails, out_dir))
     outcome = f"Wrote {len(emails)} email preview(s) to {out_dir}."
     return run.report(

@@ -486,3 +486,19 @@ def test_one_transport_carries_the_feed_and_the_providers_api(tmp_path: Path) ->
     record = ledger_of(tmp_path)["destinations"]["buttondown"]["posts"]["id-1"]  # type: ignore[index]
     assert (record["status"], record["message_id"]) == ("sent", "em_42")
     assert request.headers["x-idempotency-key"] == record["idempotency_key"]
+
+
+def test_preview_tells_the_author_what_to_fix_in_their_posts(tmp_path: Path) -> None:
+    body = '<h2>Plan</h2><p>x</p><h4>Beds</h4><p><img src="https://b.example.org/a.jpg"></p>'
+    (tmp_path / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>B</title>'
+        "<link>https://b.example.org/</link><item><title>Spring</title>"
+        f"<link>https://b.example.org/1/</link><guid>id-1</guid>"
+        f"<pubDate>{format_datetime(NOW)}</pubDate>"
+        f"<description><![CDATA[{body}]]></description></item></channel></rss>"
+    )
+    report = pipeline.preview(make_config(tmp_path), SendOptions(), {}, quiet, out_dir=tmp_path)
+    notes = [warning for warning in report.warnings if warning.startswith("'Spring'")]
+    assert len(notes) == 2
+    assert "1 picture has no alt text" in notes[0]
+    assert "'Beds' (h4) comes right after an h2" in notes[1]

@@ -75,7 +75,7 @@ def first_image(root: HtmlElement, base: str) -> str | None:
 
 def _settle_image(img: HtmlElement) -> None:
     src = (img.get("src") or "").strip()
-    if _EMOJI_SOURCE in src or classes(img) & {"wp-smiley", "emoji"}:
+    if is_emoji(img):
         # WordPress swaps emoji for pictures in feeds; the character itself reads better.
         _replace_with_text(img, img.get("alt") or "")
         return
@@ -90,6 +90,11 @@ def _settle_image(img: HtmlElement) -> None:
         width = _chosen_width(img, src)
         if width:
             img.set("width", str(width))
+
+
+def is_emoji(img: HtmlElement) -> bool:
+    """WordPress's picture of an emoji character (its alt text is the character)."""
+    return _EMOJI_SOURCE in (img.get("src") or "") or bool(classes(img) & {"wp-smiley", "emoji"})
 
 
 def _lazy_source(img: HtmlElement) -> str | None:
