@@ -43,7 +43,9 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 def citing_files() -> Iterator[Path]:
     for folder in CITING:
         for path in sorted((ROOT / folder).rglob("*")):
-            if path.suffix in CITING_SUFFIXES and path.is_file() and "fixtures" not in path.parts:
+            # Installed npm packages (tests/tools/node_modules) are not the project's words.
+            skipped = {"fixtures", "node_modules"} & set(path.parts)
+            if path.suffix in CITING_SUFFIXES and path.is_file() and not skipped:
                 yield path
 
 
