@@ -144,6 +144,18 @@ class Config:
     source: Path | None = None
     """The file this came from, or None when the defaults apply."""
     base_dir: Path = field(default_factory=Path.cwd)
+    feeds: tuple[FeedConfig, ...] = ()
+    """Every feed, in the file's order, when it has several `[[feed]]` tables (then `feed`
+    is the first of them); () for one feed."""
+
+    @property
+    def all_feeds(self) -> tuple[FeedConfig, ...]:
+        """The feeds the newsletter gathers, in the file's order (one, or several)."""
+        return self.feeds or (self.feed,)
+
+    @property
+    def several_feeds(self) -> bool:
+        return len(self.feeds) > 1
 
 
 SECTIONS: dict[str, type[Any]] = {
@@ -215,9 +227,14 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate a decoded TOML document; `path` anchors relative paths (cwd when None)."""
     reader = _Reader(str(path) if path else "the configuration", path.parent if path else None)
     reader.no_unknown(raw, {*SECTIONS, "provider", "schedule"}, "")
-    sections = {name: reader.section(raw, name, cls) for name, cls in SECTIONS.items()}
+    feeds = reader.feeds(raw)
+    sections = {
+        name: reader.section(raw, name, cls) for name, cls in SECTIONS.items() if name != "feed"
+    }
     return Config(
         **sections,
+        feed=feeds[0],
+        feeds=feeds if len(feeds) > 1 else (),
         provider=reader.provider(raw),
         schedule=reader.schedule(raw),
         source=path,
@@ -278,6 +295,31 @@ class _Reader:
             )
         return Schedule(written.timezone, written.days, written.time)
 
+    def feeds(self, raw: Mapping[str, Any]) -> tuple[FeedConfig, ...]:
+        """One `[feed]` table, or several `[[feed]]` tables (each named `feed[N]` in errors,
+        counting from 1), each with its own url; two feeds never share a url."""
+        tables = raw.get("feed", {})
+        if not isinstance(tables, list):
+            return (self.section(raw, "feed", FeedConfig),)
+        if not tables:
+            raise ConfigError(f"[[feed]] in {self.where} has no tables; write at least one.")
+        feeds: list[FeedConfig] = []
+        for number, table in enumerate(tables, start=1):
+            name = f"feed[{number}]"
+            feed = self.section({name: table}, name, FeedConfig)
+            if len(tables) > 1 and not feed.url:
+                raise ConfigError(
+                    f"{name} in {self.where} has no url; each [[feed]] table needs its own."
+                )
+            same = next((other for other in feeds if other.url == feed.url), None)
+            if same is not None:
+                raise ConfigError(
+                    f"{name}.url in {self.where} repeats feed[{feeds.index(same) + 1}]'s url "
+                    f"({feed.url}); give each [[feed]] table a different feed."
+                )
+            feeds.append(feed)
+        return tuple(feeds)
+
     def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         value = raw.get(key, {})
         if not isinstance(value, dict):
@@ -317,7 +359,8 @@ class _Reader:
 
 
 def with_overrides(config: Config, *, feed_url: str | None = None) -> Config:
-    """Apply command-line overrides (`--feed`), which win over the file."""
-    if feed_url is None:
+    """Apply command-line overrides (`--feed`), which win over the file. With several
+    feeds, `--feed` picks one of them for the run instead (`source.py`)."""
+    if feed_url is None or config.several_feeds:
         return config
     return replace(config, feed=replace(config.feed, url=feed_url))

@@ -128,6 +128,8 @@ class Feed:
     """The feed's own picture (a podcast's cover art, the RSS channel image), absolute."""
     label: str = ""
     """Its heading in a newsletter of several feeds (`[feed] label`); "" means its title."""
+    location: str = ""
+    """Where the configuration says to read it (its url or path, before any redirect)."""
     parts: tuple[Feed, ...] = ()
     """The feeds this one gathers, in the configuration's order, when the newsletter reads
     several (`[[feed]]`); () for a single feed."""

@@ -26,9 +26,10 @@ from newsletter.config import Config
 from newsletter.delivery import Delivery, pending_batches, refuse_unsafe_retry
 from newsletter.drift import moved_posts
 from newsletter.errors import ConfigError
-from newsletter.ledger import Ledger, RunRecord, Status
+from newsletter.gather import holds_back, plan_for
+from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status
 from newsletter.models import Email, Feed, Post, Receipt
-from newsletter.plan import Limits, Plan, Request, decide, flood_sentence, latest
+from newsletter.plan import Limits, Plan, Request, flood_sentence, latest
 from newsletter.providers import traits_for
 from newsletter.report import Report, StatusReport
 from newsletter.scheduled import refuse_with_scheduled, slot_gate, slot_note
@@ -218,18 +219,19 @@ def send(
         if records.pending():
             return _retry_pending(run, ledger, options)
         remembered = None if options.posts or options.since else records
-        fetched = source.fetch(
+        fetched = source.fetch_all(
             config, options.feed, remembered=remembered, transport=run.transport, notify=notify
         )
-        if fetched.feed is None:
+        feed = source.gathered(fetched, config)
+        if feed is None:
             outcome = "The feed has not changed since the last run; nothing to send."
             return _finish(run, ledger, Plan.unchanged_feed(records), outcome, gate=gate)
-        plan = _plan(run, ledger, fetched.feed, options, options.force)
+        plan = _plan(run, ledger, feed, options, options.force)
         records.mark(plan.baseline, Status.BASELINE, at=run.started)
         for skip in plan.filtered:
             records.mark([skip.post], Status.SKIPPED, at=run.started, reason=skip.reason)
         if not plan.to_send:
-            fetched.remember(records, holds_back=plan.holds_back)
+            _remember(fetched, records, plan)
             return _finish(run, ledger, plan, words.nothing_new_outcome(plan), gate=gate)
         emails = _compose(run, plan.feed, plan.to_send)
         refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
@@ -242,7 +244,7 @@ def send(
                 delivery.send(email, [by_id[post_id] for post_id in email.post_ids])
                 for email in emails
             ]
-        fetched.remember(records, holds_back=plan.holds_back)
+        _remember(fetched, records, plan)
         outcome = words.sent_outcome(
             plan, emails, run.traits.name, draft=options.draft, drafts_page=run.traits.drafts_page
         )
@@ -290,7 +292,8 @@ def resolve(
 
 def status(config: Config) -> StatusReport:
     """What the ledger holds: per destination, its counts, latest sends and pending posts."""
-    return words.status_of(Ledger.read(config.state.path))
+    labels = {feed.url: feed.label for feed in config.all_feeds if feed.url and feed.label}
+    return words.status_of(Ledger.read(config.state.path), labels)
 
 
 # --- the variants of send --------------------------------------------------------------------
@@ -391,14 +394,21 @@ def _look(run: _Run, options: SendOptions, *, force: bool) -> Plan:
 
 def _plan(run: _Run, ledger: Ledger, feed: Feed, options: SendOptions, force: bool) -> Plan:
     settings = run.config.newsletter
-    return decide(
+    return plan_for(
+        run.config,
         feed,
         ledger.destination(run.traits.destination),
         now=run.started,
         limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
         request=Request(since=options.since, posts=options.posts, force=force),
-        categories=run.config.feed.categories,
     )
+
+
+def _remember(fetched: Sequence[source.Fetched], records: DestinationLedger, plan: Plan) -> None:
+    """Keep each changed feed's validators, unless a post of it waits for a later run."""
+    for item in fetched:
+        if item.feed is not None:
+            item.remember(records, holds_back=holds_back(plan, item.location))
 
 
 def _read_feed(run: _Run, options: SendOptions) -> Feed:

@@ -24,12 +24,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from newsletter.categories import CategoryFilter
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.identity import link_keys, permalink, post_key, same_post
 from newsletter.ledger import REVIEW_CLOSED, DestinationLedger, PostRecord, Status
 from newsletter.models import Feed, Post
+
+
+class Records(Protocol):
+    """What planning needs of a destination's records (a `DestinationLedger`, or one feed's
+    view of it in a newsletter of several feeds, `gather.FeedRecords`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def is_first_run(self) -> bool: ...
+
+    def match(
+        self, post: Post, *, ignored_links: frozenset[str] = frozenset()
+    ) -> PostRecord | None: ...
+
 
 NO_FILTER = CategoryFilter(exclude=())
 """Every post goes out, whatever its categories."""
@@ -124,7 +141,7 @@ class Plan:
 
 def decide(
     feed: Feed,
-    records: DestinationLedger,
+    records: Records,
     *,
     now: datetime,
     limits: Limits,
@@ -163,7 +180,7 @@ def decide(
 
 def select_new(
     posts: Sequence[Post],
-    records: DestinationLedger,
+    records: Records,
     *,
     now: datetime,
     first_run_days: int,
@@ -209,7 +226,7 @@ def select_new(
             skipped.append(Skip(post, reason, waits=waits, filtered=filtered))
         seen_ids.add(key)
         seen_links |= links
-    return Selection(tuple(sorted(new, key=_oldest_first)), tuple(skipped), tuple(baseline))
+    return Selection(tuple(sorted(new, key=oldest_first)), tuple(skipped), tuple(baseline))
 
 
 def flood_sentence(count: int, limit: int, *, checking: bool) -> str:
@@ -240,7 +257,7 @@ def newest_first(posts: Sequence[Post]) -> list[Post]:
     return sorted(posts, key=_published_or_oldest, reverse=True)
 
 
-def _chosen(feed: Feed, records: DestinationLedger, request: Request) -> tuple[Post, ...]:
+def _chosen(feed: Feed, records: Records, request: Request) -> tuple[Post, ...]:
     chosen: list[Post] = []
     for reference in request.posts:
         matches = [post for post in feed.posts if same_post(post, reference)]
@@ -316,7 +333,7 @@ def _links_of_several_posts(posts: Sequence[Post]) -> frozenset[str]:
     return frozenset(link for link, ids in owners.items() if len(ids) > 1)
 
 
-def _oldest_first(post: Post) -> tuple[bool, datetime]:
+def oldest_first(post: Post) -> tuple[bool, datetime]:
     moment = (
         _as_utc(post.published) if post.published is not None else datetime.max.replace(tzinfo=UTC)
     )

@@ -8,8 +8,8 @@ after a command goes here; `cli.py` only prints these lines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -58,10 +58,13 @@ class StatusReport:
     ledger: Path
     destinations: tuple[DestinationStatus, ...]
     runs: tuple[RunRecord, ...]
+    feed_labels: Mapping[str, str] = field(default_factory=dict)
+    """The label of each configured feed, by its address, for records that name a feed."""
 
 
-def status_of(ledger: Ledger) -> StatusReport:
-    """What `newsletter status` shows of a ledger."""
+def status_of(ledger: Ledger, feed_labels: Mapping[str, str] | None = None) -> StatusReport:
+    """What `newsletter status` shows of a ledger; `feed_labels` name the feeds records
+    came from (a newsletter of several feeds)."""
     destinations = []
     for name in ledger.destinations():
         records = ledger.destination(name).records()
@@ -79,7 +82,9 @@ def status_of(ledger: Ledger) -> StatusReport:
         destinations.append(
             DestinationStatus(name, counted, tuple(latest), pending, tuple(skipped))
         )
-    return StatusReport(ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:])
+    return StatusReport(
+        ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:], dict(feed_labels or {})
+    )
 
 
 # --- outcomes: the one line each command ends with -------------------------------------------
@@ -139,7 +144,12 @@ def plan_lines(plan: Plan) -> list[str]:
     """What `check` (and `send --dry-run`) show: each post of the feed, once, with its link."""
     if plan.unchanged:
         return ["The feed has not changed since the last run."]
-    lines = [f"{plan.feed.title} ({plan.feed.url}) → {plan.destination}"]
+    parts = plan.feed.parts
+    if parts:
+        lines = [f"{len(parts)} feeds → {plan.destination}"]
+        lines += [f"  [{part.label or part.title}] {part.title} ({part.url})" for part in parts]
+    else:
+        lines = [f"{plan.feed.title} ({plan.feed.url}) → {plan.destination}"]
     if plan.to_send:
         lines.append(f"Next send: {len(plan.to_send)} post(s)")
         lines += [f"  + {_post_line(post)}" for post in plan.to_send]
@@ -175,7 +185,9 @@ def status_lines(status: StatusReport) -> list[str]:
         summary = ", ".join(f"{count} {name}" for name, count in destination.counts)
         lines.append(f"{destination.name}: {summary}")
         lines += [
-            f"  {record.day}  {record.status:<8} {record.title}" for record in destination.latest
+            f"  {record.day}  {record.status:<8} {_from(record.feed, status.feed_labels)}"
+            f"{record.title}"
+            for record in destination.latest
         ]
         lines += [
             f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle it "
@@ -199,7 +211,13 @@ def status_lines(status: StatusReport) -> list[str]:
 
 
 def _post_line(post: Post) -> str:
-    return f"{_day(post.published, 'undated   ')}  {post.title}  <{post.link}>"
+    source = f"[{post.feed_label}] " if post.feed_label else ""
+    return f"{_day(post.published, 'undated   ')}  {source}{post.title}  <{post.link}>"
+
+
+def _from(feed: str | None, labels: Mapping[str, str]) -> str:
+    """`[Podcast] `: the feed a record came from, in a newsletter of several feeds."""
+    return f"[{labels.get(feed, feed)}] " if feed else ""
 
 
 def _day(moment: datetime | None, undated: str) -> str:

@@ -1,19 +1,23 @@
-"""Which feed a run reads, and reading it: `--feed` or `[feed] url`, fetched with the
-validators the ledger remembers, so an unchanged feed costs one 304.
+"""Which feeds a run reads, and reading them: `--feed` or the `[feed]`/`[[feed]]` tables,
+each fetched with the validators the ledger remembers for it, so an unchanged feed costs
+one 304.
 
-The fetch and the parse themselves live in `newsletter/feed/`; this module adds what a run needs
-around them: the starter's placeholder refused by name, and the response's validators handed
-back with the feed, so the pipeline remembers them only once every new post went out.
+The fetch and the parse themselves live in `newsletter/feed/`; this module adds what a run
+needs around them: the starter's placeholder refused by name; the response's validators
+handed back with each feed, so the pipeline remembers them only once every new post of that
+feed went out; and, for a newsletter of several feeds, one `Feed` gathering them (its
+`parts`, in the file's order, each post marked with the feed it came from). Every feed is
+read before anything is sent, and a feed that cannot be read stops the run by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from newsletter.config import Config
-from newsletter.errors import ConfigError
+from newsletter.config import Config, FeedConfig
+from newsletter.errors import ConfigError, NewsletterError
 from newsletter.ledger import DestinationLedger
 from newsletter.models import Feed, Validators
 
@@ -26,7 +30,7 @@ STARTER_FEED_URL = "https://example.org/feed/"
 
 @dataclass(frozen=True)
 class Fetched:
-    """The feed as this run read it, with the validators its 200 response carried."""
+    """One feed as this run read it, with the validators its 200 response carried."""
 
     feed: Feed | None
     """None when the server answered 304: nothing changed since the last run."""
@@ -47,43 +51,87 @@ class Fetched:
 
 
 def feed_location(config: Config, override: str | None) -> str:
-    """The feed to read (`--feed` before `[feed] url`); ConfigError when there is none."""
-    location = override or config.feed.url
-    if not location:
-        raise ConfigError(
-            "No feed to read: set url under [feed] in newsletter.toml, or pass --feed URL_OR_PATH."
-        )
-    if location.rstrip("/") == STARTER_FEED_URL.rstrip("/"):
-        raise ConfigError(
-            f"[feed] url is still the starter's placeholder ({STARTER_FEED_URL}); set it to "
-            "your blog's RSS or Atom feed in newsletter.toml."
-        )
-    return location
+    """The first feed to read (`--feed` before the configuration's); ConfigError when there
+    is none. Checks every feed the run would read, so a usage error stops it at once."""
+    return chosen_feeds(config, override)[0].url or ""
 
 
-def fetch(
+def chosen_feeds(config: Config, override: str | None) -> tuple[FeedConfig, ...]:
+    """The feeds this run reads: all of the configuration's, or the one `--feed` names.
+
+    With one feed, `--feed` replaces its url. With several, it picks one of them by its url
+    or its label (each keeps its own filters, label and validators).
+    """
+    feeds = config.all_feeds
+    if override and config.several_feeds:
+        wanted = override.strip()
+        picked = [feed for feed in feeds if wanted in (feed.url, feed.label)]
+        if not picked:
+            names = ", ".join(feed.label or feed.url or "" for feed in feeds)
+            raise ConfigError(
+                f"--feed {override} is none of the feeds in newsletter.toml ({names}); give "
+                "one of their urls or labels."
+            )
+        feeds = (picked[0],)
+    elif override:
+        feeds = (replace(feeds[0], url=override),)
+    for feed in feeds:
+        _check_location(feed.url, several=config.several_feeds)
+    return feeds
+
+
+def fetch_all(
     config: Config,
     override: str | None,
     *,
     remembered: DestinationLedger | None,
     transport: httpx.BaseTransport | None,
     notify: Callable[[str], None],
-) -> Fetched:
-    """Fetch and parse the feed. With the destination's `remembered` records, the request
-    carries the validators they hold for this feed, and a 304 gives `Fetched(feed=None)`."""
+) -> list[Fetched]:
+    """Fetch and parse every feed the run reads, in the file's order. With the destination's
+    `remembered` records, each request carries the validators they hold for its feed, and a
+    304 gives `Fetched(feed=None)`. The first feed that cannot be read stops the run."""
     from newsletter import feed as feeds
 
-    location = feed_location(config, override)
-    validators = remembered.validators(location) if remembered is not None else None
-    notify(f"Reading the feed {location}")
-    feed, result = feeds.load(
-        location,
-        validators=validators,
-        timeout=config.feed.timeout,
-        user_agent=config.feed.user_agent,
-        transport=transport,
+    chosen = chosen_feeds(config, override)
+    fetched = []
+    for settings in chosen:
+        location = settings.url or ""
+        validators = remembered.validators(location) if remembered is not None else None
+        notify(f"Reading the feed {location}")
+        try:
+            feed, result = feeds.load(
+                location,
+                validators=validators,
+                timeout=settings.timeout,
+                user_agent=settings.user_agent,
+                transport=transport,
+            )
+        except NewsletterError as error:
+            if not config.several_feeds:
+                raise
+            raise _naming(error, settings) from None
+        if feed is not None:
+            feed = _marked(feed, settings, several=config.several_feeds)
+        fetched.append(Fetched(feed, location, None if feed is None else result.validators))
+    return fetched
+
+
+def gathered(fetched: Sequence[Fetched], config: Config) -> Feed | None:
+    """The feed of one run: the one feed read, or, for a newsletter of several feeds, one
+    feed gathering those that changed (None when none did)."""
+    parts = tuple(item.feed for item in fetched if item.feed is not None)
+    if not config.several_feeds:
+        return parts[0] if parts else None
+    if not parts:
+        return None
+    first = parts[0]
+    return replace(
+        first,
+        posts=tuple(post for part in parts for post in part.posts),
+        warnings=tuple(warning for part in parts for warning in part.warnings),
+        parts=parts,
     )
-    return Fetched(feed, location, None if feed is None else result.validators)
 
 
 def read(
@@ -93,7 +141,41 @@ def read(
     transport: httpx.BaseTransport | None,
     notify: Callable[[str], None],
 ) -> Feed:
-    """The whole feed, asked for without validators (so never a 304)."""
-    feed = fetch(config, override, remembered=None, transport=transport, notify=notify).feed
+    """The whole feed (or feeds), asked for without validators (so never a 304)."""
+    fetched = fetch_all(config, override, remembered=None, transport=transport, notify=notify)
+    feed = gathered(fetched, config)
     assert feed is not None
     return feed
+
+
+def _check_location(location: str | None, *, several: bool) -> None:
+    table = "[[feed]]" if several else "[feed]"
+    if not location:
+        raise ConfigError(
+            f"No feed to read: set url under {table} in newsletter.toml, or pass --feed "
+            "URL_OR_PATH."
+        )
+    if location.rstrip("/") == STARTER_FEED_URL.rstrip("/"):
+        raise ConfigError(
+            f"{table} url is still the starter's placeholder ({STARTER_FEED_URL}); set it to "
+            "your blog's RSS or Atom feed in newsletter.toml."
+        )
+
+
+def _marked(feed: Feed, settings: FeedConfig, *, several: bool) -> Feed:
+    """The feed with its configured address and label; with several feeds, each post also
+    says which feed it came from (for the ledger, the digest's groups and `check`)."""
+    location = settings.url or ""
+    label = settings.label or feed.title
+    posts = (
+        tuple(replace(post, feed_url=location, feed_label=label) for post in feed.posts)
+        if several
+        else feed.posts
+    )
+    return replace(feed, posts=posts, label=settings.label, location=location)
+
+
+def _naming(error: NewsletterError, settings: FeedConfig) -> NewsletterError:
+    """The same kind of error (so the same exit code), saying which of the feeds it was."""
+    name = f"{settings.label!r} ({settings.url})" if settings.label else str(settings.url)
+    return type(error)(f"The feed {name} could not be read, so nothing was sent: {error.message}")

@@ -236,6 +236,7 @@ def test_send_post_still_sends_a_filtered_post_when_asked_for_by_name(
         send(provider, config, posts=(link,))
 
 
+@pytest.mark.slow
 def test_check_on_the_command_line_names_the_post_the_default_filter_leaves_out(
     blog: Path,
 ) -> None:

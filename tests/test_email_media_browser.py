@@ -261,3 +261,44 @@ def test_a_filtered_post_is_absent_from_the_email_and_listed_by_check(
         for line in lines
     )
     assert any("Plot rota" in line and "'No-Newsletter'" in line for line in lines)
+
+
+def top(page: Any, heading: str) -> float:
+    box = page.get_by_role("heading", name=heading, exact=True).bounding_box()
+    assert box is not None, heading
+    return float(box["y"])
+
+
+def test_a_digest_of_two_feeds_shows_each_feeds_posts_under_its_label(
+    browser: Any, tmp_path: Path
+) -> None:
+    for name in ("wordpress-featured.xml", "podcast.xml"):
+        (tmp_path / name).write_bytes((MEDIA / name).read_bytes())
+    config = parse_config(
+        {
+            "feed": [
+                {"url": "wordpress-featured.xml", "label": "From the plot"},
+                {"url": "podcast.xml", "label": "Podcast"},
+            ],
+            "newsletter": {"from": "Allotment <news@allotment.example.org>"},
+        },
+        path=tmp_path / "newsletter.toml",
+    )
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    report = pipeline.preview(
+        config, SendOptions(), {}, lambda line: None, out_dir=tmp_path / "out", now=lambda: at
+    )
+    (page_file,) = [path for path in report.files if path.suffix == ".html"]
+    for width in (PHONE, DESKTOP):
+        page = open_html(browser, page_file.read_text(encoding="utf-8"), width=width)
+
+        plot, podcast = top(page, "From the plot"), top(page, "Podcast")
+        assert plot < top(page, "Sweet peas, at last") < top(page, "Shed talk, recorded")
+        assert top(page, "Shed talk, recorded") < podcast
+        # Newest first within the group (episode 11 is older than the first run's week).
+        assert podcast < top(page, "Video extra: the bakery tour") < top(page, "Episode 12: Bread")
+        # Each feed's own filters and cards: the podcast's episodes get their Listen cards.
+        assert page.get_by_role("link", name="Listen").count() == 2  # an episode and a talk
+        assert "Plot rota" not in page.inner_text("body")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.close()

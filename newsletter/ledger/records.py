@@ -64,6 +64,8 @@ class PostRecord:
     idempotency_key: str | None = None
     reason: str | None = None
     """Why a skipped post was left out, in words for `check` and `status`."""
+    feed: str | None = None
+    """The feed it came from (its configured url or path), in a newsletter of several feeds."""
 
     @property
     def day(self) -> str:
@@ -104,6 +106,17 @@ class DestinationLedger:
     @property
     def is_first_run(self) -> bool:
         return not self._records
+
+    def is_first_run_of(self, feed_url: str, *, owns_unmarked: bool) -> bool:
+        """Whether one feed of several is on its first run here: no record came from it.
+
+        Records written before the newsletter had several feeds say no feed; they count for
+        the feed that `owns_unmarked` (the first in the file, where the one feed was).
+        """
+        return not any(
+            record.feed == feed_url or (record.feed is None and owns_unmarked)
+            for record in self._records.values()
+        )
 
     def records(self) -> tuple[PostRecord, ...]:
         return tuple(self._records[key] for key in sorted(self._records))
@@ -186,6 +199,7 @@ class DestinationLedger:
                 message_id=message_id,
                 idempotency_key=idempotency_key,
                 reason=reason,
+                feed=post.feed_url or None,
             )
         self._link_owners = None
 

@@ -117,7 +117,7 @@ class Record:
 VALIDATORS = Record(required={}, optional={"etag": TEXT, "last_modified": TEXT})
 POST = Record(
     required={"link": TEXT, "title": TEXT, "status": STATUS, "at": MOMENT},
-    optional={"message_id": TEXT, "idempotency_key": TEXT, "reason": TEXT},
+    optional={"message_id": TEXT, "idempotency_key": TEXT, "reason": TEXT, "feed": TEXT},
 )
 DESTINATION = Record(
     required={"posts": map_of(POST.read)}, optional={"feeds": map_of(VALIDATORS.read)}

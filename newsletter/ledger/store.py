@@ -231,6 +231,7 @@ def _record_document(record: PostRecord) -> dict[str, Any]:
             "message_id": record.message_id,
             "idempotency_key": record.idempotency_key,
             "reason": record.reason,
+            "feed": record.feed,
         }
     )
 

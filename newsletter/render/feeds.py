@@ -49,7 +49,9 @@ def parts_of(feed: Feed) -> tuple[Feed, ...]:
 def part_of(post: Post, feed: Feed) -> Feed:
     """The feed a post came from (the first, for a post no feed claims)."""
     parts = parts_of(feed)
-    return next((part for part in parts if part.url and part.url == post.feed_url), parts[0])
+    return next(
+        (part for part in parts if part.location and part.location == post.feed_url), parts[0]
+    )
 
 
 def feed_view(part: Feed, tagger: LinkTagger) -> FeedView:

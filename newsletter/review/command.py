@@ -24,8 +24,9 @@ from newsletter import source
 from newsletter.compose import compose, refuse_oversized
 from newsletter.config import Config
 from newsletter.errors import ConfigError
+from newsletter.gather import plan_for
 from newsletter.ledger import Ledger, RunRecord, Status
-from newsletter.plan import Limits, Plan, Request, decide
+from newsletter.plan import Limits, Plan, Request
 from newsletter.providers import traits_for
 from newsletter.report import Report
 from newsletter.review import pull_body
@@ -101,13 +102,13 @@ def review(
                 )
         feed = source.read(config, options.feed, transport=seams.get("transport"), notify=notify)
         settings = config.newsletter
-        plan = decide(
+        plan = plan_for(
+            config,
             feed,
             records,
             now=started,
             limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
             request=Request(since=options.since),
-            categories=config.feed.categories,
         )
         records.mark(plan.baseline, Status.BASELINE, at=started)
         for skip in plan.filtered:
