@@ -223,23 +223,26 @@ def build_parser(handlers: Handlers) -> argparse.ArgumentParser:
         "resolve",
         handlers.resolve,
         "settle a post left pending by an interrupted send",
-        "Settle a post left pending by an interrupted send, once you have checked the "
-        "provider's dashboard: --as sent if it reached subscribers, --as unsent to send it "
-        "again with the next send.",
+        "Settle a post left pending by an interrupted send. Without --as, Postmark's and "
+        "Mailgun's own records are looked up: what they show was accepted is recorded as "
+        "sent, and the next send goes only to the subscribers it did not reach. With --as, "
+        "once you have checked the provider's dashboard: --as sent if it reached "
+        "subscribers, --as unsent to send it again with the next send.",
     )
     resolve.add_argument(
         "--post",
-        required=True,
         action="append",
+        default=[],
         metavar="URL_OR_ID",
-        help="the pending post's link or id (repeatable)",
+        help="the pending post's link or id (repeatable; needed with --as; without --as, "
+        "every pending post when left out)",
     )
     resolve.add_argument(
         "--as",
         dest="as_",
-        required=True,
         choices=("sent", "unsent"),
-        help="sent: it reached subscribers; unsent: send it again next time",
+        help="sent: it reached subscribers; unsent: send it again next time; left out: look "
+        "it up in the provider's records",
     )
     review = command(
         "review",

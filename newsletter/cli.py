@@ -201,8 +201,16 @@ def _review(args: argparse.Namespace) -> int:
 def _resolve(args: argparse.Namespace) -> int:
     from newsletter import pipeline
 
-    as_sent = args.as_ == "sent"
-    report = pipeline.resolve(_config(args), tuple(args.post), as_sent, _notifier(args))
+    if args.as_ is not None and not args.post:
+        from newsletter.errors import ConfigError
+
+        raise ConfigError(
+            "resolve --as needs --post naming the post(s) it settles; run `newsletter status` "
+            "to see the pending posts, or leave --as out to look them up in the provider's "
+            "records."
+        )
+    as_sent = None if args.as_ is None else args.as_ == "sent"
+    report = pipeline.resolve(_config(args), tuple(args.post), as_sent, _notifier(args), os.environ)
     print(report.outcome)
     return exit_codes.OK
 

@@ -8,21 +8,34 @@ Each email is one unit of work (`Delivery.send`):
            undone; a failed run is recorded and the ledger saved either way.
 A process killed between begin and commit leaves `pending` records. The next send retries
 them with the same key where the provider recognises keys and the send is recent enough
-(`IDEMPOTENCY_WINDOW`); otherwise it stops and asks the author to `newsletter resolve` them.
+(`IDEMPOTENCY_WINDOW`). Where the provider's own records can say what went out (`Settles`:
+Postmark, Mailgun), each batch is journalled in the send's `Progress` before its request
+(`LedgerJournal`), and the next run settles the batches left in doubt from those records
+(`reconcile.py`) and sends to the recipients not yet reached. Otherwise the next run stops
+and asks the author to `newsletter resolve` the posts.
 Why each step is saved when it is: docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
-from newsletter.ledger import DestinationLedger, Ledger, PostRecord, RunRecord, Status
+from newsletter.ledger import (
+    DestinationLedger,
+    Ledger,
+    PostRecord,
+    Progress,
+    RunRecord,
+    Status,
+)
+from newsletter.ledger.progress import CHECK_TEXT
 from newsletter.models import Email, Feed, Post, Receipt
-from newsletter.providers.base import Drafts
+from newsletter.providers.base import Drafts, Settles
 from newsletter.providers.idempotency import idempotency_key
 
 if TYPE_CHECKING:
@@ -62,6 +75,10 @@ class Delivery:
         self.clock = clock
         self.notify = notify
         self.draft = draft
+        self.lock = threading.Lock()
+        """Held while the journal writes, since an adapter's batches run on several threads."""
+        self.opened: set[str] = set()
+        """The keys whose `Progress` this process started (an abort may drop only those)."""
 
     def send(self, email: Email, posts: Sequence[Post]) -> Receipt:
         """Send one email of a new run: begin, call the provider, commit or abort."""
@@ -88,6 +105,7 @@ class Delivery:
         self.ledger.save()
 
     def commit(self, posts: Sequence[Post], receipt: Receipt, key: str) -> None:
+        self.records.drop_progress(key)
         drafted = self.draft or receipt.drafted
         self.records.mark(
             posts,
@@ -100,11 +118,15 @@ class Delivery:
         # halving the fsyncs of a per-post run. A crash in between leaves the post `pending`,
         # the safe side: the next run retries with its key or asks for `resolve`.
 
-    def abort(self, posts: Sequence[Post], error: ProviderError | ConfigError) -> None:
+    def abort(
+        self, posts: Sequence[Post], error: ProviderError | ConfigError, key: str = ""
+    ) -> None:
         # A configuration problem an adapter finds (a setting it checks late) stops it before
         # any request, like a ProviderError that proves nothing went out.
         if isinstance(error, ConfigError) or not error.maybe_sent:
             self.records.forget(posts)
+            if key in self.opened:
+                self.records.drop_progress(key)
         self.ledger.add_run(
             RunRecord(
                 at=self.clock(),
@@ -135,10 +157,13 @@ class Delivery:
                 if not isinstance(self.provider, Drafts):
                     raise ConfigError(f"The {self.provider.traits.name} provider has no drafts.")
                 receipt = self.provider.create_draft(email, idempotency_key=key)
+            elif isinstance(self.provider, Settles):
+                journal = LedgerJournal(self, self.provider, key)
+                receipt = self.provider.send_marked(email, idempotency_key=key, journal=journal)
             else:
                 receipt = self.provider.send(email, idempotency_key=key)
         except (ProviderError, ConfigError) as error:
-            self.abort(posts, error)
+            self.abort(posts, error, key)
             raise
         self.commit(posts, receipt, key)
         for rejection in receipt.rejected:
@@ -146,9 +171,61 @@ class Delivery:
         return receipt
 
 
-def refuse_unsafe_retry(pending: Sequence[PostRecord], traits: Traits, *, now: datetime) -> None:
+class LedgerJournal:
+    """An adapter's account of its batches, kept in the send's `Progress` as it goes: each
+    batch saved in doubt before its request, settled in memory when answered (the next save,
+    or the run's, writes that; a crash before it only leaves the batch to be looked up)."""
+
+    def __init__(self, delivery: Delivery, provider: Settles, key: str) -> None:
+        self.delivery = delivery
+        self.key = key
+        records = delivery.records
+        if records.progress(key) is None:
+            check = provider.fingerprint(CHECK_TEXT)
+            records.keep_progress(Progress(key, began=delivery.clock(), check=check))
+            delivery.opened.add(key)
+
+    @property
+    def served(self) -> frozenset[str]:
+        return self._progress().served
+
+    def posting(self, recipients: Sequence[str]) -> str:
+        with self.delivery.lock:
+            progress, batch = self._progress().posting(recipients, self.delivery.clock())
+            self.delivery.records.keep_progress(progress)
+            self.delivery.ledger.save()
+        return batch
+
+    def answered(self, batch: str, reached: Sequence[str]) -> None:
+        with self.delivery.lock:
+            self.delivery.records.keep_progress(self._progress().settled(batch, reached))
+
+    def not_processed(self, batch: str) -> None:
+        with self.delivery.lock:
+            self.delivery.records.keep_progress(self._progress().settled(batch))
+
+    def _progress(self) -> Progress:
+        progress = self.delivery.records.progress(self.key)
+        assert progress is not None, "the journal's progress is kept until commit or abort"
+        return progress
+
+
+def refuse_unsafe_retry(
+    pending: Sequence[PostRecord],
+    traits: Traits,
+    *,
+    now: datetime,
+    records: DestinationLedger | None = None,
+) -> None:
     """Stop (SafetyRefusal) where retrying the pending posts could mail the list twice: the
-    provider does not recognise keys, or the interrupted send is older than its window."""
+    provider does not recognise keys, or the interrupted send is older than its window. Sends
+    whose progress the provider's records can settle (`Settles`) are left to `reconcile.py`."""
+    if (
+        traits.settles
+        and records is not None
+        and all(records.progress(record.idempotency_key or "") for record in pending)
+    ):
+        return
     if not traits.idempotent:
         listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
         raise SafetyRefusal(

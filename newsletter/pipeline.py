@@ -31,6 +31,8 @@ from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status
 from newsletter.models import Email, Feed, Post, Receipt
 from newsletter.plan import Limits, Plan, Request, flood_sentence, latest
 from newsletter.providers import traits_for
+from newsletter.providers.base import Settles
+from newsletter.reconcile import look_up_pending, require_records, settle_before_resuming
 from newsletter.report import Report, StatusReport
 from newsletter.scheduled import refuse_with_scheduled, slot_gate, slot_note
 from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
@@ -274,9 +276,21 @@ def baseline(
 
 
 def resolve(
-    config: Config, references: Sequence[str], as_sent: bool, notify: Notify, **seams: Unpack[Seams]
+    config: Config,
+    references: Sequence[str],
+    as_sent: bool | None,
+    notify: Notify,
+    environ: Mapping[str, str] | None = None,
+    **seams: Unpack[Seams],
 ) -> Report:
-    run = _Run(config, {}, notify, **seams)
+    """Settle pending posts as the author says (`as_sent`), or, with None, from the
+    provider's own records (reconcile.py)."""
+    run = _Run(config, environ or {}, notify, **seams)
+    if as_sent is None:
+        require_records(run.traits)
+        with Ledger.locked(config.state.path) as ledger, _provider(run) as provider:
+            outcome = look_up_pending(ledger, run.traits, provider, references, now=run.now)
+        return run.report("resolve", None, outcome=outcome)
     with Ledger.locked(config.state.path) as ledger:
         records = ledger.destination(run.traits.destination)
         # Every reference is checked before anything is saved: one typo settles nothing.
@@ -337,15 +351,20 @@ def _send_test(run: _Run, options: SendOptions, address: str) -> Report:
 def _retry_pending(run: _Run, ledger: Ledger, options: SendOptions) -> Report:
     records = ledger.destination(run.traits.destination)
     pending = records.pending()
-    refuse_unsafe_retry(pending, run.traits, now=run.started)
+    refuse_unsafe_retry(pending, run.traits, now=run.started, records=records)
     feed = _read_feed(run, options)
     batches = pending_batches(pending, feed, records)
     posts = tuple(post for batch in batches for post in batch.posts)
-    run.notify(
-        f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the same "
-        f"idempotency key so {run.traits.name} does not send them twice."
-    )
     with _provider(run) as provider:
+        if isinstance(provider, Settles):
+            # What went out is settled from the provider's records before anything goes out
+            # again; a send still in doubt stops the run (SafetyRefusal).
+            settle_before_resuming(ledger, provider, notify=run.notify, now=run.now)
+        else:
+            run.notify(
+                f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the "
+                f"same idempotency key so {run.traits.name} does not send them twice."
+            )
         delivery = Delivery(ledger, provider, clock=run.now, notify=run.notify, draft=options.draft)
         emails, receipts = delivery.retry(batches, lambda group: _compose(run, feed, group))
     outcome = f"Finished the interrupted send of {len(posts)} post(s) through {run.traits.name}."

@@ -56,3 +56,22 @@ def test_a_bad_date_is_a_usage_error_naming_the_format(capsys: pytest.CaptureFix
         main(["check", "--since", "01/11/2026"])
     assert exited.value.code == 2
     assert "not an ISO date such as 2026-11-01" in capsys.readouterr().err
+
+
+def test_resolve_as_without_a_post_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[provider]\nname = "outbox"\n', encoding="utf-8")
+    assert main(["--config", str(config), "resolve", "--as", "sent"]) == 2
+    error = capsys.readouterr().err
+    assert "resolve --as needs --post" in error and "leave --as out" in error
+
+
+def test_resolve_without_as_explains_which_providers_can_look_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[provider]\nname = "outbox"\n', encoding="utf-8")
+    assert main(["--config", str(config), "resolve"]) == 2
+    assert "outbox keeps no record newsletter can read" in capsys.readouterr().err

@@ -102,13 +102,32 @@ def test_killed_mid_send_an_idempotent_provider_is_retried_with_the_same_key(
         assert len(send_posts(fake)) == 2
 
 
+def test_killed_mid_send_postmark_is_settled_from_its_own_records(tmp_path: Path) -> None:
+    """Postmark accepted the batch before the run was killed: the next run finds it in the
+    message search and sends nothing again."""
+    posts = recent_posts(2)
+    write_subscribers(tmp_path)
+    with SlowPostmark() as fake:
+        provider = {"name": "postmark", "base_url": fake.url, "subscribers": "subscribers.csv"}
+        blog(tmp_path, posts, provider)
+        kill_while_provider_holds(tmp_path, fake, POSTMARK)
+        assert set(statuses(tmp_path, "postmark:broadcast").values()) == {"pending"}
+
+        after = run(tmp_path, "send", secrets=POSTMARK)
+
+        assert after.code == 0, after.stderr
+        assert len(send_posts(fake)) == 1
+        assert set(statuses(tmp_path, "postmark:broadcast").values()) == {"sent"}
+
+
 @pytest.mark.parametrize("verdict", ["sent", "unsent"])
-def test_killed_mid_send_a_provider_without_keys_refuses_until_resolved(
+def test_killed_mid_send_a_batch_the_records_cannot_show_yet_waits_for_resolve(
     tmp_path: Path, verdict: str
 ) -> None:
     posts = recent_posts(2)
     write_subscribers(tmp_path)
     with SlowPostmark() as fake:
+        fake.searchable = False  # accepted, but not in the message search yet
         provider = {
             "name": "postmark",
             "base_url": fake.url,
@@ -123,6 +142,7 @@ def test_killed_mid_send_a_provider_without_keys_refuses_until_resolved(
         refused = run(tmp_path, "send", secrets=POSTMARK)
         assert refused.code == 3
         assert "interrupted" in refused.error_line
+        assert "again after" in refused.error_line
         assert "newsletter resolve --post" in refused.error_line
         assert len(send_posts(fake)) == 1
         assert (tmp_path / "state" / "ledger.json").read_bytes() == ledger_before

@@ -283,8 +283,84 @@ def test_a_damaged_ledger_is_named_and_left_untouched(
 
 def test_a_ledger_from_a_newer_version_asks_for_an_upgrade(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
-    path.write_text('{"version": 2, "whatever": "comes next"}\n')
-    with pytest.raises(LedgerError, match=r"newer newsletter \(ledger version 2\).*upgrade"):
+    path.write_text('{"version": 3, "whatever": "comes next"}\n')
+    with pytest.raises(LedgerError, match=r"newer newsletter \(ledger version 3\).*upgrade"):
+        Ledger.read(path)
+
+
+def test_a_sends_progress_is_kept_exactly_and_only_while_there_is_one(tmp_path: Path) -> None:
+    """How far a send got (ledger/progress.py) survives a save and a read; a ledger with
+    none stays version 1, byte for byte what earlier releases write and read."""
+    from newsletter.ledger import Progress
+
+    path = tmp_path / "ledger.json"
+    ledger = Ledger(path)
+    records = ledger.destination("postmark:broadcast")
+    records.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="newsletter-k")
+    progress, first = Progress("newsletter-k", began=NOW, check="c0ffee").posting(["a1", "b2"], NOW)
+    progress, second = progress.posting(["c3"], NOW + timedelta(seconds=5))
+    progress = progress.settled(first, ["a1", "b2"])
+    records.keep_progress(progress)
+    ledger.save()
+
+    document = json.loads(path.read_text())
+    assert document["version"] == 2
+    again = Ledger.read(path).destination("postmark:broadcast").progress("newsletter-k")
+    assert again == progress
+    assert again.served == {"a1", "b2"} and [d.batch for d in again.in_doubt] == [second]
+    assert first != second and first.startswith("newsletter-k-")
+
+    records.drop_progress("newsletter-k")
+    ledger.save()
+    assert json.loads(path.read_text())["version"] == 1
+    assert "sends" not in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("send", "problem"),
+    [
+        (
+            {
+                "began": "2026-01-05T09:00:00Z",
+                "check": "c",
+                "batches": -1,
+                "served": [],
+                "in_doubt": [],
+            },
+            "batches should be a whole number from 0 up",
+        ),
+        (
+            {
+                "began": "2026-01-05T09:00:00Z",
+                "check": "c",
+                "batches": 1,
+                "served": "a1",
+                "in_doubt": [],
+            },
+            "served should be a list",
+        ),
+        (
+            {
+                "began": "2026-01-05T09:00:00Z",
+                "check": "c",
+                "batches": 1,
+                "served": [],
+                "in_doubt": [{"batch": "k-1", "at": "later", "recipients": []}],
+            },
+            "at should be an ISO-8601 time",
+        ),
+    ],
+)
+def test_a_damaged_send_progress_is_named(
+    tmp_path: Path, send: dict[str, object], problem: str
+) -> None:
+    path = tmp_path / "ledger.json"
+    document = {
+        "version": 2,
+        "destinations": {"postmark:broadcast": {"posts": {}, "sends": {"k": send}}},
+    }
+    path.write_text(json.dumps(document))
+    with pytest.raises(LedgerError, match=re.escape(problem)):
         Ledger.read(path)
 
 

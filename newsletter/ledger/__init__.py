@@ -4,11 +4,14 @@ Where a change goes:
 - `records.py`: the records in memory (statuses, how a post is matched, pending/forget/resolve).
 - `store.py`: the file (read, lock, atomic save) and the one spelling of a time as text.
 - `schema.py`: the file's layout, as a description the reader checks a file against.
+- `progress.py`: how far a send got while its posts are pending (batches in doubt, whom it
+  reached), for providers whose records can settle it.
 
 Which posts are new is decided elsewhere, in `newsletter/plan.py`. Records are kept per
 destination, so outbox and test sends never count for the list (docs/architecture.md).
 """
 
+from newsletter.ledger.progress import InDoubt, Progress, fingerprint
 from newsletter.ledger.records import (
     REVIEW_CLOSED,
     RUNS_KEPT,
@@ -25,9 +28,12 @@ __all__ = [
     "REVIEW_CLOSED",
     "RUNS_KEPT",
     "DestinationLedger",
+    "InDoubt",
     "Ledger",
     "PostRecord",
+    "Progress",
     "RunRecord",
     "Status",
+    "fingerprint",
     "timestamp",
 ]

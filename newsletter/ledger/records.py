@@ -13,11 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
 from newsletter.identity import link_keys, permalink, post_key
 from newsletter.models import Post, Validators
 from newsletter.urls import normalise_link
+
+if TYPE_CHECKING:
+    from newsletter.ledger.progress import Progress
 
 RUNS_KEPT = 20
 """Only the latest runs are kept, so the file (and its git history) stays small."""
@@ -96,10 +100,12 @@ class DestinationLedger:
         records: Iterable[PostRecord] = (),
         *,
         validators: Mapping[str, Validators] | None = None,
+        progress: Iterable[Progress] = (),
     ) -> None:
         self.name = name
         self._records: dict[str, PostRecord] = {record.id: record for record in records}
         self._validators: dict[str, Validators] = dict(validators or {})
+        self._progress: dict[str, Progress] = {entry.key: entry for entry in progress}
         self._link_owners: dict[str, list[str]] | None = None
         self._before_pending: dict[str, PostRecord | None] = {}
 
@@ -139,6 +145,20 @@ class DestinationLedger:
     def all_validators(self) -> dict[str, Validators]:
         """Every feed's validators, by feed address."""
         return dict(sorted(self._validators.items()))
+
+    def progress(self, key: str) -> Progress | None:
+        """How far the send with this key got, where the provider's records can settle it."""
+        return self._progress.get(key)
+
+    def progresses(self) -> tuple[Progress, ...]:
+        return tuple(self._progress[key] for key in sorted(self._progress))
+
+    def keep_progress(self, progress: Progress) -> None:
+        self._progress[progress.key] = progress
+
+    def drop_progress(self, key: str) -> None:
+        """The send is settled (its posts sent, or known not to have gone out)."""
+        self._progress.pop(key, None)
 
     def pending(self) -> tuple[PostRecord, ...]:
         waiting = [record for record in self._records.values() if record.status is Status.PENDING]
@@ -227,6 +247,22 @@ class DestinationLedger:
         `reference` is the post's id or link. As sent, the record becomes `sent`; as unsent,
         the record is removed so the next run sends the post. Returns the settled record.
         """
+        record = self.pending_record(reference)
+        if as_sent:
+            settled = replace(record, status=Status.SENT, at=utc(at))
+            self._records[record.id] = settled
+        else:
+            settled = self._records.pop(record.id)
+        self._link_owners = None
+        key = record.idempotency_key
+        if key and not any(r.idempotency_key == key for r in self.pending()):
+            # The author settled the whole send: how far it got no longer matters.
+            self.drop_progress(key)
+        return settled
+
+    def pending_record(self, reference: str) -> PostRecord:
+        """The pending record `reference` (a post's id or link) names, or a ConfigError that
+        says why there is none."""
         record = self._find(reference)
         if record is None:
             raise ConfigError(
@@ -238,13 +274,7 @@ class DestinationLedger:
                 f"The post {reference!r} is not pending (it is {record.status} since "
                 f"{record.day}); only posts left pending by an interrupted send need resolving."
             )
-        if as_sent:
-            settled = replace(record, status=Status.SENT, at=utc(at))
-            self._records[record.id] = settled
-        else:
-            settled = self._records.pop(record.id)
-        self._link_owners = None
-        return settled
+        return record
 
     def _find(self, reference: str) -> PostRecord | None:
         wanted = reference.strip()

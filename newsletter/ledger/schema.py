@@ -16,7 +16,10 @@ from typing import Any
 
 from newsletter.ledger.records import Status, utc
 
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2
+"""The newest layout this release reads. Version 2 added `sends` (how far a send got while
+its posts are pending); a file without any is still written as version 1, so that it stays
+the same bytes in git and readable by the releases before."""
 
 
 class SchemaError(Exception):
@@ -57,6 +60,12 @@ def _version(value: Any, path: str) -> int:
     return value
 
 
+def _count(value: Any, path: str) -> int:
+    if type(value) is not int or value < 0:
+        raise SchemaError(path, "a whole number from 0 up")
+    return value
+
+
 def _status(value: Any, path: str) -> Status:
     if value not in set(Status):
         raise SchemaError(path, f"one of {', '.join(Status)}")
@@ -67,6 +76,7 @@ TEXT: Kind = _text
 MOMENT: Kind = _moment
 VERSION: Kind = _version
 STATUS: Kind = _status
+COUNT: Kind = _count
 
 
 def list_of(item: Kind) -> Kind:
@@ -119,10 +129,23 @@ POST = Record(
     required={"link": TEXT, "title": TEXT, "status": STATUS, "at": MOMENT},
     optional={"message_id": TEXT, "idempotency_key": TEXT, "reason": TEXT, "feed": TEXT},
 )
-DESTINATION = Record(
-    required={"posts": map_of(POST.read)}, optional={"feeds": map_of(VALIDATORS.read)}
+IN_DOUBT = Record(required={"batch": TEXT, "at": MOMENT, "recipients": list_of(TEXT)})
+SEND = Record(
+    required={
+        "began": MOMENT,
+        "check": TEXT,
+        "batches": COUNT,
+        "served": list_of(TEXT),
+        "in_doubt": list_of(IN_DOUBT.read),
+    }
 )
-"""A destination's records, and the validators of each feed it read (by feed address)."""
+"""How far one send got (`ledger/progress.py`), under its idempotency key."""
+DESTINATION = Record(
+    required={"posts": map_of(POST.read)},
+    optional={"feeds": map_of(VALIDATORS.read), "sends": map_of(SEND.read)},
+)
+"""A destination's records, the validators of each feed it read (by feed address), and how
+far each unfinished send got (by its key)."""
 RUN = Record(
     required={
         "at": MOMENT,

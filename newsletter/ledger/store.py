@@ -21,6 +21,7 @@ from typing import Any
 
 from newsletter.errors import LedgerBusy, LedgerError
 from newsletter.ledger.lock import Held, exclusive
+from newsletter.ledger.progress import InDoubt, Progress
 from newsletter.ledger.records import RUNS_KEPT, DestinationLedger, PostRecord, RunRecord, utc
 from newsletter.ledger.schema import LEDGER_VERSION, NewerLedger, SchemaError, read_document
 from newsletter.models import Validators
@@ -136,7 +137,11 @@ class Ledger:
     def destinations(self) -> tuple[str, ...]:
         """The destinations that have records, sorted."""
         return tuple(
-            sorted(name for name, ledger in self._destinations.items() if ledger.records())
+            sorted(
+                name
+                for name, ledger in self._destinations.items()
+                if ledger.records() or ledger.progresses()
+            )
         )
 
     def add_run(self, run: RunRecord) -> None:
@@ -158,6 +163,9 @@ class Ledger:
                     validators={
                         url: Validators(**fields) for url, fields in (value["feeds"] or {}).items()
                     },
+                    progress=[
+                        _progress(key, fields) for key, fields in (value["sends"] or {}).items()
+                    ],
                 )
                 for name, value in values["destinations"].items()
             ],
@@ -175,12 +183,13 @@ class Ledger:
         )
 
     def _document(self) -> dict[str, Any]:
+        sends = any(ledger.progresses() for ledger in self._destinations.values())
         return {
-            "version": LEDGER_VERSION,
+            "version": LEDGER_VERSION if sends else 1,
             "destinations": {
                 name: _destination_document(destination)
                 for name, destination in sorted(self._destinations.items())
-                if destination.records() or destination.all_validators()
+                if destination.records() or destination.all_validators() or destination.progresses()
             },
             "runs": [_run_document(run) for run in self._runs],
         }
@@ -218,7 +227,36 @@ def _destination_document(destination: DestinationLedger) -> dict[str, Any]:
             url: _without_none({"etag": value.etag, "last_modified": value.last_modified})
             for url, value in validators.items()
         }
+    if progresses := destination.progresses():
+        document["sends"] = {entry.key: _progress_document(entry) for entry in progresses}
     return document
+
+
+def _progress(key: str, fields: Mapping[str, Any]) -> Progress:
+    return Progress(
+        key=key,
+        began=fields["began"],
+        check=fields["check"],
+        batches=fields["batches"],
+        served=frozenset(fields["served"]),
+        in_doubt=tuple(
+            InDoubt(doubt["batch"], doubt["at"], tuple(doubt["recipients"]))
+            for doubt in fields["in_doubt"]
+        ),
+    )
+
+
+def _progress_document(progress: Progress) -> dict[str, Any]:
+    return {
+        "began": timestamp(progress.began),
+        "check": progress.check,
+        "batches": progress.batches,
+        "served": sorted(progress.served),
+        "in_doubt": [
+            {"batch": doubt.batch, "at": timestamp(doubt.at), "recipients": list(doubt.recipients)}
+            for doubt in progress.in_doubt
+        ],
+    }
 
 
 def _record_document(record: PostRecord) -> dict[str, Any]:

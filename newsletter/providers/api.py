@@ -33,6 +33,7 @@ from newsletter.http import (
     one_line,
     send_with_retries,
 )
+from newsletter.ledger.progress import fingerprint
 from newsletter.providers.base import Api
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ class ApiClient:
         self._sleep = sleep
         self._jitter = jitter
         self.redact = Redactor(secret, basic_user=api.basic_user)
+        self._secret = secret
         self._client = make_client(
             base_url=base_url,
             headers={**api.auth_headers(secret), "User-Agent": user_agent},
@@ -132,6 +134,17 @@ class ApiClient:
         if not outcome.response.is_success:
             raise self._refusal(outcome.response, maybe_sent=outcome.maybe_processed)
         return outcome.response
+
+    def fingerprint(self, address: str) -> str:
+        """A recipient as the ledger may record it: keyed with this provider's secret, so the
+        committed ledger never shows, nor lets anyone test for, a reader's address."""
+        return fingerprint(self._secret, address)
+
+    def same_origin(self, url: str) -> bool:
+        """Whether `url` (a next-page link a provider returned) is on the API's own scheme,
+        host and port, where the key may be sent."""
+        target, root = httpx.URL(url), self._client.base_url
+        return (target.scheme, target.host, target.port) == (root.scheme, root.host, root.port)
 
     def json(self, response: httpx.Response) -> Any:
         """The response body as JSON, or a ProviderError saying the answer was unreadable."""

@@ -7,18 +7,22 @@ registry in `providers/__init__.py` only looks specs up by name. Nothing here im
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from newsletter import checks
 from newsletter.errors import ConfigError
+from newsletter.ledger.progress import batch_id
 from newsletter.models import Email, Receipt
 
 if TYPE_CHECKING:
     from newsletter.config import Config
+    from newsletter.ledger import InDoubt
     from newsletter.providers.api import ApiClient
 
 
@@ -53,6 +57,9 @@ class Traits:
     """`send --draft` is possible (Buttondown, Resend)."""
     drafts_page: str | None = None
     """Where the provider's dashboard lists the drafts, for the run's summary to link."""
+    settles: bool = False
+    """Its adapter implements `Settles`: an interrupted send is settled from the provider's
+    own records (Postmark, Mailgun)."""
 
 
 class Provider(Protocol):
@@ -75,6 +82,94 @@ class Drafts(Protocol):
 
     def create_draft(self, email: Email, *, idempotency_key: str) -> Receipt:
         """Create a draft for review; nothing goes out."""
+        ...
+
+
+class Journal(Protocol):
+    """Where an adapter that marks its batches says what it does, as it does it (the ledger's
+    `Progress` of the send, kept by `delivery.py`). Recipients are fingerprints."""
+
+    @property
+    def served(self) -> frozenset[str]:
+        """Recipients this send already reached in an earlier, interrupted run."""
+        ...
+
+    def posting(self, recipients: Sequence[str]) -> str:
+        """Just before a batch's request: record it in doubt (durably) and return the id the
+        messages must carry so the provider's records can be searched for it."""
+        ...
+
+    def answered(self, batch: str, reached: Sequence[str]) -> None:
+        """The provider answered the batch; `reached` need the email no more."""
+        ...
+
+    def not_processed(self, batch: str) -> None:
+        """The batch's request certainly did nothing (refused before it was acted on)."""
+        ...
+
+
+class Unrecorded:
+    """A journal for a send made outside `Delivery` (a test, a benchmark): batch ids as the
+    ledger would hand them out, nothing recorded."""
+
+    served: frozenset[str] = frozenset()
+
+    def __init__(self, key: str, began: datetime) -> None:
+        self.key = key
+        self.began = began
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def posting(self, recipients: Sequence[str]) -> str:
+        with self.lock:
+            self.count += 1
+            return batch_id(self.key, self.began, self.count)
+
+    def answered(self, batch: str, reached: Sequence[str]) -> None:
+        """Nothing to record."""
+
+    def not_processed(self, batch: str) -> None:
+        """Nothing to record."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a provider's own records say of one batch that was in doubt."""
+
+    found: frozenset[str]
+    """The batch's recipients (fingerprints) the records show the provider accepted."""
+    conclusive: bool
+    """Whether a recipient missing from the records was certainly not sent to: false too
+    soon after the request (the records lag) or once they may have been deleted."""
+    reason: str = ""
+    """When not conclusive, why, as the end of a sentence ("and Postmark can take ...")."""
+    again_at: datetime | None = None
+    """When not conclusive but a later look will be: from when."""
+
+
+@runtime_checkable
+class Settles(Protocol):
+    """A provider whose records can say whether a marked batch went out (Postmark, Mailgun):
+    each batch carries an id, and an interrupted send is settled by looking the ids up."""
+
+    traits: Traits
+    vendor: str
+    """The provider's name as the author reads it ("Postmark")."""
+
+    def fingerprint(self, address: str) -> str:
+        """A recipient (or a fixed text) as the journal records it, keyed with the secret."""
+        ...
+
+    def send_marked(self, email: Email, *, idempotency_key: str, journal: Journal) -> Receipt:
+        """Send to every recipient the journal has not `served`, marking each batch."""
+        ...
+
+    def look_up(self, batch: InDoubt, *, now: datetime) -> Finding:
+        """Search the provider's records for a batch left in doubt."""
+        ...
+
+    def owed(self, served: frozenset[str]) -> int:
+        """How many recipients of the list are not in `served`."""
         ...
 
 
@@ -157,6 +252,8 @@ class ProviderSpec:
     """Its adapter implements `Drafts`."""
     drafts_page: str | None = None
     """The dashboard page that lists its drafts (linked from the run summary of a draft)."""
+    settles: bool = False
+    """Its adapter implements `Settles`."""
     check: Callable[[Setup], None] | None = None
     """A rule across several options, checked before anything else."""
 
@@ -211,6 +308,7 @@ class Setup:
             idempotent=spec.idempotent,
             drafts=spec.drafts,
             drafts_page=spec.drafts_page,
+            settles=spec.settles,
         )
 
     def client(self) -> ApiClient:

@@ -11,7 +11,13 @@ proves nothing went out.
 
 A batch carries a full copy of the email in every message (a 40 kB digest to 10,000
 subscribers is ~500 MB of JSON), so the fields every message shares are encoded once per
-send and each batch body is spliced together as bytes around the recipients' `To`.
+send and each batch body is spliced together as bytes around the recipients' `To` and the
+batch's marks.
+
+Every message carries `Metadata` naming its send and its batch, so that a batch left in
+doubt (a timeout, a 5xx, a killed run) can be found again with Postmark's outbound message
+search (`look_up`), and the send finished for the subscribers it did not reach
+(docs/providers.md#settling-interrupted-sends).
 """
 
 from __future__ import annotations
@@ -19,20 +25,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter import checks
 from newsletter.errors import ProviderError
+from newsletter.ledger.progress import InDoubt, batch_id
 from newsletter.message import pop_header
 from newsletter.models import Email, Receipt, Rejection
 from newsletter.providers.base import (
     HTTP_OPTIONS,
     SUBSCRIBERS,
     Api,
+    Finding,
+    Journal,
     Option,
     ProviderSpec,
     Traits,
+    Unrecorded,
     message_field,
     placeholder,
 )
@@ -46,6 +58,18 @@ MAX_BATCH_BYTES = 50 * 1000 * 1000
 """Postmark's other batch limit, "50 MB" (read as decimal, the smaller): 500 copies of a
 digest near Gmail's 102 kB clipping limit come to ~60 MB of JSON."""
 INACTIVE_RECIPIENT = 406
+MARK_SEND = "newsletter_send"
+MARK_BATCH = "newsletter_batch"
+SEARCH_PAGE = 500
+SEARCH_LIMIT = 10_000
+"""The message search returns at most 500 messages a page, and no further than the
+10,000th (count + offset)."""
+SEARCH_LAG = timedelta(minutes=15)
+"""Postmark documents no delay before an accepted message can be searched for; until this
+long after a batch, a message missing from the search may simply not be listed yet."""
+RETENTION = timedelta(days=7)
+"""Postmark keeps messages 45 days by default, and an account can lower that to 7: a batch
+older than this may be missing because its records were deleted."""
 
 
 @dataclass
@@ -62,15 +86,23 @@ class PostmarkProvider:
     ) -> None:
         self.traits = traits
         self.http = http
+        self.vendor = http.provider
         self.message_stream = message_stream
         self.subscribers = SubscribersFile(subscribers_path)
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        journal = Unrecorded(idempotency_key, datetime.now(UTC))
+        return self.send_marked(email, idempotency_key=idempotency_key, journal=journal)
+
+    def send_marked(self, email: Email, *, idempotency_key: str, journal: Journal) -> Receipt:
         listing = self.subscribers.load()
+        served = journal.served
+        owed = [s for s in listing.subscribers if self.fingerprint(s.email) not in served]
         shared = self._shared_fields(email)
-        batches = split_batches(shared, listing.subscribers)
+        widest = marks(idempotency_key, batch_id(idempotency_key, datetime.now(UTC), 1))
+        batches = split_batches(shared, owed, marks=widest)
         outcomes = self.http.map_concurrently(
-            lambda batch: self._send_batch(shared, batch), batches
+            lambda batch: self._send_batch(shared, batch, idempotency_key, journal), batches
         )
         accepted = [ok for outcome in outcomes for ok in outcome.accepted]
         suppressed = [r for outcome in outcomes for r in outcome.suppressed]
@@ -79,7 +111,7 @@ class PostmarkProvider:
             # Every message came back with its own refusal, so no subscriber got the email:
             # the posts need no `resolve`, fixing the setup and running again is enough.
             raise ProviderError(
-                f"Postmark accepted none of the {len(listing.subscribers)} messages; the first "
+                f"Postmark accepted none of the {len(owed)} messages; the first "
                 f"refusal was {failed[0].reason.rstrip('.')}. Fix what it names and try again.",
                 maybe_sent=False,
             )
@@ -105,8 +137,68 @@ class PostmarkProvider:
     def close(self) -> None:
         self.http.close()
 
-    def _send_batch(self, shared: bytes, batch: Sequence[Subscriber]) -> _BatchOutcome:
-        response = self.http.request("POST", "/email/batch", content=batch_body(shared, batch))
+    def fingerprint(self, address: str) -> str:
+        return self.http.fingerprint(address)
+
+    def owed(self, served: frozenset[str]) -> int:
+        listing = self.subscribers.load()
+        return sum(1 for s in listing.subscribers if self.fingerprint(s.email) not in served)
+
+    def look_up(self, batch: InDoubt, *, now: datetime) -> Finding:
+        """The batch's messages in Postmark's outbound message search, by their metadata."""
+        found: set[str] = set()
+        offset = 0
+        while offset + SEARCH_PAGE <= SEARCH_LIMIT:
+            params = {
+                "count": str(SEARCH_PAGE),
+                "offset": str(offset),
+                f"metadata_{MARK_BATCH}": batch.batch,
+            }
+            answer = self.http.json(self.http.request("GET", "/messages/outbound", params=params))
+            messages = answer.get("Messages") if isinstance(answer, dict) else None
+            total = answer.get("TotalCount") if isinstance(answer, dict) else None
+            if not isinstance(messages, list) or not isinstance(total, int):
+                raise ProviderError(
+                    "Postmark answered its message search with an unexpected body (no "
+                    "TotalCount and Messages); check base_url points at "
+                    "https://api.postmarkapp.com."
+                )
+            for message in messages:
+                found.update(self.fingerprint(a) for a in _recipients(message, batch.batch))
+            offset += len(messages)
+            if not messages or offset >= total:
+                break
+        age = now - batch.at
+        if age < SEARCH_LAG:
+            return Finding(
+                frozenset(found),
+                conclusive=False,
+                reason="and Postmark may take a few minutes to list a message it accepted",
+                again_at=batch.at + SEARCH_LAG,
+            )
+        if age > RETENTION:
+            return Finding(
+                frozenset(found),
+                conclusive=False,
+                reason=(
+                    "and Postmark may have deleted records that old (it keeps them 7 to 365 "
+                    "days, as the account is set)"
+                ),
+            )
+        return Finding(frozenset(found), conclusive=True)
+
+    def _send_batch(
+        self, shared: bytes, batch: Sequence[Subscriber], key: str, journal: Journal
+    ) -> _BatchOutcome:
+        fingerprints = [self.fingerprint(subscriber.email) for subscriber in batch]
+        batch_mark = journal.posting(fingerprints)
+        body = batch_body(shared, batch, marks=marks(key, batch_mark))
+        try:
+            response = self.http.request("POST", "/email/batch", content=body)
+        except ProviderError as error:
+            if not error.maybe_sent:
+                journal.not_processed(batch_mark)
+            raise
         answer: Any = self.http.json(response)
         if not isinstance(answer, list) or len(answer) != len(batch):
             raise ProviderError(
@@ -114,17 +206,21 @@ class PostmarkProvider:
                 "message); check base_url points at https://api.postmarkapp.com."
             )
         outcome = _BatchOutcome()
-        for subscriber, result in zip(batch, answer, strict=True):
+        reached: list[str] = []
+        for subscriber, mark, result in zip(batch, fingerprints, answer, strict=True):
             code = result.get("ErrorCode", 0) if isinstance(result, dict) else -1
             message = str(result.get("Message", "")) if isinstance(result, dict) else ""
             if code == 0:
                 outcome.accepted.append(str(result.get("MessageID", "")))
+                reached.append(mark)
             elif code == INACTIVE_RECIPIENT:
                 reason = f"suppressed by Postmark (ErrorCode 406: {message})"
                 outcome.suppressed.append(Rejection(subscriber.email, reason))
+                reached.append(mark)  # Postmark will refuse it again: nothing owed
             else:
                 reason = f"Postmark ErrorCode {code}: {message}"
                 outcome.failed.append(Rejection(subscriber.email, reason))
+        journal.answered(batch_mark, reached)
         return outcome
 
     def _message(self, email: Email, to: str) -> dict[str, Any]:
@@ -151,13 +247,17 @@ class PostmarkProvider:
         return _encode(shared)[1:]
 
 
-def split_batches(shared: bytes, subscribers: Sequence[Subscriber]) -> list[Sequence[Subscriber]]:
+def split_batches(
+    shared: bytes, subscribers: Sequence[Subscriber], *, marks: bytes = b""
+) -> list[Sequence[Subscriber]]:
     """Consecutive batches of at most MAX_BATCH messages whose `batch_body` is at most
-    MAX_BATCH_BYTES (a single message over it still goes alone, for Postmark to refuse)."""
+    MAX_BATCH_BYTES (a single message over it still goes alone, for Postmark to refuse).
+    `marks` are as long as any batch's will be."""
     batches: list[Sequence[Subscriber]] = []
     start, size = 0, 2  # the array's brackets
+    marked = len(marks) + 1 if marks else 0
     for index, subscriber in enumerate(subscribers):
-        message = len(b'{"To":,') + len(_encode(subscriber.to_header)) + len(shared)
+        message = len(b'{"To":,') + len(_encode(subscriber.to_header)) + marked + len(shared)
         if index > start and (index - start == MAX_BATCH or size + 1 + message > MAX_BATCH_BYTES):
             batches.append(subscribers[start:index])
             start, size = index, 2
@@ -167,18 +267,42 @@ def split_batches(shared: bytes, subscribers: Sequence[Subscriber]) -> list[Sequ
     return batches
 
 
-def batch_body(shared: bytes, batch: Sequence[Subscriber]) -> bytes:
-    """The JSON array of one message per subscriber: `{"To":…,` then the shared members.
+def batch_body(shared: bytes, batch: Sequence[Subscriber], *, marks: bytes = b"") -> bytes:
+    """The JSON array of one message per subscriber: `{"To":…,`, the batch's `marks` (a
+    `"Metadata":{…}` member), then the shared members.
 
     JSON object members are unordered, so putting `To` first is the same message.
     """
     pieces = [b"["]
+    marked = marks + b"," if marks else b""
     for index, subscriber in enumerate(batch):
         if index:
             pieces.append(b",")
-        pieces += (b'{"To":', _encode(subscriber.to_header), b",", shared)
+        pieces += (b'{"To":', _encode(subscriber.to_header), b",", marked, shared)
     pieces.append(b"]")
     return b"".join(pieces)
+
+
+def marks(key: str, batch: str) -> bytes:
+    """The `Metadata` member every message of a batch carries: its send and its batch."""
+    return b'"Metadata":' + _encode({MARK_SEND: key, MARK_BATCH: batch})
+
+
+def _recipients(message: Any, batch: str) -> list[str]:
+    """The addresses of one message the search returned, if it belongs to the batch (the
+    search was filtered by it; a proxy that ignored the filter must not count others)."""
+    if not isinstance(message, dict):
+        return []
+    metadata = message.get("Metadata")
+    if not isinstance(metadata, dict) or metadata.get(MARK_BATCH) != batch:
+        return []
+    listed = message.get("Recipients")
+    if isinstance(listed, list):
+        return [parseaddr(str(address))[1] for address in listed]
+    to = message.get("To")
+    if isinstance(to, list):
+        return [str(entry.get("Email", "")) for entry in to if isinstance(entry, dict)]
+    return []
 
 
 def _encode(value: Any) -> bytes:
@@ -204,6 +328,7 @@ SPEC = ProviderSpec(
         # {"ErrorCode": 10, "Message": "..."}
         error_message=message_field("Message"),
     ),
+    settles=True,
     destination=lambda setup: f"postmark:{setup.option('message_stream')}",
     # Broadcast streams get Postmark's own RFC 8058 headers, which cannot be overridden.
     unsubscribe=placeholder("{{{ pm:unsubscribe }}}"),

@@ -1,4 +1,5 @@
-"""Postmark's email API as documented (postmarkapp.com/developer, the official postmark.js)."""
+"""Postmark's email API as documented (postmarkapp.com/developer, the official postmark.js):
+sending, single and in batches, and the outbound message search that finds what was sent."""
 
 from __future__ import annotations
 
@@ -12,6 +13,20 @@ MAX_BATCH = 500
 # stricter reading, so an adapter that passes here passes either way.
 MAX_BATCH_BYTES = 50 * 1000 * 1000
 MAX_RECIPIENTS = 50
+MAX_SEARCH_COUNT = 500
+MAX_SEARCH_DEPTH = 10_000
+SEARCH_FILTERS = {
+    "count",
+    "offset",
+    "recipient",
+    "fromemail",
+    "tag",
+    "status",
+    "todate",
+    "fromdate",
+    "subject",
+    "messagestream",
+}
 MESSAGE_FIELDS = {
     "From",
     "To",
@@ -48,6 +63,11 @@ class PostmarkFake(FakeApi):
         self.unreachable = {a.lower() for a in unreachable}
         """Addresses Postmark refuses one by one with an error other than 406."""
         self.sent: list[dict[str, Any]] = []
+        self.outbound: list[dict[str, Any]] = []
+        """What the message search lists, oldest first."""
+        self.searchable = True
+        """False: accepted messages do not reach the search until `index()`, as with a lag."""
+        self.unindexed: list[dict[str, Any]] = []
         self.batch_sizes: list[int] = []
         self._ids = itertools.count(1)
 
@@ -61,6 +81,10 @@ class PostmarkFake(FakeApi):
                     "X-Postmark-Server-Token request header was invalid.",
                 },
             )
+        if request.method == "GET" and "application/json" in (request.header("accept") or ""):
+            if request.path == "/messages/outbound":
+                return self._search(request.query)
+            return Reply(404, {"ErrorCode": 404, "Message": "Not found"})
         if request.content_type != "application/json" or "application/json" not in (
             request.header("accept") or ""
         ):
@@ -120,13 +144,62 @@ class PostmarkFake(FakeApi):
         if address in self.unreachable:
             return {"ErrorCode": 300, "Message": f"Invalid 'To' address: '{address}'."}
         self.sent.append(message)
+        message_id = f"0a129aee-e1cd-480d-b08d-{next(self._ids):012d}"
+        summary = _summary(message, message_id, address)
+        (self.outbound if self.searchable else self.unindexed).append(summary)
         return {
             "To": to,
             "SubmittedAt": "2026-01-05T09:00:00Z",
-            "MessageID": f"0a129aee-e1cd-480d-b08d-{next(self._ids):012d}",
+            "MessageID": message_id,
             "ErrorCode": 0,
             "Message": "OK",
         }
+
+    def index(self) -> None:
+        """The search catches up with what was accepted."""
+        with self._lock:
+            self.outbound += self.unindexed
+            self.unindexed = []
+            self.searchable = True
+
+    def _search(self, query: dict[str, list[str]]) -> Reply:
+        """GET /messages/outbound: `count` (1-500) and `offset` required, count + offset at
+        most 10,000, one metadata_ filter at most, newest first."""
+        if any(len(values) != 1 for values in query.values()):
+            return _invalid("each query parameter may be given once")
+        params = {name: values[0] for name, values in query.items()}
+        unknown = sorted(
+            name
+            for name in params
+            if name not in SEARCH_FILTERS and not name.startswith("metadata_")
+        )
+        if unknown:
+            return _invalid(f"unknown query parameter {unknown[0]!r}")
+        try:
+            count, offset = int(params["count"]), int(params["offset"])
+        except KeyError:
+            return _invalid("count and offset are required")
+        except ValueError:
+            return _invalid("count and offset must be whole numbers")
+        if not 1 <= count <= MAX_SEARCH_COUNT or offset < 0 or count + offset > MAX_SEARCH_DEPTH:
+            return _invalid("count must be 1 to 500, and count + offset at most 10,000")
+        metadata = {
+            k.removeprefix("metadata_"): v for k, v in params.items() if k.startswith("metadata_")
+        }
+        if len(metadata) > 1:
+            return _invalid("only one metadata field can be searched at a time")
+        if "status" in params and params["status"] not in ("queued", "sent", "processed"):
+            return _invalid("status must be queued, sent or processed")
+        matches = [
+            m
+            for m in reversed(self.outbound)
+            if all(m["Metadata"].get(name) == value for name, value in metadata.items())
+            and params.get("recipient", "").lower() in ("", *m["Recipients"])
+            and params.get("messagestream", m["MessageStream"]) == m["MessageStream"]
+        ]
+        return Reply(
+            200, {"TotalCount": len(matches), "Messages": matches[offset : offset + count]}
+        )
 
     def _problem(self, message: Any) -> tuple[int, str] | None:
         if not isinstance(message, dict):
@@ -149,4 +222,36 @@ class PostmarkFake(FakeApi):
             isinstance(h, dict) and set(h) == {"Name", "Value"} for h in headers
         ):
             return 300, "Invalid 'Headers' value: expected a list of {Name, Value}"
+        metadata = message.get("Metadata", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            return 300, "Invalid 'Metadata' value: expected an object of string values"
+        if len({name.lower() for name in metadata}) != len(metadata):
+            return 300, "Invalid 'Metadata' value: a field name appears twice"
         return None
+
+
+def _summary(message: dict[str, Any], message_id: str, address: str) -> dict[str, Any]:
+    """A sent message as the search lists it (no bodies: those are in /details)."""
+    name = message["To"].rsplit("<", 1)[0].strip().strip('"') if "<" in message["To"] else ""
+    return {
+        "Tag": message.get("Tag", ""),
+        "MessageID": message_id,
+        "MessageStream": message.get("MessageStream", "outbound"),
+        "To": [{"Email": address, "Name": name or None}],
+        "Cc": [],
+        "Bcc": [],
+        "Recipients": [address],
+        "ReceivedAt": "2026-01-05T04:00:00-05:00",
+        "From": message["From"],
+        "Subject": message["Subject"],
+        "Attachments": [],
+        "Status": "Sent",
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "Metadata": dict(message.get("Metadata", {})),
+        "Sandboxed": False,
+    }
+
+
+def _invalid(problem: str) -> Reply:
+    return Reply(422, {"ErrorCode": 300, "Message": f"Invalid search request: {problem}."})
