@@ -37,6 +37,7 @@ from newsletter.report import Report, StatusReport
 from newsletter.scheduled import refuse_with_scheduled, slot_gate, slot_note
 from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
 from newsletter.source import feed_location
+from newsletter.verify import verify, verify_configured
 
 if TYPE_CHECKING:
     import httpx
@@ -148,6 +149,10 @@ def check(
         moved.describe() + "."
         for moved in moved_posts(plan.feed.posts, ledger.destination(run.traits.destination))
     ]
+    # The provider settings the unsubscribe link relies on (verify.py): refused here as in send.
+    warnings += (
+        verify(run.provider) if run.provider else verify_configured(config, environ, run.transport)
+    )
     outcome = words.check_outcome(plan, refused=refused)
     report = run.report("check", plan, outcome=outcome, warnings=[*warnings, *risks])
     return replace(report, risks=tuple(risks))
@@ -288,7 +293,7 @@ def resolve(
     run = _Run(config, environ or {}, notify, **seams)
     if as_sent is None:
         require_records(run.traits)
-        with Ledger.locked(config.state.path) as ledger, _provider(run) as provider:
+        with Ledger.locked(config.state.path) as ledger, _provider(run, send=False) as provider:
             outcome = look_up_pending(ledger, run.traits, provider, references, now=run.now)
         return run.report("resolve", None, outcome=outcome)
     with Ledger.locked(config.state.path) as ledger:
@@ -439,8 +444,9 @@ def _compose(run: _Run, feed: Feed, posts: Sequence[Post]) -> list[Email]:
 
 
 @contextmanager
-def _provider(run: _Run) -> Iterator[Provider]:
-    """The injected provider, else the configured one; closed once the command is done."""
+def _provider(run: _Run, *, send: bool = True) -> Iterator[Provider]:
+    """The injected provider, else the configured one; closed once the command is done.
+    Before it sends, its own settings are checked (verify.py)."""
     if run.provider is not None:
         provider = run.provider
     else:
@@ -448,6 +454,8 @@ def _provider(run: _Run) -> Iterator[Provider]:
 
         provider = create(run.config, run.environ, transport=run.transport)
     try:
+        for warning in verify(provider) if send else ():
+            run.notify(warning)
         yield provider
     finally:
         provider.close()

@@ -11,7 +11,6 @@ Postmark's documented query and answer, and refuses malformed queries.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.fakes.helpers import (
     ONE_POST,
     SECRET,
     SleepRecorder,
+    eventually,
     write_one_post_feed,
     write_subscribers,
 )
@@ -123,15 +123,15 @@ def test_every_message_names_its_send_and_batch(tmp_path: Path) -> None:
 
 
 def test_a_send_postmark_refused_message_by_message_keeps_nothing_pending(tmp_path: Path) -> None:
-    """Every message refused (a stream that does not exist): nothing went out, so neither the
-    posts nor the send's progress stay in the ledger, and fixing the setting is enough."""
-    with PostmarkFake(SECRET) as fake:
-        settings = blog(tmp_path, fake, 3, message_stream="nonexistent")
+    """Every message refused one by one: nothing went out, so neither the posts nor the
+    send's progress stay in the ledger, and the next run simply sends."""
+    readers = tuple(f"reader{n}@example.net" for n in range(3))
+    with PostmarkFake(SECRET, unreachable=readers) as fake:
+        settings = blog(tmp_path, fake, 3)
         with pytest.raises(ProviderError) as raised:
             send(settings, T0)
     assert raised.value.maybe_sent is False
-    destinations = ledger(tmp_path)["destinations"]
-    assert "postmark:nonexistent" not in destinations
+    assert DESTINATION not in ledger(tmp_path)["destinations"]
 
 
 # --- the next run settles ---------------------------------------------------------------------
@@ -140,12 +140,13 @@ def test_a_send_postmark_refused_message_by_message_keeps_nothing_pending(tmp_pa
 def test_a_batch_accepted_but_answered_too_late_is_found_and_not_sent_again(
     tmp_path: Path,
 ) -> None:
-    with PostmarkFake(SECRET, latency=0.6) as fake:
-        settings = blog(tmp_path, fake, 700, timeout=0.2, concurrency=1)
+    with PostmarkFake(SECRET, latency=0.6, slow_paths=("/email/batch",)) as fake:
+        slow = blog(tmp_path, fake, 700, timeout=0.2, concurrency=1)
         with pytest.raises(ProviderError, match="not sent again"):
-            send(settings, T0)
+            send(slow, T0)
         fake.latency = 0
-        time.sleep(0.7)  # the stand-in finishes accepting what it was sent
+        settings = blog(tmp_path, fake, 700, concurrency=1)  # the next runs wait as long as usual
+        eventually(lambda: len(fake.sent) == 500)
         assert status(tmp_path) == "pending"
         kept = ledger(tmp_path)["destinations"][DESTINATION]["sends"]
         [progress] = kept.values()
@@ -169,7 +170,7 @@ def test_a_batch_that_never_arrived_is_sent_once_the_search_can_be_trusted(
 ) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 700, concurrency=1)
-        fake.fail_next(503, {"ErrorCode": 0, "Message": "Service unavailable"}, times=1)
+        fake.fail_next(503, {"ErrorCode": 0, "Message": "Service unavailable"}, path="/email/batch")
         with pytest.raises(ProviderError):
             send(settings, T0)
         assert len(batch_posts(fake)) == 1 and not fake.sent
@@ -192,13 +193,14 @@ def test_a_batch_that_never_arrived_is_sent_once_the_search_can_be_trusted(
 def test_a_late_indexed_batch_is_found_on_a_later_run(tmp_path: Path) -> None:
     """Postmark accepted the batch but does not list it yet: the run that looks too early
     sends nothing; once it is listed, nothing is sent again."""
-    with PostmarkFake(SECRET, latency=0.6) as fake:
-        settings = blog(tmp_path, fake, 3, timeout=0.2)
+    with PostmarkFake(SECRET, latency=0.6, slow_paths=("/email/batch",)) as fake:
+        slow = blog(tmp_path, fake, 3, timeout=0.2)
         fake.searchable = False
         with pytest.raises(ProviderError):
-            send(settings, T0)
+            send(slow, T0)
         fake.latency = 0
-        time.sleep(0.7)  # the stand-in finishes accepting what it was sent
+        settings = blog(tmp_path, fake, 3)  # the next runs wait as long as usual
+        eventually(lambda: len(fake.unindexed) == 3)
         with pytest.raises(SafetyRefusal, match="may take a few minutes to list"):
             send(settings, T0 + timedelta(minutes=2))
         fake.index()
@@ -214,7 +216,9 @@ def test_a_late_indexed_batch_is_found_on_a_later_run(tmp_path: Path) -> None:
 def test_retention_is_pinned_at_seven_days(tmp_path: Path, age: timedelta, settles: bool) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 2)
-        fake.fail_next(500, {"ErrorCode": 0, "Message": "Internal Server Error"})
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
         with pytest.raises(ProviderError):
             send(settings, T0)
         if settles:
@@ -239,7 +243,9 @@ def test_the_search_lag_is_pinned_at_fifteen_minutes(
 ) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 2)
-        fake.fail_next(500, {"ErrorCode": 0, "Message": "Internal Server Error"})
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
         with pytest.raises(ProviderError):
             send(settings, T0)
         if settles:
@@ -254,7 +260,9 @@ def test_the_search_lag_is_pinned_at_fifteen_minutes(
 def test_a_changed_token_cannot_match_the_recorded_recipients(tmp_path: Path) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 2)
-        fake.fail_next(500, {"ErrorCode": 0, "Message": "Internal Server Error"})
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
         with pytest.raises(ProviderError):
             send(settings, T0)
         fake.token = "a-new-token"
@@ -272,10 +280,10 @@ def test_a_changed_token_cannot_match_the_recorded_recipients(tmp_path: Path) ->
 
 
 def test_the_ledger_never_holds_a_readers_address(tmp_path: Path) -> None:
-    with PostmarkFake(SECRET, latency=0.6) as fake:
-        settings = blog(tmp_path, fake, 20, timeout=0.2)
+    with PostmarkFake(SECRET, latency=0.6, slow_paths=("/email/batch",)) as fake:
+        slow = blog(tmp_path, fake, 20, timeout=0.2)
         with pytest.raises(ProviderError):
-            send(settings, T0)
+            send(slow, T0)
     text = (tmp_path / "state" / "ledger.json").read_text()
     assert "example.net" not in text and "reader" not in text
     [progress] = ledger(tmp_path)["destinations"][DESTINATION]["sends"].values()
@@ -286,12 +294,13 @@ def test_the_ledger_never_holds_a_readers_address(tmp_path: Path) -> None:
 
 
 def test_resolve_looks_the_batch_up_and_marks_the_post_sent(tmp_path: Path) -> None:
-    with PostmarkFake(SECRET, latency=0.6) as fake:
-        settings = blog(tmp_path, fake, 3, timeout=0.2)
+    with PostmarkFake(SECRET, latency=0.6, slow_paths=("/email/batch",)) as fake:
+        slow = blog(tmp_path, fake, 3, timeout=0.2)
         with pytest.raises(ProviderError):
-            send(settings, T0)
+            send(slow, T0)
         fake.latency = 0
-        time.sleep(0.7)  # the stand-in finishes accepting what it was sent
+        settings = blog(tmp_path, fake, 3)  # the next runs wait as long as usual
+        eventually(lambda: len(fake.outbound) == 3)
         report = resolve(settings, T0 + timedelta(minutes=1))
         assert "reached everyone on the list: marked sent" in report.outcome
         assert status(tmp_path) == "sent"
@@ -302,7 +311,9 @@ def test_resolve_looks_the_batch_up_and_marks_the_post_sent(tmp_path: Path) -> N
 def test_resolve_marks_unsent_what_reached_nobody(tmp_path: Path) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 3)
-        fake.fail_next(500, {"ErrorCode": 0, "Message": "Internal Server Error"})
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
         with pytest.raises(ProviderError):
             send(settings, T0)
         report = resolve(settings, T0 + timedelta(minutes=30))
@@ -340,7 +351,9 @@ def test_resolve_settles_a_batch_whose_answer_was_a_5xx(tmp_path: Path, processe
 def test_resolve_says_when_to_look_again(tmp_path: Path) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 2)
-        fake.fail_next(500, {"ErrorCode": 0, "Message": "Internal Server Error"})
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
         with pytest.raises(ProviderError):
             send(settings, T0)
         with pytest.raises(SafetyRefusal, match="again after"):

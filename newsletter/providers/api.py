@@ -13,7 +13,7 @@ to wait is `newsletter.http`'s one rule. What the author is told:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
@@ -87,8 +87,10 @@ class ApiClient:
         form: Sequence[tuple[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        allow: Collection[int] = (),
     ) -> httpx.Response:
-        """Send one request, retrying as the rule allows; return a 2xx response.
+        """Send one request, retrying as the rule allows; return a 2xx response, or one whose
+        status the caller `allow`s (it reads that answer itself).
 
         `content` is a body already encoded as JSON, sent as application/json: an adapter
         that sends the same large fields many times encodes them once itself. `form` is sent
@@ -131,7 +133,7 @@ class ApiClient:
             )
         except GaveUp as gave_up:
             raise self._gave_up(gave_up, repeatable=repeatable) from None
-        if not outcome.response.is_success:
+        if not outcome.response.is_success and outcome.response.status_code not in allow:
             raise self._refusal(outcome.response, maybe_sent=outcome.maybe_processed)
         return outcome.response
 

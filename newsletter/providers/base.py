@@ -173,6 +173,17 @@ class Settles(Protocol):
         ...
 
 
+@runtime_checkable
+class Verifies(Protocol):
+    """A provider whose own settings decide whether the email's unsubscribe link works
+    (Mailgun's unsubscribe tracking, Postmark's stream type), checked through its API."""
+
+    def verify(self) -> tuple[str, ...]:
+        """Raise ProviderSetupError naming a setting that would break unsubscribing and where
+        to change it; return warnings for what could not be checked."""
+        ...
+
+
 @dataclass(frozen=True)
 class Option:
     """One `[provider]` key: how to check it, and its value when it is not written."""
@@ -254,6 +265,8 @@ class ProviderSpec:
     """The dashboard page that lists its drafts (linked from the run summary of a draft)."""
     settles: bool = False
     """Its adapter implements `Settles`."""
+    verifies: bool = False
+    """Its adapter implements `Verifies`."""
     check: Callable[[Setup], None] | None = None
     """A rule across several options, checked before anything else."""
 

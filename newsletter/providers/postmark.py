@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter import checks
-from newsletter.errors import ProviderError
+from newsletter.errors import ProviderError, ProviderSetupError
 from newsletter.ledger.progress import InDoubt, batch_id
 from newsletter.message import pop_header
 from newsletter.models import Email, Receipt, Rejection
@@ -136,6 +136,42 @@ class PostmarkProvider:
 
     def close(self) -> None:
         self.http.close()
+
+    def verify(self) -> tuple[str, ...]:
+        """The configured stream must be a Broadcasts stream whose unsubscribes Postmark
+        handles: only then does Postmark fill `{{{ pm:unsubscribe }}}` and add the RFC 8058
+        headers, and only a Broadcasts stream may carry newsletters under its policy."""
+        stream = self.message_stream
+        response = self.http.request("GET", f"/message-streams/{stream}", allow=(404, 422))
+        answer: Any = self.http.json(response)
+        where = "Postmark's dashboard: your server, Message Streams"
+        if response.status_code != 200 or not isinstance(answer, dict):
+            raise ProviderSetupError(
+                f"Postmark has no message stream {stream!r} on the server this token belongs "
+                f"to; set provider.message_stream in newsletter.toml to the ID of a Broadcasts "
+                f"stream ({where})."
+            )
+        kind = answer.get("MessageStreamType")
+        if kind != "Broadcasts":
+            raise ProviderSetupError(
+                f"Postmark's message stream {stream!r} is a {kind} stream, which adds no "
+                "unsubscribe link or List-Unsubscribe headers, and Postmark keeps newsletters "
+                f"to Broadcasts streams; create one ({where}, Create message stream, "
+                "Broadcasts) and set provider.message_stream to its ID in newsletter.toml."
+            )
+        management = answer.get("SubscriptionManagementConfiguration")
+        handling = (
+            management.get("UnsubscribeHandlingType") if isinstance(management, dict) else None
+        )
+        if handling not in (None, "Postmark"):
+            raise ProviderSetupError(
+                f"Postmark's message stream {stream!r} leaves unsubscribes to you (its "
+                f"unsubscribe handling is {handling}), so Postmark would neither fill the "
+                "email's unsubscribe link nor add List-Unsubscribe headers; set it back to "
+                f"Postmark's own handling in the stream's settings ({where}, {stream}, "
+                "Settings)."
+            )
+        return ()
 
     def fingerprint(self, address: str) -> str:
         return self.http.fingerprint(address)
@@ -329,6 +365,7 @@ SPEC = ProviderSpec(
         error_message=message_field("Message"),
     ),
     settles=True,
+    verifies=True,
     destination=lambda setup: f"postmark:{setup.option('message_stream')}",
     # Broadcast streams get Postmark's own RFC 8058 headers, which cannot be overridden.
     unsubscribe=placeholder("{{{ pm:unsubscribe }}}"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -73,3 +75,12 @@ def write_one_post_feed(folder: Path, *, title: str = "Post 1") -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
+    """Wait for a loopback stand-in to finish what it was doing (accepting a request whose
+    answer the client stopped waiting for); fail if it does not within `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the stand-in never finished"
+        time.sleep(0.01)

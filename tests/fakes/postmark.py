@@ -61,6 +61,10 @@ class PostmarkFake(FakeApi):
         self.streams = set(streams)
         self.suppressed = {a.lower() for a in suppressed}
         self.unreachable = {a.lower() for a in unreachable}
+        self.stream_types = {"outbound": "Transactional", "inbound": "Inbound"}
+        """Each stream's MessageStreamType; any other stream is a Broadcasts stream."""
+        self.unsubscribe_handling: dict[str, str] = {}
+        """A stream's UnsubscribeHandlingType, where not Postmark's own (Broadcasts)."""
         """Addresses Postmark refuses one by one with an error other than 406."""
         self.sent: list[dict[str, Any]] = []
         self.outbound: list[dict[str, Any]] = []
@@ -84,6 +88,8 @@ class PostmarkFake(FakeApi):
         if request.method == "GET" and "application/json" in (request.header("accept") or ""):
             if request.path == "/messages/outbound":
                 return self._search(request.query)
+            if request.path.startswith("/message-streams/"):
+                return self._stream(request.path.removeprefix("/message-streams/"))
             return Reply(404, {"ErrorCode": 404, "Message": "Not found"})
         if request.content_type != "application/json" or "application/json" not in (
             request.header("accept") or ""
@@ -154,6 +160,33 @@ class PostmarkFake(FakeApi):
             "ErrorCode": 0,
             "Message": "OK",
         }
+
+    def _stream(self, stream: str) -> Reply:
+        """GET /message-streams/{id}: the stream's type and who handles its unsubscribes."""
+        if stream not in self.streams:
+            return Reply(
+                422,
+                {"ErrorCode": 1226, "Message": f"The message stream '{stream}' was not found."},
+            )
+        kind = self.stream_types.get(stream, "Broadcasts")
+        handling = self.unsubscribe_handling.get(
+            stream, "Postmark" if kind == "Broadcasts" else "None"
+        )
+        return Reply(
+            200,
+            {
+                "ID": stream,
+                "ServerID": 123456,
+                "Name": stream.title(),
+                "Description": None,
+                "MessageStreamType": kind,
+                "CreatedAt": "2026-01-01T00:00:00-05:00",
+                "UpdatedAt": None,
+                "ArchivedAt": None,
+                "ExpectedPurgeDate": None,
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": handling},
+            },
+        )
 
     def index(self) -> None:
         """The search catches up with what was accepted."""

@@ -77,8 +77,11 @@ class Reply:
 class FakeApi:
     """Start with `with Fake(...) as fake:`; `fake.url` is the base_url to configure."""
 
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, slow_paths: tuple[str, ...] = ()) -> None:
         self.latency = latency
+        self.slow_paths = slow_paths
+        """Where `latency` applies (every path when empty): a send may be slow while the
+        settings and records it reads first answer at once."""
         self.requests: list[Request] = []
         self._failures: deque[tuple[str | None, Reply]] = deque()
         self._lock = threading.Lock()
@@ -121,7 +124,7 @@ class FakeApi:
         with self._lock:
             self.requests.append(request)
             failure = self._take_failure(request.path)
-        if self.latency:
+        if self.latency and (not self.slow_paths or request.path in self.slow_paths):
             time.sleep(self.latency)
         if failure is not None:
             return failure
