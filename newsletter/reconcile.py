@@ -11,7 +11,9 @@ batch in doubt up and records what the records show
   provider accepted, young enough not to have been deleted): those found were reached, the
   others were not, and the send goes on to them;
 - otherwise the batch stays in doubt, and the sentence says when to look again or what to
-  check before `newsletter resolve`.
+  check before `newsletter resolve`;
+- the records cannot be read at all (the key may not read them, the provider fails): nothing
+  is sent again, and the sentence says what the provider answered and how to settle by hand.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from newsletter.errors import ConfigError, SafetyRefusal
+from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
 from newsletter.ledger import DestinationLedger, InDoubt, Ledger, PostRecord, Progress, RunRecord
 from newsletter.ledger.progress import CHECK_TEXT
 from newsletter.providers.base import Finding, Provider, Settles, Traits
@@ -36,10 +38,12 @@ class Settlement:
     """The batches still in doubt, with what the records said of each."""
     unmatched: bool = False
     """The provider's key changed since the send, so its recipients cannot be matched."""
+    unreadable: str = ""
+    """Why the records could not be read (the provider's refusal or failure), if so."""
 
     @property
     def settled(self) -> bool:
-        return not self.doubts and not self.unmatched
+        return not self.doubts and not self.unmatched and not self.unreadable
 
 
 def settle(progress: Progress, provider: Settles, *, now: datetime) -> Settlement:
@@ -48,7 +52,12 @@ def settle(progress: Progress, provider: Settles, *, now: datetime) -> Settlemen
         return Settlement(progress, (), unmatched=True)
     doubts: list[tuple[InDoubt, Finding]] = []
     for doubt in progress.in_doubt:
-        finding = provider.look_up(doubt, now=now)
+        try:
+            finding = provider.look_up(doubt, now=now)
+        except ProviderError as error:
+            # Not a reason to send again, nor to give up on what the records showed of the
+            # batches already looked up: those stay settled, the rest stay in doubt.
+            return Settlement(progress, tuple(doubts), unreadable=error.message)
         wanted = frozenset(doubt.recipients)
         if wanted <= finding.found:
             progress = progress.settled(doubt.batch, wanted)
@@ -73,6 +82,12 @@ def unsettled_sentence(settlement: Settlement, posts: Sequence[PostRecord], vend
             f"The interrupted send of {titles} cannot be settled from {vendor}'s records: the "
             f"{vendor} key changed since, and the ledger knows its recipients only by "
             f"fingerprints made with the old key; {resolve}."
+        )
+    if settlement.unreadable:
+        return (
+            f"{vendor}'s records of the interrupted send of {titles} could not be read: "
+            f"{settlement.unreadable.rstrip('.')}. The posts stay pending and nothing was "
+            f"sent again: once that is fixed, run `newsletter send` again; or {resolve}."
         )
     parts = []
     later = [finding.again_at for _, finding in settlement.doubts if finding.again_at]

@@ -193,6 +193,34 @@ def test_events_listed_late_are_found_on_a_later_run(tmp_path: Path) -> None:
     assert len(fake.messages) == 1
 
 
+def test_a_key_that_may_not_read_events_leaves_the_post_pending_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """A domain sending key sends but may not list events (401): the next send sends nothing
+    again, and says which key Mailgun refused and how to settle the send by hand."""
+    with fake_at(T0) as fake:
+        settings = blog(tmp_path, fake, 1500, concurrency=1)
+        fail_request(fake, 2, processed=False)
+        with pytest.raises(ProviderError, match="1 of 2 batches"):
+            send(settings, T0)
+        fake.fail_next(401, "Forbidden", times=2, path=f"/v3/{DOMAIN}/events")
+        with pytest.raises(SafetyRefusal) as refused:
+            send(settings, T0 + timedelta(hours=1))
+        with pytest.raises(SafetyRefusal, match="could not be read"):
+            resolve(settings, T0 + timedelta(hours=1))
+        posts = [r for r in fake.requests if r.path == f"/v3/{DOMAIN}/messages"]
+        assert len(posts) == 2, "nothing was posted again"
+    message = refused.value.message
+    assert "Mailgun's records of the interrupted send" in message
+    assert "could not be read" in message and "HTTP 401" in message
+    assert "$MAILGUN_API_KEY" in message and "read events" in message
+    assert "nothing was sent again" in message
+    assert f"newsletter resolve --post {ONE_POST} --as sent" in message
+    assert SECRET not in message
+    assert status(tmp_path, settings) == "pending"
+    assert len(received(fake)) == 1000
+
+
 @pytest.mark.parametrize(
     ("age", "settles"), [(timedelta(days=1), True), (timedelta(days=1, seconds=1), False)]
 )
@@ -252,9 +280,10 @@ def test_a_next_page_on_another_server_is_not_followed(tmp_path: Path) -> None:
             return reply
 
         fake.handle = elsewhere  # type: ignore[method-assign]
-        with pytest.raises(ProviderError, match="another server"):
+        with pytest.raises(SafetyRefusal, match="another server"):
             send(settings, T0 + timedelta(hours=1))
     assert not fake.messages
+    assert status(tmp_path, settings) == "pending"
 
 
 @pytest.mark.parametrize(

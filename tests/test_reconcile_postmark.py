@@ -348,6 +348,36 @@ def test_resolve_settles_a_batch_whose_answer_was_a_5xx(tmp_path: Path, processe
     assert len(received(fake)) == 700 and set(received(fake).values()) == {1}
 
 
+def test_a_search_that_cannot_be_read_leaves_the_post_pending_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """Postmark's message search keeps failing: the next send sends nothing again and says
+    that the records could not be read, what Postmark answered, and how to settle by hand."""
+    with PostmarkFake(SECRET) as fake:
+        settings = blog(tmp_path, fake, 700, concurrency=1)
+        fail_batch(fake, 2, processed=False)
+        with pytest.raises(ProviderError, match="1 of 2 batches"):
+            send(settings, T0)
+        fake.fail_next(
+            500,
+            {"ErrorCode": 0, "Message": "Internal Server Error"},
+            times=20,
+            path="/messages/outbound",
+        )
+        with pytest.raises(SafetyRefusal) as refused:
+            send(settings, T0 + timedelta(minutes=20))
+        assert len(batch_posts(fake)) == 2, "nothing was posted again"
+        with pytest.raises(SafetyRefusal, match="could not be read"):
+            resolve(settings, T0 + timedelta(minutes=20))
+    message = refused.value.message
+    assert "Postmark's records of the interrupted send" in message
+    assert "could not be read" in message and "HTTP 500" in message
+    assert "nothing was sent again" in message
+    assert f"newsletter resolve --post {ONE_POST} --as sent" in message
+    assert status(tmp_path) == "pending"
+    assert len(received(fake)) == 500
+
+
 def test_resolve_says_when_to_look_again(tmp_path: Path) -> None:
     with PostmarkFake(SECRET) as fake:
         settings = blog(tmp_path, fake, 2)

@@ -172,7 +172,16 @@ class MailgunProvider:
         }
         found: set[str] = set()
         for _ in range(EVENTS_PAGES):
-            answer = self.http.json(self.http.request("GET", url, params=params))
+            response = self.http.request("GET", url, params=params, allow=(401, 403))
+            if response.status_code in (401, 403):
+                # A domain sending key may send but not list the domain's events.
+                raise ProviderError(
+                    f"Mailgun refused to list {self.domain}'s events with HTTP "
+                    f"{response.status_code}: the key in ${self.http.secret_env} may send but "
+                    "not read events (a domain sending key cannot); to let newsletter settle "
+                    "interrupted sends itself, use a Mailgun API key that may read events"
+                )
+            answer = self.http.json(response)
             items = answer.get("items") if isinstance(answer, dict) else None
             paging = answer.get("paging") if isinstance(answer, dict) else None
             if not isinstance(items, list) or not isinstance(paging, dict):
