@@ -23,6 +23,7 @@ def compose(
     """Cut each post at its break and render the email(s) the provider would send."""
     from newsletter.excerpt import cut
     from newsletter.render import RenderSettings, build_emails
+    from newsletter.render.words import READ_MORE
 
     if config.newsletter.mode == "digest":
         posts = newest_first(posts)
@@ -37,7 +38,7 @@ def compose(
         language=config.newsletter.language,
         mode=config.newsletter.mode,
         subject_template=config.newsletter.subject,
-        read_more=excerpts.read_more,
+        read_more=READ_MORE if excerpts.read_more is None else excerpts.read_more,
         postal_address=config.newsletter.postal_address,
         utm=config.links.utm,
         templates_dir=config.newsletter.templates,

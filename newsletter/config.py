@@ -86,7 +86,9 @@ class NewsletterConfig:
 class ExcerptConfig:
     markers: tuple[str, ...] = field(default=(), metadata=rule(checks.string_list))
     fallback_words: int = field(default=200, metadata=rule(checks.int_range(10, 5000)))
-    read_more: str = field(default="Continue reading", metadata=rule(checks.single_line))
+    read_more: str | None = field(default=None, metadata=rule(checks.single_line))
+    """The button's text; None: its built-in words (render/words.py) in the newsletter's
+    language."""
 
 
 @dataclass(frozen=True)

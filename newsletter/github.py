@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,16 +28,24 @@ from newsletter.errors import ConfigError
 from newsletter.github_errors import (
     TOKEN_ENV,
     GitHubError,
+    rate_limit_wait,
+    rate_limited,
     refusal,
-    wait_for,
+)
+from newsletter.http import (
+    DEADLINE_FACTOR,
+    GaveUp,
+    RetryPolicy,
+    Sleep,
+    make_client,
+    send_with_retries,
 )
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
-_RETRIES = 3
-_LONGEST_WAIT = 90.0
-
-Sleep = Callable[[float], None]
+RETRY = RetryPolicy(attempts=3, base_delay=2.0, max_delay=8.0, max_retry_after=90.0)
+"""Three tries; a rate limit that asks for a longer pause than a minute and a half fails
+the run now rather than hold the job."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,10 @@ class GitHub:
     ) -> None:
         self.repository = repository
         self._sleep = sleep
-        self._client = httpx.Client(
+        self._timeout = timeout
+        self._client = make_client(
+            timeout=timeout,
+            transport=transport,
             base_url=f"{repository.api_url}/repos/{repository.full_name}",
             headers={
                 "Authorization": f"Bearer {repository.token}",
@@ -121,9 +132,6 @@ class GitHub:
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": f"blog-newsletter/{__version__}",
             },
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            follow_redirects=False,
         )
 
     def close(self) -> None:
@@ -237,11 +245,6 @@ class GitHub:
         # Belt and braces against a server that ignores the filter.
         return [pull for pull in pulls if pull.head_ref == branch]
 
-    def get_pull(self, number: int) -> PullRequest:
-        response = self._request("GET", f"/pulls/{number}", doing=f"read pull request #{number}")
-        assert response is not None
-        return _pull(_json(response))
-
     def create_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
         response = self._request(
             "POST",
@@ -267,14 +270,6 @@ class GitHub:
             doing=f"comment on pull request #{number}",
         )
 
-    def add_labels(self, number: int, labels: list[str]) -> None:
-        self._request(
-            "POST",
-            f"/issues/{number}/labels",
-            json={"labels": labels},
-            doing=f"label pull request #{number}",
-        )
-
     # --- one request -----------------------------------------------------------------------
 
     def _request(
@@ -288,38 +283,45 @@ class GitHub:
         headers: Mapping[str, str] | None = None,
         missing_ok: bool = False,
     ) -> httpx.Response | None:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._client.request(
-                    method, path, json=json, params=params, headers=headers
-                )
-            except httpx.TransportError as error:
-                if attempt >= _RETRIES:
-                    raise GitHubError(
-                        self._redact(
-                            f"Cannot reach GitHub at {self.repository.api_url} to {doing} "
-                            f"({type(error).__name__}); try again later."
-                        )
-                    ) from None
-                self._sleep(2.0**attempt)
-                continue
-            if response.is_success:
-                return response
-            if response.status_code == 404 and missing_ok:
-                return None
-            wait = wait_for(response)
-            if wait is not None and attempt < _RETRIES and wait <= _LONGEST_WAIT:
-                self._sleep(wait)
-                continue
-            raise refusal(
-                response,
-                doing,
-                where=self.repository.full_name,
-                rate_limited=wait is not None and response.status_code < 500,
-                redact=self._redact,
+        def attempt() -> httpx.Response:
+            return self._client.request(method, path, json=json, params=params, headers=headers)
+
+        try:
+            outcome = send_with_retries(
+                attempt,
+                policy=RETRY,
+                # Every request may be tried again: GitHub refuses what a repeat would
+                # double (a ref that exists, a file's stale blob sha, a second open pull
+                # request for the branch); a comment is the one write a repeat could show
+                # twice, which is better than no comment.
+                repeatable=True,
+                deadline=self._timeout * DEADLINE_FACTOR,
+                sleep=self._sleep,
+                wait_hint=rate_limit_wait,
+                throttled=rate_limited,
             )
+        except GaveUp as gave_up:
+            if gave_up.response is None:
+                raise GitHubError(
+                    self._redact(
+                        f"Cannot reach GitHub at {self.repository.api_url} to {doing} "
+                        f"({type(gave_up.error).__name__}); try again later."
+                    )
+                ) from None
+            response = gave_up.response
+        else:
+            response = outcome.response
+        if response.is_success:
+            return response
+        if response.status_code == 404 and missing_ok:
+            return None
+        raise refusal(
+            response,
+            doing,
+            where=self.repository.full_name,
+            rate_limited=rate_limited(response),
+            redact=self._redact,
+        )
 
     def _redact(self, text: str) -> str:
         return text.replace(self.repository.token, "[token]")

@@ -2,7 +2,7 @@
 
 The two that need a person to change a setting are named in their own words: the repository
 setting that keeps Actions from opening pull requests, and a workflow job whose token lacks
-the permission. Rate limits and GitHub's own hiccups say how long to wait (`wait_for`).
+the permission. A rate limit says how long it asks to wait (`rate_limited`, `rate_limit_wait`).
 """
 
 from __future__ import annotations
@@ -97,27 +97,29 @@ def refusal(
     return GitHubError(f"GitHub refused to {doing} in {where} (HTTP {status}: {quoted}).")
 
 
-def wait_for(response: httpx.Response) -> float | None:
-    """Seconds to wait before trying again, when the answer is a rate limit or a hiccup."""
-    status = response.status_code
-    if status in (502, 503, 504):
-        return 2.0
-    if status not in (403, 429):
-        return None
-    retry_after = response.headers.get("retry-after")
-    if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return 60.0
+def rate_limited(response: httpx.Response) -> bool:
+    """GitHub asks to slow down: a 429, or a 403 that carries `Retry-After`, an exhausted
+    `x-ratelimit-remaining`, or the secondary rate limit's words."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 403:
+        return False
+    return (
+        "retry-after" in response.headers
+        or response.headers.get("x-ratelimit-remaining") == "0"
+        or "secondary rate limit" in response.text.lower()
+    )
+
+
+def rate_limit_wait(response: httpx.Response) -> float:
+    """Seconds a rate limit without a readable `Retry-After` asks for: until
+    `x-ratelimit-reset` when the hourly allowance is spent, else a minute."""
     if response.headers.get("x-ratelimit-remaining") == "0":
         try:
             return max(0.0, float(response.headers.get("x-ratelimit-reset", "")) - time.time())
         except ValueError:
-            return 60.0
-    if status == 429 or "secondary rate limit" in response.text.lower():
-        return 60.0
-    return None
+            pass
+    return 60.0
 
 
 def messages(response: httpx.Response) -> tuple[str, list[str]]:

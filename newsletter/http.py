@@ -1,4 +1,4 @@
-"""The one HTTP layer, for the feed fetch and the mail providers' APIs alike.
+"""The one HTTP layer, for the feed fetch, the mail providers' APIs and GitHub's alike.
 
 - `make_client`: every httpx client is built here, with per-read timeouts, a whole-request
   deadline and a transport seam (`transport=` takes an `httpx.MockTransport` in tests).
@@ -119,6 +119,7 @@ def send_with_retries(
     jitter: Jitter | None = None,
     wait_hint: Callable[[httpx.Response], float | None] | None = None,
     final: Callable[[httpx.Response], bool] | None = None,
+    throttled: Callable[[httpx.Response], bool] | None = None,
 ) -> Outcome:
     """Call `attempt` until it gives an answer that is not 429 or 5xx, as the rule allows.
 
@@ -126,7 +127,9 @@ def send_with_retries(
     a key the server deduplicates by). `deadline`: seconds each attempt may take in all.
     `wait_hint`: reads a pause out of a 429 body when the vendor puts it there instead of in
     `Retry-After`. `final`: says of a 429 or 5xx that trying again cannot help (a daily
-    quota used up), so it is returned at once. Raises `GaveUp` when no further try is allowed.
+    quota used up), so it is returned at once. `throttled`: says of another answer that it
+    asks the client to slow down as a 429 does (GitHub's rate limits answer 403), so it is
+    waited for and tried again like one. Raises `GaveUp` when no further try is allowed.
     """
     jitter = jitter or random.Random()  # noqa: S311 - spreading retries, not security
     uncertain = False
@@ -135,6 +138,7 @@ def send_with_retries(
         tries += 1
         response: httpx.Response | None = None
         error: httpx.TransportError | None = None
+        slow_down = False
         try:
             with whole_request_deadline(deadline):
                 response = attempt()
@@ -142,12 +146,15 @@ def send_with_retries(
             error = failure
             uncertain = uncertain or not certainly_not_processed(failure)
         else:
-            if response.status_code != 429 and response.status_code < 500:
+            slow_down = response.status_code == 429 or bool(throttled and throttled(response))
+            if not slow_down and response.status_code < 500:
                 return Outcome(response, uncertain)
             if final is not None and final(response):
                 return Outcome(response, uncertain or response.status_code >= 500)
             uncertain = uncertain or response.status_code >= 500
-        wait = retry_after(response, wait_hint) if response is not None else None
+        wait = None
+        if response is not None:
+            wait = retry_after(response, wait_hint, throttled=slow_down)
         if wait is not None and wait > policy.max_retry_after:
             raise GaveUp(tries, error, response, uncertain, wait)
         # Only the failure just seen decides: an earlier ambiguous try of a request that is
@@ -161,10 +168,14 @@ def send_with_retries(
 
 
 def retry_after(
-    response: httpx.Response, hint: Callable[[httpx.Response], float | None] | None = None
+    response: httpx.Response,
+    hint: Callable[[httpx.Response], float | None] | None = None,
+    *,
+    throttled: bool = False,
 ) -> float | None:
     """Seconds the server asked us to wait: `Retry-After` (seconds or an HTTP date), else
-    the vendor's own hint in a 429 body, else None."""
+    the vendor's own hint in a 429 (or another answer the caller calls `throttled`), else
+    None."""
     header = response.headers.get("Retry-After", "").strip()
     if header:
         try:
@@ -177,7 +188,7 @@ def retry_after(
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return max(0.0, moment.timestamp() - time.time())
-    if response.status_code == 429 and hint is not None:
+    if (response.status_code == 429 or throttled) and hint is not None:
         return hint(response)
     return None
 

@@ -1,8 +1,9 @@
 """What the code and the documentation cite can be followed from a fresh clone.
 
-Comments, templates, workflows and tests cite `docs/<page>.md#<section>` (or a public URL),
-never documents that live outside the repository; every relative link in the Markdown
-files leads to a file, and every `#section` to a heading, that exists.
+Comments, templates, workflows, tests, benchmarks and build files cite
+`docs/<page>.md#<section>` (or a public URL), never documents that live outside the
+repository; every relative link in the Markdown files leads to a file, and every `#section`
+to a heading, that exists.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CITING = ("newsletter", "templates", ".github", "tests")
-CITING_SUFFIXES = {".py", ".j2", ".yml", ".yaml", ".toml", ".md", ".txt"}
+CITING = ("newsletter", "templates", ".github", "tests", "bench", "examples", ".ci")
+CITING_FILES = ("Makefile", "pyproject.toml", "babel.cfg", "MANIFEST.in")
+CITING_SUFFIXES = {".py", ".j2", ".yml", ".yaml", ".toml", ".md", ".txt", ".mjs", ".cfg", ""}
 DOCS_CITATION = re.compile(r"\bdocs/[\w./-]+\.md(?:#[\w-]+)?")
 # Documents the project was written from but does not ship, spelt so that this file is no
 # match. A provider module's `SPEC` constant is code, not a citation: preceded by a dot or a
@@ -41,6 +43,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def citing_files() -> Iterator[Path]:
+    yield from (ROOT / name for name in CITING_FILES)
     for folder in CITING:
         for path in sorted((ROOT / folder).rglob("*")):
             # Installed npm packages (tests/tools/node_modules) are not the project's words.

@@ -150,9 +150,7 @@ def test_a_pull_request_is_opened_found_and_updated(fake: GitHubFake) -> None:
     updated = github.update_pull(opened.number, title="Issue, again", body="Look again")
     assert (updated.title, updated.body) == ("Issue, again", "Look again")
     github.comment(opened.number, "Updated")
-    github.add_labels(opened.number, ["newsletter"])
     assert fake.pulls[opened.number].comments == ["Updated"]
-    assert fake.pulls[opened.number].labels == ["newsletter"]
 
 
 def test_other_branches_pull_requests_are_not_ours(fake: GitHubFake) -> None:
@@ -197,7 +195,7 @@ def test_merged_and_closed_pull_requests_are_told_apart(fake: GitHubFake) -> Non
     newest, oldest = github.pulls_from(BRANCH, state="all")
     assert (newest.number, newest.state, newest.merged) == (closed.number, "closed", False)
     assert (oldest.number, oldest.merged) == (merged.number, True)
-    assert github.get_pull(merged.number).merge_commit_sha == merge_commit
+    assert oldest.merge_commit_sha == merge_commit
     assert github.pulls_from(BRANCH) == []
 
 

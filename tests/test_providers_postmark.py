@@ -262,9 +262,7 @@ def test_split_batches_measures_the_bodies_exactly() -> None:
     shared = b'"Subject":"x"}'
     people = [Subscriber(f"r{i}@example.net", "Zoë" * (i % 3)) for i in range(9)]
     for limit in range(60, 400, 7):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(postmark, "MAX_BATCH_BYTES", limit)
-            batches = postmark.split_batches(shared, people)
+        batches = postmark.split_batches(shared, people, max_bytes=limit)
         assert [s for b in batches for s in b] == people
         for batch in batches:
             assert len(batch) == 1 or len(batch_body(shared, batch)) <= limit

@@ -19,7 +19,7 @@ from newsletter.message import build_message
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render import GMAIL_CLIP_BYTES, RenderSettings, build_emails, html_size
-from newsletter.render.compiler import _xml_error_line
+from newsletter.render.compiler import markup_error_line
 from newsletter.render.environment import BUILTIN_TEMPLATES
 
 BLOG = "https://blog.example.org/"
@@ -498,7 +498,7 @@ def test_an_email_gmail_would_clip_is_refused_and_one_just_under_goes_out(
 @pytest.mark.parametrize("path", sorted(BUILTIN_TEMPLATES.glob("*.mjml.j2")), ids=lambda p: p.name)
 def test_builtin_mjml_templates_are_well_formed(path: Path) -> None:
     # the error locator relies on this: a built-in template must never be blamed
-    assert _xml_error_line(path.read_text(encoding="utf-8")) is None
+    assert markup_error_line(path.read_text(encoding="utf-8")) is None
 
 
 def test_an_author_template_overrides_only_its_own_file(tmp_path: Path) -> None:

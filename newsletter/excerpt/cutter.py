@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from lxml.html import HtmlElement
 
+from newsletter.config import ExcerptConfig
 from newsletter.excerpt.breaks import find_break, strip_teaser_trailer
 from newsletter.excerpt.furniture import remove_furniture
 from newsletter.excerpt.length import cut_to_length
@@ -48,7 +49,12 @@ _NOT_PROSE = HEADING_TAGS | {"pre", "figcaption", "td", "th"}
 """A heading, code or a caption that stops without a full stop is not a sentence cut short."""
 
 
-def cut(post: Post, *, markers: Sequence[str] = (), fallback_words: int = 200) -> Excerpt:
+def cut(
+    post: Post,
+    *,
+    markers: Sequence[str] = (),
+    fallback_words: int = ExcerptConfig.fallback_words,
+) -> Excerpt:
     """The post up to its break, as email-safe HTML and plain text.
 
     `markers` are the author's extra break markers (see `markers.py` for how each entry is

@@ -284,17 +284,21 @@ class PostmarkProvider:
 
 
 def split_batches(
-    shared: bytes, subscribers: Sequence[Subscriber], *, marks: bytes = b""
+    shared: bytes,
+    subscribers: Sequence[Subscriber],
+    *,
+    marks: bytes = b"",
+    max_bytes: int = MAX_BATCH_BYTES,
 ) -> list[Sequence[Subscriber]]:
     """Consecutive batches of at most MAX_BATCH messages whose `batch_body` is at most
-    MAX_BATCH_BYTES (a single message over it still goes alone, for Postmark to refuse).
+    `max_bytes` (a single message over it still goes alone, for Postmark to refuse).
     `marks` are as long as any batch's will be."""
     batches: list[Sequence[Subscriber]] = []
     start, size = 0, 2  # the array's brackets
     marked = len(marks) + 1 if marks else 0
     for index, subscriber in enumerate(subscribers):
         message = len(b'{"To":,') + len(_encode(subscriber.to_header)) + marked + len(shared)
-        if index > start and (index - start == MAX_BATCH or size + 1 + message > MAX_BATCH_BYTES):
+        if index > start and (index - start == MAX_BATCH or size + 1 + message > max_bytes):
             batches.append(subscribers[start:index])
             start, size = index, 2
         size += message + (1 if index > start else 0)  # and the comma between messages

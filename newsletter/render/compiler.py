@@ -55,7 +55,7 @@ def _locate(
     env: jinja2.Environment, template: str, *, reason: str, needle: str | None = None
 ) -> ConfigError:
     for filename, source in referenced_sources(env, template):
-        line = _line_of(needle, source) if needle else _xml_error_line(source)
+        line = _line_of(needle, source) if needle else markup_error_line(source)
         if line:
             return ConfigError(
                 f"The template {display_name(filename)} produces invalid MJML on line {line} "
@@ -72,7 +72,7 @@ def _line_of(tag: str, source: str) -> int | None:
     return source.count("\n", 0, found.start()) + 1 if found else None
 
 
-def _xml_error_line(source: str) -> int | None:
+def markup_error_line(source: str) -> int | None:
     """Where the template source stops being well-formed markup, ignoring Jinja syntax
     (replaced so that line numbers stay the same)."""
     markup = _JINJA_STATEMENT.sub(lambda m: "\n" * m.group(0).count("\n"), source)

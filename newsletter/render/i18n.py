@@ -115,13 +115,9 @@ def parse_locale(value: str) -> NewsletterLocale | None:
     )
 
 
+@functools.cache
 def shipped_catalogues() -> frozenset[str]:
     """Every language with a compiled catalogue in the package."""
-    return _shipped()
-
-
-@functools.cache
-def _shipped() -> frozenset[str]:
     return frozenset(
         path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
     )
@@ -234,7 +230,7 @@ def _bcp47_case(part: str, index: int) -> str:
 
 
 def _catalogue_for(locale: babel.Locale) -> str:
-    shipped = _shipped()
+    shipped = shipped_catalogues()
     candidates = []
     if locale.script:
         candidates.append(f"{locale.language}_{locale.script}")

@@ -1,7 +1,7 @@
-"""GitHub's REST API, the eleven operations the review flow uses, backed by a real bare git
+"""GitHub's REST API, the operations the review flow uses, backed by a real bare git
 repository (the API description's git/get-ref, git/create-ref, git/update-ref,
 repos/get-content, repos/create-or-update-file-contents, pulls/list, pulls/create, pulls/get,
-pulls/update, issues/create-comment, issues/add-labels; API version 2022-11-28).
+pulls/update, issues/create-comment; API version 2022-11-28).
 
 It answers with the documented status codes and error bodies (`basic-error`:
 message, documentation_url, status; `validation-error`: plus `errors[]`) and rejects what
@@ -219,7 +219,7 @@ class GitHubFake(FakeApi, BareRepository):
             return self._needs("pull-requests", "write") or self._update_pull(
                 self.pulls[number], body
             )
-        issue_match = re.fullmatch(r"/issues/(\d+)/(comments|labels)", rest)
+        issue_match = re.fullmatch(r"/issues/(\d+)/comments", rest)
         if issue_match and method == "POST":
             number = int(issue_match.group(1))
             # A pull request is an issue; either permission lets a token write to it.
@@ -228,9 +228,7 @@ class GitHubFake(FakeApi, BareRepository):
                 return denied
             if number not in self.pulls:
                 return error(404, "Not Found")
-            if issue_match.group(2) == "comments":
-                return self._comment(self.pulls[number], body)
-            return self._add_labels(self.pulls[number], body)
+            return self._comment(self.pulls[number], body)
         return error(404, "Not Found")
 
     def _needs(self, permission: str, level: str) -> Reply | None:
@@ -462,7 +460,7 @@ class GitHubFake(FakeApi, BareRepository):
         pull.updated_at = self._now()
         return Reply(200, self._full(pull))
 
-    # issues/create-comment, issues/add-labels
+    # issues/create-comment
 
     def _comment(self, pull: Pull, body: dict[str, Any]) -> Reply:
         missing = missing_fields(body, ("body",))
@@ -484,18 +482,6 @@ class GitHubFake(FakeApi, BareRepository):
                 "updated_at": self._now(),
             },
         )
-
-    def _add_labels(self, pull: Pull, body: dict[str, Any]) -> Reply:
-        labels = body.get("labels")
-        if not isinstance(labels, list) or not labels:
-            return invalid("Invalid request.\n\nlabels must have at least 1 item", "labels")
-        for label in labels:
-            name = label if isinstance(label, str) else (label or {}).get("name")
-            if not isinstance(name, str) or not name:
-                return invalid("Invalid request.\n\nlabels is invalid", "labels")
-            if name not in pull.labels:
-                pull.labels.append(name)
-        return Reply(200, [label_object(name) for name in pull.labels])
 
     # --- shapes ----------------------------------------------------------------------------
 
