@@ -20,13 +20,12 @@ CITING_FILES = ("Makefile", "pyproject.toml", "babel.cfg", "MANIFEST.in")
 CITING_SUFFIXES = {".py", ".j2", ".yml", ".yaml", ".toml", ".md", ".txt", ".mjs", ".cfg", ""}
 DOCS_CITATION = re.compile(r"\bdocs/[\w./-]+\.md(?:#[\w-]+)?")
 # Documents the project was written from but does not ship, spelt so that this file is no
-# match. A provider module's `SPEC` constant is code, not a citation: preceded by a dot or a
-# backtick, or followed by `=`, an attribute or a backtick.
+# match.
 _SPEC = "SPE" + "C"
 OUTSIDE = re.compile(
     "|".join(
         (
-            rf"(?<![.`\w]){_SPEC}(?![\w`]|\.\w|\s*=)",
+            rf"\b{_SPEC}\b",
             r"\bDESIG" + r"N\b",
             "refer" + "ence/",
             "feed-" + "excerpts",

@@ -54,7 +54,7 @@ def api() -> Iterator[EchoApi]:
 
 def acme_message(body: Any) -> str:
     """Acme answers in Buttondown's shapes, or Mailgun's for a rate limit."""
-    return buttondown.error_message(body) or mailgun.SPEC.api.error_message(body)  # type: ignore[union-attr]
+    return buttondown.error_message(body) or mailgun.PROVIDER.api.error_message(body)  # type: ignore[union-attr]
 
 
 ACME = Api(
@@ -172,9 +172,9 @@ def test_basic_auth_token_echoed_back_is_redacted_too(api: EchoApi) -> None:
 
     token = base64.b64encode(f"api:{SECRET}".encode()).decode()
     api.fail_next(400, {"message": f"bad header Basic {token}"})
-    assert mailgun.SPEC.api is not None
+    assert mailgun.PROVIDER.api is not None
     http = ApiClient(
-        mailgun.SPEC.api,
+        mailgun.PROVIDER.api,
         base_url=api.url,
         secret=SECRET,
         secret_env="MAILGUN_API_KEY",
@@ -224,20 +224,22 @@ def vendor_message(spec_api: Api | None, response: httpx.Response) -> str:
 
 
 def test_each_vendor_reads_its_own_error_bodies() -> None:
-    assert vendor_message(mailgun.SPEC.api, httpx.Response(401, json="Forbidden")) == "Forbidden"
     assert (
-        vendor_message(mailgun.SPEC.api, httpx.Response(400, json={"message": "to is missing"}))
+        vendor_message(mailgun.PROVIDER.api, httpx.Response(401, json="Forbidden")) == "Forbidden"
+    )
+    assert (
+        vendor_message(mailgun.PROVIDER.api, httpx.Response(400, json={"message": "to is missing"}))
         == "to is missing"
     )
     assert (
         vendor_message(
-            postmark.SPEC.api, httpx.Response(422, json={"ErrorCode": 300, "Message": "Bad To"})
+            postmark.PROVIDER.api, httpx.Response(422, json={"ErrorCode": 300, "Message": "Bad To"})
         )
         == "Bad To"
     )
     assert (
         vendor_message(
-            resend.SPEC.api,
+            resend.PROVIDER.api,
             httpx.Response(
                 422, json={"statusCode": 422, "name": "validation_error", "message": "Invalid from"}
             ),
@@ -245,11 +247,13 @@ def test_each_vendor_reads_its_own_error_bodies() -> None:
         == "Invalid from"
     )
     assert (
-        vendor_message(buttondown.SPEC.api, httpx.Response(401, json={"detail": "Invalid token."}))
+        vendor_message(
+            buttondown.PROVIDER.api, httpx.Response(401, json={"detail": "Invalid token."})
+        )
         == "Invalid token."
     )
     # A proxy's or load balancer's page in front of the API is quoted as text.
-    assert vendor_message(postmark.SPEC.api, httpx.Response(502, text="Bad gateway")) == (
+    assert vendor_message(postmark.PROVIDER.api, httpx.Response(502, text="Bad gateway")) == (
         "Bad gateway"
     )
 

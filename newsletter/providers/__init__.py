@@ -1,7 +1,7 @@
 """Provider registry: a lookup from `provider.name` to the spec its adapter module declares.
 
-Adding a provider is one new module that declares `SPEC` (see `providers/base.py`) and one
-line in `MODULES`. Only the chosen provider's module is imported.
+Adding a provider is one new module that declares `PROVIDER`, its `ProviderSpec` (see
+`providers/base.py`), and one line in `MODULES`. Only the chosen provider's module is imported.
 
 `traits_for` needs no secret, so `preview` and `check` render exactly what `send` would;
 `create` reads the provider's secret from the environment mapping it is handed (never from
@@ -42,7 +42,7 @@ def spec_for(name: str) -> ProviderSpec:
         raise ConfigError(
             f"Unknown provider {name!r}; provider.name must be one of {', '.join(MODULES)}."
         )
-    spec: ProviderSpec = importlib.import_module(MODULES[name]).SPEC
+    spec: ProviderSpec = importlib.import_module(MODULES[name]).PROVIDER
     return spec
 
 

@@ -104,7 +104,7 @@ def _validation_item(item: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="buttondown",
     credential_env="BUTTONDOWN_API_KEY",
     options=HTTP_OPTIONS,

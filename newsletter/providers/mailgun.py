@@ -332,7 +332,7 @@ def _create(setup: Setup) -> MailgunProvider:
     )
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="mailgun",
     credential_env="MAILGUN_API_KEY",
     options={

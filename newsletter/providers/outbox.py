@@ -63,7 +63,7 @@ def _unused_path(directory: Path, name: str) -> Path:
     return path
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="outbox",
     credential_env=None,
     options={"dir": Option(checks.path, default=Path("outbox"))},

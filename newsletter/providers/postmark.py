@@ -350,7 +350,7 @@ def _encode(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="postmark",
     credential_env="POSTMARK_SERVER_TOKEN",
     options={

@@ -216,7 +216,7 @@ def _id(answer: Any) -> str:
     )
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="resend",
     credential_env="RESEND_API_KEY",
     options={**HTTP_OPTIONS, "audience_id": Option(checks.nonempty_string)},

@@ -296,7 +296,7 @@ def _unsubscribe(setup: Setup) -> Unsubscribe:
     return Unsubscribe(url=url, list_unsubscribe=f"<{url}>", one_click=url.startswith("https://"))
 
 
-SPEC = ProviderSpec(
+PROVIDER = ProviderSpec(
     name="smtp",
     credential_env=PASSWORD_ENV,
     options={
