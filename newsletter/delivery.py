@@ -102,7 +102,18 @@ class Delivery:
 
     def begin(self, posts: Sequence[Post], key: str) -> None:
         self.records.mark(posts, Status.PENDING, at=self.clock(), idempotency_key=key)
+        if isinstance(self.provider, Settles) and not self.draft:
+            # Saved with the pending marks: a run that dies before its first batch then leaves
+            # a send with nothing in doubt, which the next run finishes without `resolve`.
+            self.open_progress(self.provider, key)
         self.ledger.save()
+
+    def open_progress(self, provider: Settles, key: str) -> None:
+        """Start the send's `Progress` (whom it reached, which batches are in doubt)."""
+        if self.records.progress(key) is None:
+            check = provider.fingerprint(CHECK_TEXT)
+            self.records.keep_progress(Progress(key, began=self.clock(), check=check))
+            self.opened.add(key)
 
     def commit(self, posts: Sequence[Post], receipt: Receipt, key: str) -> None:
         self.records.drop_progress(key)
@@ -179,11 +190,7 @@ class LedgerJournal:
     def __init__(self, delivery: Delivery, provider: Settles, key: str) -> None:
         self.delivery = delivery
         self.key = key
-        records = delivery.records
-        if records.progress(key) is None:
-            check = provider.fingerprint(CHECK_TEXT)
-            records.keep_progress(Progress(key, began=delivery.clock(), check=check))
-            delivery.opened.add(key)
+        delivery.open_progress(provider, key)
 
     @property
     def served(self) -> frozenset[str]:

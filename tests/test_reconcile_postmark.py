@@ -455,3 +455,65 @@ def test_the_search_stand_in_answers_in_postmarks_shape(tmp_path: Path) -> None:
     assert message["To"][0]["Email"] in message["Recipients"]
     assert nothing == {"TotalCount": 0, "Messages": []}
     assert refused.status_code == 401
+
+
+class DiesBeforeItsFirstBatch:
+    """The real Postmark adapter, in a process that dies (as under `kill -9`) once it is
+    handed the email, before any batch's request: what it leaves on disk is kept."""
+
+    def __init__(self, real: Any, ledger_path: Path) -> None:
+        self.real = real
+        self.traits = real.traits
+        self.vendor = real.vendor
+        self.ledger_path = ledger_path
+        self.left_on_disk = b""
+
+    def send_marked(self, email: Any, *, idempotency_key: str, journal: Any) -> Any:
+        self.left_on_disk = self.ledger_path.read_bytes()
+        raise KeyboardInterrupt
+
+    def send(self, email: Any, *, idempotency_key: str) -> Any:
+        raise AssertionError("a provider that settles is sent through send_marked")
+
+    def send_test(self, email: Any, *, address: str) -> Any:
+        return self.real.send_test(email, address=address)
+
+    def fingerprint(self, address: str) -> str:
+        return str(self.real.fingerprint(address))
+
+    def look_up(self, batch: Any, *, now: datetime) -> Any:
+        return self.real.look_up(batch, now=now)
+
+    def owed(self, served: frozenset[str]) -> int:
+        return int(self.real.owed(served))
+
+    def verify(self) -> tuple[str, ...]:
+        return tuple(self.real.verify())
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_run_killed_before_its_first_batch_is_finished_by_the_next_without_resolve(
+    tmp_path: Path,
+) -> None:
+    """The send's record is on disk from the moment its posts are pending, so a run that dies
+    before its first request leaves nothing in doubt: the next send sends to everyone, once,
+    with no `resolve`."""
+    with PostmarkFake(SECRET) as fake:
+        settings = blog(tmp_path, fake, 700, concurrency=1)
+        path = tmp_path / "state" / "ledger.json"
+        dying = DiesBeforeItsFirstBatch(create(settings, SECRETS, sleep=SleepRecorder()), path)
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.send(
+                settings, SendOptions(), SECRETS, lambda line: None, provider=dying, now=lambda: T0
+            )
+        path.write_bytes(dying.left_on_disk)
+        assert status(tmp_path) == "pending" and not batch_posts(fake)
+
+        notes: list[str] = []
+        send(settings, T0 + timedelta(minutes=1), notes)
+
+    assert status(tmp_path) == "sent"
+    assert len(received(fake)) == 700 and set(received(fake).values()) == {1}
+    assert any("reached 0 recipient(s); 700 more" in note for note in notes)
