@@ -86,6 +86,13 @@ class Delivery:
         self.begin(posts, key)
         return self._attempt(email, posts, key)
 
+    def send_all(self, emails: Sequence[Email], posts: Sequence[Post]) -> list[Receipt]:
+        """Send a new run's emails in order, each with the posts it carries."""
+        by_id = {post.id: post for post in posts}
+        return [
+            self.send(email, [by_id[post_id] for post_id in email.post_ids]) for email in emails
+        ]
+
     def retry(
         self, batches: Sequence[Batch], render: Callable[[Sequence[Post]], Sequence[Email]]
     ) -> tuple[list[Email], list[Receipt]]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from newsletter.errors import ConfigError
 from newsletter.ledger import RunRecord
 from newsletter.schedule import Schedule, SlotDecision, decide, describe_duration
+
+if TYPE_CHECKING:
+    from newsletter.config import ReviewConfig
 
 SERVING_RESULTS = frozenset({"sent", "nothing new"})
 """Run results that mean the slot's issue went out, or that there was none to send."""
@@ -44,6 +47,22 @@ def served_slots(runs: Iterable[RunRecord]) -> set[str]:
 
 def slot_gate(schedule: Schedule, now: datetime, runs: Iterable[RunRecord]) -> SlotDecision:
     return decide(schedule, now, served_slots(runs))
+
+
+def scheduled_gate(
+    schedule: Schedule | None, scheduled: bool, now: datetime, runs: Iterable[RunRecord]
+) -> SlotDecision | None:
+    """The slot decision a `send --scheduled` run goes by; None for a send a person ran, or
+    a blog without a `[schedule]` (it sends whenever the job runs)."""
+    return slot_gate(schedule, now, runs) if scheduled and schedule is not None else None
+
+
+def sends_approved_issue(options: ScheduledOptions, review: ReviewConfig) -> bool:
+    """For `send --scheduled`: refuses a person's options (`refuse_with_scheduled`), then
+    says whether what goes out is the issue a merged review approved (review mode) rather
+    than the feed's new posts."""
+    refuse_with_scheduled(options)
+    return review.by_pull_request
 
 
 def slot_note(decision: SlotDecision) -> str:

@@ -36,8 +36,8 @@ from newsletter.review.settle import Settlement, settle
 from newsletter.schedule import describe_duration
 
 if TYPE_CHECKING:
-    from newsletter.pipeline import Notify, Seams
     from newsletter.providers.base import Provider
+    from newsletter.run import Notify, Seams
 
 
 def send_approved(

@@ -39,7 +39,7 @@ from newsletter.schedule import Slot
 from newsletter.scheduled import slot_gate
 
 if TYPE_CHECKING:
-    from newsletter.pipeline import Notify, Seams
+    from newsletter.run import Notify, Seams
 
 Pictures = Callable[[Path], Sequence[Path]]
 """Takes an email's HTML file; returns its desktop and phone PNGs (screenshot.screenshot)."""
