@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -357,6 +359,62 @@ def test_an_approved_issue_waiting_for_its_slot_blocks_a_new_review(blog: Blog) 
 
 
 # --- refusals ---------------------------------------------------------------------------------
+
+
+def rewritten(data: bytes, old: str, new: str) -> bytes:
+    """The review file with `old` replaced in its email and the digest computed again, as
+    someone who read the docs could do by hand: the digest alone cannot tell."""
+    document = json.loads(data)
+    for part in ("html", "text", "subject"):
+        document["emails"][0][part] = document["emails"][0][part].replace(old, new)
+    del document["digest"]
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    document["digest"] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def test_a_review_file_changed_on_the_branch_before_the_merge_is_refused(blog: Blog) -> None:
+    blog.publish_feed(post(1), post(2))
+    blog.review(MONDAY + timedelta(hours=9))
+    (pull,) = blog.fake.open_pulls()
+    # Someone pushes a commit to the review branch: the pictures and the HTML file the
+    # reviewer looks at still show the issue newsletter rendered.
+    git(blog.work, "fetch", "--quiet", "origin")
+    git(blog.work, "checkout", "--quiet", BRANCH)
+    path = blog.work / ISSUE
+    path.write_bytes(rewritten(path.read_bytes(), "Post number 1", "Win a prize"))
+    git(blog.work, "commit", "--quiet", "-am", "Tweak the email")
+    git(blog.work, "push", "--quiet", "origin", BRANCH)
+    git(blog.work, "checkout", "--quiet", "main")
+    blog.fake.merge(pull.number)
+    blog.pull()
+    assert load_issue(path.read_bytes(), ISSUE).subject.startswith("Win a prize")
+
+    with pytest.raises(SafetyRefusal, match="not the one `newsletter review` wrote"):
+        blog.scheduled_send(SLOT + timedelta(minutes=2))
+    assert blog.outbox() == []
+    assert blog.handed_over == []
+    assert all(r.status is not Status.SENT for r in blog.ledger().destination("outbox").records())
+    # The way out the refusal names: a new review, which the refused file does not block.
+    again = blog.review(SLOT + timedelta(minutes=5), scheduled=False)
+    assert "Opened the review pull request" in again.outcome
+    assert "Win a prize" not in the_review(blog).subject
+
+
+def test_a_review_file_changed_on_the_default_branch_after_the_merge_is_refused(
+    blog: Blog,
+) -> None:
+    blog.publish_feed(post(1))
+    blog.review(MONDAY + timedelta(hours=9))
+    (pull,) = blog.fake.open_pulls()
+    blog.fake.merge(pull.number)
+    blog.pull()
+    path = blog.work / ISSUE
+    path.write_bytes(rewritten(path.read_bytes(), "Post number 1", "Win a prize"))
+
+    with pytest.raises(SafetyRefusal, match="not the one `newsletter review` wrote"):
+        blog.scheduled_send(SLOT + timedelta(minutes=2))
+    assert blog.outbox() == []
 
 
 def test_a_repository_that_keeps_actions_from_opening_pull_requests_is_named(blog: Blog) -> None:

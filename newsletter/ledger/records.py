@@ -89,6 +89,9 @@ class RunRecord:
     slot: str = ""
     """The schedule's slot this run served (`schedule.Slot.id`), when it ran for one: how a
     later scheduled run knows the slot's issue has gone out."""
+    issue: str = ""
+    """The digest of the review file a `review` run wrote: how the send knows that the file a
+    merge approved is the one newsletter rendered and the pull request showed."""
 
 
 class DestinationLedger:

@@ -154,7 +154,7 @@ RUN = Record(
         "result": TEXT,
         "posts": list_of(TEXT),
     },
-    optional={"detail": TEXT, "slot": TEXT},
+    optional={"detail": TEXT, "slot": TEXT, "issue": TEXT},
 )
 LEDGER = Record(
     required={"version": VERSION},

@@ -176,6 +176,7 @@ class Ledger:
                         "posts": tuple(fields["posts"]),
                         "detail": fields["detail"] or "",
                         "slot": fields["slot"] or "",
+                        "issue": fields["issue"] or "",
                     }
                 )
                 for fields in values["runs"]
@@ -286,4 +287,6 @@ def _run_document(run: RunRecord) -> dict[str, Any]:
         document["detail"] = run.detail
     if run.slot:
         document["slot"] = run.slot
+    if run.issue:
+        document["issue"] = run.issue
     return document

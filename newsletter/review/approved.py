@@ -31,6 +31,7 @@ from newsletter.review.place import (
     github_from,
     read_approved,
     review_place,
+    written_by_review,
 )
 from newsletter.review.settle import Settlement, settle
 from newsletter.schedule import describe_duration
@@ -87,6 +88,14 @@ def send_approved(
                 "Some posts of the approved issue went out another way (send --post), so it "
                 "is not sent as a whole; the next review takes the rest.",
                 approved,
+            )
+        if not written_by_review(approved, ledger.runs):
+            ledger.save()
+            raise SafetyRefusal(
+                f"The approved review file {place.issue_file} is not the one `newsletter "
+                "review` wrote (the ledger records no review of it): it was changed on the "
+                "review branch or after the merge, so it is not sent; run `newsletter review` "
+                "to make a new review and approve that one."
             )
         if approved.destination != records.name:
             raise ConfigError(

@@ -32,7 +32,14 @@ from newsletter.report import Report
 from newsletter.review import pull_body
 from newsletter.review.approved import record_settlement
 from newsletter.review.issue import ReviewIssue, dump_issue, review_from
-from newsletter.review.place import Approval, approval_of, github_from, read_approved, review_place
+from newsletter.review.place import (
+    Approval,
+    approval_of,
+    github_from,
+    read_approved,
+    review_place,
+    written_by_review,
+)
 from newsletter.review.publish import publish
 from newsletter.review.settle import settle
 from newsletter.schedule import Slot
@@ -86,7 +93,12 @@ def review(
             )
 
         approved = read_approved(place)
-        if approved is not None and approval_of(approved, records) is Approval.WAITING:
+        # A file no review wrote is never sent (approved.py), so it holds nothing back.
+        if (
+            approved is not None
+            and approval_of(approved, records) is Approval.WAITING
+            and written_by_review(approved, ledger.runs)
+        ):
             return done(
                 "An approved issue is waiting to go out"
                 + (f" at its slot ({approved.slot})" if approved.slot else "")
@@ -174,6 +186,7 @@ def review(
                 ids,
                 f"pull request #{published.pull.number}",
                 slot=slot.id if slot else "",
+                issue=issue.digest,
             )
         )
         return done(outcome, plan, [*feed.warnings, *warnings])

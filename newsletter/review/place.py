@@ -8,7 +8,7 @@ it from the checkout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 from newsletter.config import Config
 from newsletter.errors import ConfigError, LedgerError
 from newsletter.github import GitHub, Repository
-from newsletter.ledger import DestinationLedger, Status
+from newsletter.ledger import DestinationLedger, RunRecord, Status
 from newsletter.models import Post
 from newsletter.review.issue import FOLDER, ISSUE_FILE, ReviewIssue, load_issue
 
@@ -85,6 +85,17 @@ def approval_of(issue: ReviewIssue, records: DestinationLedger) -> Approval:
     if any(handled):
         return Approval.SUPERSEDED
     return Approval.WAITING
+
+
+def written_by_review(issue: ReviewIssue, runs: Iterable[RunRecord]) -> bool:
+    """Whether a `review` run recorded this file's digest when it published it.
+
+    The digest inside the file catches an accident (a hand edit, a conflict resolved in it),
+    but anyone can compute it again. The ledger, on the default branch, remembers the digest
+    of each file newsletter itself rendered and put in the pull request; a file changed on
+    the review branch, or on the default branch after the merge, is in none of them, so the
+    send refuses it rather than mail something other than what the pull request showed."""
+    return any(run.command == "review" and run.issue == issue.digest for run in runs)
 
 
 def _status(records: DestinationLedger, post: Post) -> Status | None:
