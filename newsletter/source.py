@@ -94,10 +94,9 @@ def fetch_all(
     from newsletter import feed as feeds
 
     chosen = chosen_feeds(config, override)
-    fetched = []
-    for settings in chosen:
+
+    def load(settings: FeedConfig, validators: Validators | None) -> Fetched:
         location = settings.url or ""
-        validators = remembered.validators(location) if remembered is not None else None
         notify(f"Reading the feed {location}")
         try:
             feed, result = feeds.load(
@@ -113,7 +112,19 @@ def fetch_all(
             raise _naming(error, settings) from None
         if feed is not None:
             feed = _marked(feed, settings, several=config.several_feeds)
-        fetched.append(Fetched(feed, location, None if feed is None else result.validators))
+        return Fetched(feed, location, None if feed is None else result.validators)
+
+    fetched = [
+        load(
+            settings, remembered.validators(settings.url or "") if remembered is not None else None
+        )
+        for settings in chosen
+    ]
+    if fetched[0].feed is None and any(item.feed is not None for item in fetched[1:]):
+        # The newsletter bears the first feed's title, home page and language (README, "In
+        # your readers' language"), which a 304 does not give: read it whole, once, when
+        # another feed brings posts, rather than name the email after that other feed.
+        fetched[0] = load(chosen[0], None)
     return fetched
 
 
