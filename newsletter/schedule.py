@@ -124,6 +124,11 @@ def parse_days(value: object) -> tuple[int, ...]:
 
 
 def parse_time(value: object) -> time:
+    # `time = 08:00` without quotes is TOML's own local time, which tomllib reads as a time.
+    if isinstance(value, time) and value.tzinfo is None:
+        if value.second or value.microsecond:
+            raise ValueError(f'must be a 24-hour local time such as "08:00", not {value}')
+        return value
     if not isinstance(value, str) or not _TIME.fullmatch(value.strip()):
         raise ValueError(f'must be a 24-hour local time such as "08:00", not {value!r}')
     hours, minutes = value.strip().split(":")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from newsletter.config import parse_config
 from newsletter.schedule import (
     SLOT_OPEN_FOR,
     Schedule,
@@ -70,6 +71,21 @@ def test_times_are_24_hour_local_times(text: str, expected: time) -> None:
 def test_bad_times_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match="24-hour"):
         parse_time(value)
+
+
+def test_a_toml_time_of_day_is_read_as_the_author_meant_it() -> None:
+    # `time = 08:00` without quotes is TOML's own local-time type, which tomllib gives as a
+    # datetime.time: the same slot, not an error that shows a Python repr.
+    written = parse_config(
+        {
+            "feed": {"url": "https://blog.example.org/feed.xml"},
+            "newsletter": {"from": "Blog <news@blog.example.org>"},
+            "schedule": {"timezone": "Europe/London", "days": ["tuesday"], "time": time(8, 0)},
+        }
+    )
+    assert written.schedule is not None and written.schedule.time == time(8, 0)
+    with pytest.raises(ValueError, match=r'24-hour local time such as "08:00", not 08:00:30'):
+        parse_time(time(8, 0, 30))
 
 
 # --- every class of UTC offset ------------------------------------------------------------------
