@@ -49,6 +49,11 @@ def check(
     notify: Notify,
     **seams: Unpack[Seams],
 ) -> Report:
+    if config.newsletter.language:
+        # A tag CLDR does not know stops `send` when it renders; check says so first.
+        from newsletter.render.i18n import resolve_locale
+
+        resolve_locale(config.newsletter.language, ())
     run = Run(config, environ, notify, **seams)
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.

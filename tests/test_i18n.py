@@ -264,6 +264,26 @@ def test_a_bad_date_in_an_authors_template_names_the_template(tmp_path: Path) ->
         german_digest(templates_dir=tmp_path)
 
 
+def test_check_names_a_configured_language_cldr_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `send` would stop at rendering; `check`, the command to run first, must say so too.
+    from newsletter.cli import main
+    from tests.cli_harness import FeedPost, rss
+
+    post = FeedPost("post-1", "https://blog.example.org/1/", "One", datetime.now(UTC))
+    (tmp_path / "feed.xml").write_bytes(rss([post]))
+    config = tmp_path / "newsletter.toml"
+    for language, code in (("zz", 2), ("de-AT", 0)):
+        config.write_text(
+            f'[feed]\nurl = "feed.xml"\n[newsletter]\nfrom = "B <n@blog.example.org>"\n'
+            f'language = "{language}"\n',
+            encoding="utf-8",
+        )
+        assert main(["--config", str(config), "check"]) == code
+        assert ("newsletter.language 'zz'" in capsys.readouterr().err) is (code == 2)
+
+
 # --- start-up stays cheap ---------------------------------------------------------------------
 
 
