@@ -94,8 +94,9 @@ def send_approved(
             raise SafetyRefusal(
                 f"The approved review file {place.issue_file} is not the one `newsletter "
                 "review` wrote (the ledger records no review of it): it was changed on the "
-                "review branch or after the merge, so it is not sent; run `newsletter review` "
-                "to make a new review and approve that one."
+                "review branch or after the merge, or the review run's ledger was never "
+                "committed, so it is not sent; run `newsletter review` to make a new review "
+                "and approve that one."
             )
         if approved.destination != records.name:
             raise ConfigError(
