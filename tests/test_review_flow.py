@@ -358,6 +358,34 @@ def test_an_approved_issue_waiting_for_its_slot_blocks_a_new_review(blog: Blog) 
     assert blog.fake.open_pulls() == []
 
 
+@pytest.mark.parametrize(
+    ("slot_day", "review_run"),
+    [
+        # The clocks go back on Sunday 25 October 2026 (BST to GMT): the review's cron line,
+        # Saturday 08:00 BST, is 25 real hours before the slot, Sunday 08:00 GMT.
+        ("sunday", datetime(2026, 10, 24, 7, 0, tzinfo=UTC)),
+        # They go forward on Sunday 29 March 2026: Saturday 08:00 GMT is 23 hours before.
+        ("sunday", datetime(2026, 3, 28, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_reviews_own_cron_line_opens_it_in_a_daylight_saving_week(
+    blog: Blog, slot_day: str, review_run: datetime
+) -> None:
+    # init writes the review's line `hours_ahead` before the slot in wall-clock time, as
+    # GitHub's zoned cron reads it; the guard must agree, or that week's review opens only
+    # at the slot, a day late.
+    config = blog.work / "newsletter.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('["tuesday"]', f'["{slot_day}"]'),
+        encoding="utf-8",
+    )
+    published = review_run - timedelta(days=1)
+    blog.publish_feed(replace(post(1), published=published))
+    opened = blog.review(review_run)
+    assert "Opened the review pull request" in opened.outcome
+    assert "08:00" in the_review(blog).slot
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
+from zoneinfo import ZoneInfo
 
 from newsletter import source
 from newsletter.compose import compose, refuse_oversized
@@ -42,7 +43,7 @@ from newsletter.review.place import (
 )
 from newsletter.review.publish import publish
 from newsletter.review.settle import settle
-from newsletter.schedule import Slot
+from newsletter.schedule import Slot, wall_clock_moment
 from newsletter.scheduled import slot_gate
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def review(
             )
         slot = _target_slot(config, started, ledger)
         if options.scheduled and slot is not None:
-            opens = slot.starts - timedelta(hours=config.review.hours_ahead)
+            opens = review_opens(slot, config.review.hours_ahead)
             if started < opens:
                 return done(
                     f"The review for the slot {slot.describe()} opens "
@@ -199,6 +200,15 @@ def _target_slot(config: Config, now: datetime, ledger: Ledger) -> Slot | None:
         return None
     decision = slot_gate(config.schedule, now, ledger.runs)
     return decision.slot if decision.due and decision.slot is not None else decision.next_slot
+
+
+def review_opens(slot: Slot, hours_ahead: int) -> datetime:
+    """When the review of `slot` may open: `hours_ahead` before it on the wall clock, as the
+    workflow's cron line for it is written (GitHub reads it in the schedule's zone), so in a
+    week the clocks change the line's run is not an hour early for its own review."""
+    zone = ZoneInfo(slot.timezone)
+    wall = slot.local_start.replace(tzinfo=None) - timedelta(hours=hours_ahead)
+    return wall_clock_moment(wall, zone)
 
 
 def _review_files(
