@@ -386,6 +386,25 @@ def test_the_reviews_own_cron_line_opens_it_in_a_daylight_saving_week(
     assert "08:00" in the_review(blog).slot
 
 
+def test_a_review_run_from_a_terminal_says_to_push_the_ledger_that_records_it(blog: Blog) -> None:
+    # The send on the merge trusts only a review the default branch's ledger records.
+    blog.publish_feed(post(1))
+    by_hand = blog.review(MONDAY + timedelta(hours=9), scheduled=False)
+    assert "commit and push state/ledger.json" in by_hand.outcome
+    blog.fake.close(blog.fake.open_pulls()[0].number)
+    blog.publish_feed(post(1), post(2, days_before_monday=-6.5))
+    in_actions = review(
+        blog.config(),
+        ReviewOptions(scheduled=True),
+        {**blog.environ, "GITHUB_ACTIONS": "true"},
+        lambda line: None,
+        pictures=fake_pictures,
+        now=lambda: MONDAY + timedelta(days=7, hours=9),
+    )
+    assert "Opened the review pull request" in in_actions.outcome
+    assert "commit and push" not in in_actions.outcome
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Unpack
 from zoneinfo import ZoneInfo
 
@@ -178,6 +178,14 @@ def review(
             + (f" for the slot {slot_text}" if slot_text else "")
             + "; merging it approves the issue, closing it skips the posts."
         )
+        if environ.get("GITHUB_ACTIONS") != "true":
+            # In the workflow, its last step commits the ledger; from a terminal, the author
+            # must, since the send on the merge sends only a review that ledger records.
+            ledger_file = PurePosixPath(place.repository_folder).parent / config.state.path.name
+            outcome += (
+                f" Now commit and push {ledger_file}, which records this review: the send on "
+                "the merge sends only a review the default branch's ledger knows."
+            )
         ledger.add_run(
             RunRecord(
                 started,
