@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Config, load_config
-from newsletter.errors import SafetyRefusal
+from newsletter.errors import LedgerError, SafetyRefusal
 from newsletter.github_errors import GitHubSetupError
 from newsletter.ledger import Ledger, Status
 from newsletter.models import Email, Receipt
@@ -446,6 +446,26 @@ def test_a_review_file_changed_on_the_branch_before_the_merge_is_refused(blog: B
     again = blog.review(SLOT + timedelta(minutes=5), scheduled=False)
     assert "Opened the review pull request" in again.outcome
     assert "Win a prize" not in the_review(blog).subject
+
+
+def test_a_review_file_edited_by_hand_is_refused_and_replaced_by_the_next_review(
+    blog: Blog,
+) -> None:
+    blog.publish_feed(post(1))
+    blog.review(MONDAY + timedelta(hours=9))
+    (pull,) = blog.fake.open_pulls()
+    blog.fake.merge(pull.number)
+    blog.pull()
+    path = blog.work / ISSUE
+    path.write_text(path.read_text(encoding="utf-8").replace("Post number 1", "Post 1!"))
+
+    with pytest.raises(LedgerError, match="digest no longer matches"):
+        blog.scheduled_send(SLOT + timedelta(minutes=2))
+    assert blog.outbox() == []
+    # The refusal says to run `newsletter review`; that review must not stop on the same file.
+    again = blog.review(SLOT + timedelta(minutes=5), scheduled=False)
+    assert "Opened the review pull request" in again.outcome
+    assert [p.title for p in the_review(blog).posts] == ["Post number 1"]
 
 
 def test_a_review_file_changed_on_the_default_branch_after_the_merge_is_refused(

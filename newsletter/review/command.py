@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from newsletter import source
 from newsletter.compose import compose, refuse_oversized
 from newsletter.config import Config
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, LedgerError
 from newsletter.gather import plan_for
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.plan import Limits, Plan, Request
@@ -93,7 +93,16 @@ def review(
                 "review", traits.destination, traits.name, plan, (), (), said, tuple(warnings)
             )
 
-        approved = read_approved(place)
+        try:
+            approved = read_approved(place)
+        except LedgerError:
+            # The send refuses a file changed by hand or unreadable and says to review
+            # again; the review it asks for replaces that file rather than stop on it too.
+            approved = None
+            notes.append(
+                "The approved review file cannot be sent as it is (the send says why), so it "
+                "holds back no new review."
+            )
         # A file no review wrote is never sent (approved.py), so it holds nothing back.
         if (
             approved is not None
