@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -43,6 +43,9 @@ from newsletter.http import (
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
+_THIS_MACHINE = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Hosts a plain-http API address may name: a stand-in on this machine, where no network
+carries the token."""
 RETRY = RetryPolicy(attempts=3, base_delay=2.0, max_delay=8.0, max_retry_after=90.0)
 """Three tries; a rate limit that asks for a longer pause than a minute and a half fails
 the run now rather than hold the job."""
@@ -104,6 +107,19 @@ class Repository:
             raise ConfigError(
                 f"GITHUB_API_URL must be an http(s) address such as {DEFAULT_API_URL}, "
                 f"not {api_url!r}."
+            )
+        address = urlsplit(api_url)
+        if address.username is not None or address.password is not None:
+            # Errors name the address; a password in it would be printed with them.
+            raise ConfigError(
+                "GITHUB_API_URL must not carry a user name or password; the token comes from "
+                f"${TOKEN_ENV} alone."
+            )
+        if address.scheme == "http" and address.hostname not in _THIS_MACHINE:
+            # The token goes in a header: over plain http anyone on the way could read it.
+            raise ConfigError(
+                f"GITHUB_API_URL must be an https:// address (such as {DEFAULT_API_URL}), not "
+                f"{api_url!r}: over plain http the token would cross the network unencrypted."
             )
         return cls(api_url=api_url, owner=owner, name=name, token=token)
 

@@ -64,6 +64,30 @@ def test_a_missing_or_bad_variable_is_named(environ: dict[str, str], named: str)
     assert TOKEN not in caught.value.message
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://github.example.org/api/v3",  # the token would cross the network in clear
+        "https://x-access-token:ghs_other@github.example.org/api/v3",  # printed in errors
+    ],
+)
+def test_an_api_address_that_would_expose_a_token_is_refused(address: str) -> None:
+    environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "a/b", "GITHUB_API_URL": address}
+    with pytest.raises(ConfigError, match="GITHUB_API_URL") as caught:
+        Repository.from_environment(environ)
+    assert TOKEN not in caught.value.message and "ghs_other" not in caught.value.message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "[::1]:8080", "localhost:8080"])
+def test_plain_http_is_for_this_machine_only(host: str) -> None:
+    environ = {
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": "a/b",
+        "GITHUB_API_URL": f"http://{host}",
+    }
+    assert Repository.from_environment(environ).api_url == f"http://{host}"
+
+
 def test_the_api_address_defaults_to_github_com() -> None:
     repository = Repository.from_environment({"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "a/b"})
     assert repository.api_url == "https://api.github.com"
