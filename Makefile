@@ -4,7 +4,7 @@
 PYTHON ?= python
 SOURCES := newsletter tests bench
 
-.PHONY: help dev test test-fast lint format typecheck bench bench-full check
+.PHONY: help dev test test-fast lint format typecheck templates bench bench-full check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -28,6 +28,9 @@ format:  ## reformat and apply safe lint fixes
 
 typecheck:  ## mypy --strict on the package
 	$(PYTHON) -m mypy --strict newsletter
+
+templates:  ## after changing a built-in template: store its compiled code (newsletter/render/precompiled.py)
+	$(PYTHON) -c 'from newsletter.render import precompiled; precompiled.write()'
 
 bench:  ## the quick benchmark run, under a minute (printed; bench/README.md explains it)
 	$(PYTHON) bench/run.py --quick --output $(or $(TMPDIR),/tmp)/newsletter-bench-quick.md

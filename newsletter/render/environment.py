@@ -23,6 +23,7 @@ from newsletter.errors import ConfigError
 from newsletter.excerpt.plaintext import wrap
 from newsletter.render.i18n import ENGLISH, NewsletterLocale
 from newsletter.render.i18n import install as install_language
+from newsletter.render.precompiled import BuiltinTemplates
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -101,6 +102,8 @@ def environment(author_dir: Path | None, locale: NewsletterLocale = ENGLISH) -> 
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
+        # The built-in templates' code as compiled for the release (render/precompiled.py).
+        bytecode_cache=BuiltinTemplates(),
     )
     # Text templates wrap their own long lines (a title, the footer) as the excerpt's are.
     env.filters["wrap"] = wrap
