@@ -178,10 +178,11 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from newsletter import pipeline
-    from newsletter.report import status_lines
+    # Not through the pipeline: reading the ledger needs none of what fetches, renders or
+    # sends (tests/test_lazy_imports.py).
+    from newsletter.status import read_status, status_lines
 
-    _print(status_lines(pipeline.status(_config(args))))
+    _print(status_lines(read_status(_config(args))))
     return exit_codes.OK
 
 

@@ -37,6 +37,7 @@ from newsletter.run import SendOptions as SendOptions
 from newsletter.scheduled import scheduled_gate, sends_approved_issue
 from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
 from newsletter.source import feed_location
+from newsletter.status import read_status
 from newsletter.verify import verify, verify_configured
 
 # --- commands --------------------------------------------------------------------------------
@@ -218,8 +219,7 @@ def resolve(
 
 def status(config: Config) -> StatusReport:
     """What the ledger holds: per destination, its counts, latest sends and pending posts."""
-    labels = {feed.url: feed.label for feed in config.all_feeds if feed.url and feed.label}
-    return words.status_of(Ledger.read(config.state.path), labels)
+    return read_status(config)
 
 
 # --- the variants of send --------------------------------------------------------------------

@@ -1,25 +1,25 @@
 """What a run says: the terminal text and the Markdown step summary, from one `Report`.
 
 The pipeline returns a `Report` (what happened, as data, with its one-line outcome); this
-module words it, for the terminal (`plan_lines`, `status_lines`) and for the GitHub Actions
+module words it, for the terminal (`plan_lines`) and for the GitHub Actions
 step summary (`markdown_summary`, `failure_summary`). A change to what the author reads
-after a command goes here; `cli.py` only prints these lines.
+after a command goes here; `cli.py` only prints these lines. What `status` shows is in
+status.py, re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from newsletter.ledger import Ledger, PostRecord, RunRecord, Status, timestamp
 from newsletter.models import Email, Post, Receipt
 from newsletter.plan import Plan
-
-LATEST_SHOWN = 5
-"""How many of each destination's latest sends `status` lists."""
-RUNS_SHOWN = 10
+from newsletter.status import DestinationStatus as DestinationStatus
+from newsletter.status import StatusReport as StatusReport
+from newsletter.status import status_lines as status_lines
+from newsletter.status import status_of as status_of
 
 
 @dataclass(frozen=True)
@@ -39,52 +39,6 @@ class Report:
     risks: tuple[str, ...] = ()
     """What makes `check --strict` fail: a flood the next send would refuse, posts already
     sent whose guid or permalink moved (each is among the warnings too)."""
-
-
-@dataclass(frozen=True)
-class DestinationStatus:
-    name: str
-    counts: tuple[tuple[str, int], ...]
-    """How many records each status has, by status name."""
-    latest: tuple[PostRecord, ...]
-    """The latest sent or drafted posts, newest first."""
-    pending: tuple[PostRecord, ...]
-    skipped: tuple[PostRecord, ...] = ()
-    """Posts whose review pull request was closed unmerged, newest first."""
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    ledger: Path
-    destinations: tuple[DestinationStatus, ...]
-    runs: tuple[RunRecord, ...]
-    feed_labels: Mapping[str, str] = field(default_factory=dict)
-    """The label of each configured feed, by its address, for records that name a feed."""
-
-
-def status_of(ledger: Ledger, feed_labels: Mapping[str, str] | None = None) -> StatusReport:
-    """What `newsletter status` shows of a ledger; `feed_labels` name the feeds records
-    came from (a newsletter of several feeds)."""
-    destinations = []
-    for name in ledger.destinations():
-        records = ledger.destination(name).records()
-        counts: dict[str, int] = {}
-        for record in records:
-            counts[record.status.value] = counts.get(record.status.value, 0) + 1
-        # The latest sends, picked before the cut: a baseline recorded after them (an archive
-        # adopted later) must not push every sent post out of the list.
-        handled = [r for r in records if r.status in (Status.SENT, Status.DRAFTED)]
-        latest = sorted(handled, key=lambda record: record.at, reverse=True)[:LATEST_SHOWN]
-        pending = ledger.destination(name).pending()
-        skipped = [r for r in records if r.status is Status.SKIPPED]
-        skipped.sort(key=lambda record: record.at, reverse=True)
-        counted = tuple(sorted(counts.items()))
-        destinations.append(
-            DestinationStatus(name, counted, tuple(latest), pending, tuple(skipped))
-        )
-    return StatusReport(
-        ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:], dict(feed_labels or {})
-    )
 
 
 # --- outcomes: the one line each command ends with -------------------------------------------
@@ -177,47 +131,9 @@ def plan_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def status_lines(status: StatusReport) -> list[str]:
-    lines = [f"Ledger: {status.ledger}"]
-    if not status.destinations:
-        lines.append("No sends recorded yet.")
-    for destination in status.destinations:
-        summary = ", ".join(f"{count} {name}" for name, count in destination.counts)
-        lines.append(f"{destination.name}: {summary}")
-        lines += [
-            f"  {record.day}  {record.status:<8} {_from(record.feed, status.feed_labels)}"
-            f"{record.title}"
-            for record in destination.latest
-        ]
-        lines += [
-            f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle it "
-            f"with `newsletter resolve --post {record.link or record.id} --as sent|unsent`"
-            for record in destination.pending
-        ]
-        lines += [
-            f"  SKIPPED {record.day}: {record.title} <{record.link}> — "
-            f"{record.reason or 'its review was closed unmerged'}; "
-            f"`newsletter send --post {record.link or record.id}` sends it"
-            for record in destination.skipped
-        ]
-    if status.runs:
-        lines.append("Recent runs:")
-        lines += [
-            f"  {timestamp(run.at)}  {run.command:<8} {run.destination:<20} {run.result}  "
-            f"{run.detail}"
-            for run in status.runs
-        ]
-    return lines
-
-
 def _post_line(post: Post) -> str:
     source = f"[{post.feed_label}] " if post.feed_label else ""
     return f"{_day(post.published, 'undated   ')}  {source}{post.title}  <{post.link}>"
-
-
-def _from(feed: str | None, labels: Mapping[str, str]) -> str:
-    """`[Podcast] `: the feed a record came from, in a newsletter of several feeds."""
-    return f"[{labels.get(feed, feed)}] " if feed else ""
 
 
 def _day(moment: datetime | None, undated: str) -> str:

@@ -123,6 +123,19 @@ def test_status_loads_no_library_that_fetches_renders_or_sends(blog: Path) -> No
         for name in loaded
         if name.startswith(("newsletter.render", "newsletter.excerpt", "newsletter.feed"))
     }
+    # Reading the ledger needs none of the stages that plan, fetch, compose or send.
+    assert not loaded & {
+        "newsletter.pipeline",
+        "newsletter.plan",
+        "newsletter.compose",
+        "newsletter.delivery",
+        "newsletter.source",
+        "newsletter.drift",
+        "newsletter.report",
+        "newsletter.scheduled",
+        "newsletter.http",
+    }
+    assert "newsletter.status" in loaded
 
 
 def test_check_of_a_local_feed_loads_the_parser_and_nothing_that_renders_or_sends(
