@@ -233,7 +233,8 @@ if __name__ == "__main__":
 
 
 def whole_process(*, quick: bool) -> Table:
-    """`newsletter send --dry-run` against the like-for-like floor, whole processes, paired."""
+    """`newsletter send --dry-run` against the like-for-like floor, whole processes, paired;
+    and against the same floor with the run's other libraries imported (floor.py --libraries)."""
     from bench import installed
     from bench.paired import paired
 
@@ -245,19 +246,19 @@ def whole_process(*, quick: bool) -> Table:
             "Ratio (wall, per pair)",
             "Ratio (CPU, per pair)",
             "CPU floor / dry run",
+            "Ratio (CPU) to the floor with the run's libraries imported",
         ]
     )
+    floor = [installed.python(), str(Path(__file__).with_name("floor.py")), "feed.xml"]
     for size in (11, 100, 1000):
         runs = 5 if quick or size >= 1000 else 15
         with tempfile.TemporaryDirectory(prefix=f"bench-weekly-{size}-") as name:
             folder = Path(name)
             run_json("bench.pipeline_bench", "setup", str(size), name)
-            pairs = paired(
-                [installed.script(), "-q", "send", "--dry-run"],
-                [installed.python(), str(Path(__file__).with_name("floor.py")), "feed.xml"],
-                runs,
-                cwd=folder,
-                env=installed.child_env(),
+            dry_run = [installed.script(), "-q", "send", "--dry-run"]
+            pairs = paired(dry_run, floor, runs, cwd=folder, env=installed.child_env())
+            libraries = paired(
+                dry_run, [*floor, "--libraries"], runs, cwd=folder, env=installed.child_env()
             )
         table.rows.append(
             [
@@ -267,6 +268,7 @@ def whole_process(*, quick: bool) -> Table:
                 ratio(pairs.ratio()),
                 ratio(pairs.ratio("cpu")),
                 f"{seconds(pairs.median('b', 'cpu'))} / {seconds(pairs.median('a', 'cpu'))}",
+                f"{ratio(libraries.ratio('cpu'))} (floor {seconds(libraries.median('b', 'cpu'))})",
             ]
         )
     return table

@@ -16,14 +16,20 @@ Both fetch the feed over HTTP from a loopback file server.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import sys
+import statistics
+import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench.common import Section, Table, median, ratio, seconds, wall_times
+from bench import installed
+from bench.common import Section, Table, ratio, seconds
 from bench.feedgen import wordpress_feed
+from bench.paired import paired
 from bench.servers import running
 
 POSTS = 50
@@ -103,63 +109,85 @@ def section(*, quick: bool) -> Section:
             (work / "newsletter.toml").write_text(
                 _newsletter_config(smtp_port, feed_url), encoding="utf-8"
             )
-            commands = {
-                "newsletter": [
-                    str(Path(sys.executable).with_name("newsletter")),
-                    "--config",
-                    str(work / "newsletter.toml"),
-                    "send",
-                ],
-                "rss2email": [
-                    str(r2e),
-                    "-c",
-                    str(work / "r2e.cfg"),
-                    "-d",
-                    str(work / "r2e.json"),
-                    "run",
-                ],
-            }
+            ours = [installed.script(), "--config", str(work / "newsletter.toml"), "send"]
+            theirs = [str(r2e), "-c", str(work / "r2e.cfg"), "-d", str(work / "r2e.json"), "run"]
 
-            def fresh_state(_name: str) -> None:
+            def fresh_state() -> None:
                 shutil.rmtree(work / "state", ignore_errors=True)
                 (work / "r2e.json").unlink(missing_ok=True)
 
-            samples = wall_times(commands, runs, cwd=work, prepare=fresh_state)
+            pairs = paired(
+                ours, theirs, runs, cwd=work, env=installed.child_env(), prepare=fresh_state
+            )
             delivered = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+            phases = _where_time_goes(work, fresh_state)
+    counted_runs = runs + 1  # the warm-up pair sends too
     counts = {
-        who: sum(1 for line in delivered if line.split()[0] == sender) / runs
+        who: sum(1 for line in delivered if line.split()[0] == sender) / counted_runs
         for who, sender in (("newsletter", SENDER), ("rss2email", R2E_SENDER))
     }
     sizes = {
-        who: median(
+        who: statistics.median(
             [int(line.split()[1]) for line in delivered if line.split()[0] == sender] or [0]
         )
         for who, sender in (("newsletter", SENDER), ("rss2email", R2E_SENDER))
     }
-    ours, theirs = median(samples["newsletter"]), median(samples["rss2email"])
     table = Table(
-        ["Program", "Emails per run", "Median size", "Median wall time", "Fastest", "Ratio"]
+        [
+            "Program",
+            "Emails per run",
+            "Median size",
+            "Median wall",
+            "Median CPU",
+            "Ratio wall / CPU",
+        ]
     )
-    for who, label, ratio_text in (
-        ("newsletter", "`newsletter send`", ratio(ours / theirs)),
-        ("rss2email", "`r2e run` (rss2email 3)", "1.00×"),
+    for who, side, ratio_text in (
+        (
+            "newsletter",
+            "a",
+            f"{ratio(pairs.ratio())} / {ratio(pairs.ratio('cpu'))}",
+        ),
+        ("rss2email", "b", "1.00×"),
     ):
         table.rows.append(
             [
-                label,
+                "`newsletter send`" if who == "newsletter" else "`r2e run` (rss2email 3)",
                 f"{counts[who]:.0f}",
                 f"{sizes[who] / 1000:.0f} kB",
-                seconds(median(samples[who])),
-                seconds(min(samples[who])),
+                seconds(pairs.median(side)),
+                seconds(pairs.median(side, "cpu")),
                 ratio_text,
+            ]
+        )
+    breakdown = Table(["Where `newsletter send` spends its CPU", "CPU", "Share"])
+    total = phases["imports_cpu"] + phases["run_cpu"]
+    breakdown.rows.append(
+        [
+            "importing what the run uses",
+            seconds(phases["imports_cpu"]),
+            _share(phases["imports_cpu"] / total),
+        ]
+    )
+    breakdown.rows.append(
+        ["the run itself", seconds(phases["run_cpu"]), _share(phases["run_cpu"] / total)]
+    )
+    for label, share in phases["shares"].items():
+        breakdown.rows.append(
+            [
+                f"… {label}",
+                seconds(share * phases["run_cpu"]),
+                _share(share * phases["run_cpu"] / total),
             ]
         )
     method = (
         f"A generated {POSTS}-post WordPress-style feed served over loopback HTTP, and one "
         "aiosmtpd server (its own process) that accepts every message. Each program runs as "
-        f"a whole process, {runs} times in alternation, each time from a fresh state (no "
-        "ledger, a new rss2email data file); the figure is the median wall time from spawn "
-        "to exit. rss2email sends one HTML email per entry (`html-mail = True`; it converts "
+        f"a whole process from a fresh pip install (bench/installed.py), {runs} pairs in "
+        "alternation after one warm-up pair (bench/paired.py), each time from a fresh state "
+        "(no ledger, a new rss2email data file); figures are medians, ratios the median of "
+        "the per-pair ratios, CPU the kernel's user + system time of the process. "
+        "rss2email sends one HTML email per entry (`html-mail = True`; it converts "
         "to text otherwise) to its one `to` address, connecting to the SMTP server once per "
         "email; `newsletter send` in per-post mode sends one multipart (text + HTML) email "
         "per post, cut at the break, to a subscribers file of one address, over one "
@@ -167,9 +195,35 @@ def section(*, quick: bool) -> Section:
         "rss2email is installed in its own throwaway virtualenv; it is GPL-licensed and is "
         "never a dependency of this project."
     )
-    verdict = (
-        f"`newsletter send` takes {ratio(ours / theirs)} the wall time of `r2e run` for the "
-        "same feed and the same number of emails; what the difference is made of (larger "
-        "emails, crash-safe ledger saves) is in the profile notes below."
+    method += (
+        " The second table runs bench/where_time_goes.py once in the installed venv: the "
+        "modules the send uses imported and timed first, then the send under cProfile, its "
+        "CPU split by the cumulative time of each phase (approximate: cProfile slows Python "
+        "more than system calls; the indented rows are parts of the row above them)."
     )
-    return Section(title, method, [table], verdict)
+    verdict = (
+        f"`newsletter send` takes {ratio(pairs.ratio())} the wall time and "
+        f"{ratio(pairs.ratio('cpu'))} the CPU of `r2e run` for the same feed and the same "
+        "number of emails; where its time goes is in the second table, and what is waste and "
+        "what buys safety in the profile notes below."
+    )
+    return Section(title, method, [table, breakdown], verdict)
+
+
+def _share(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _where_time_goes(work: Path, fresh_state: Callable[[], None]) -> dict[str, Any]:
+    script = Path(__file__).with_name("where_time_goes.py")
+    env = {**installed.child_env(), "WHERE_MODULES": str(work / "modules.json")}
+    command = [installed.python(), str(script), "--config", str(work / "newsletter.toml"), "send"]
+    result: dict[str, Any] = {}
+    for _ in range(2):  # the first run lists the modules, the second measures
+        fresh_state()
+        done = subprocess.run(
+            command, cwd=work, env=env, check=True, capture_output=True, text=True
+        )
+        if done.stdout.strip():
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
