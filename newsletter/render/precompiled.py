@@ -48,7 +48,10 @@ def read_store(path: Path) -> dict[str, dict[str, str]]:
 
 class BuiltinTemplates(jinja2.BytecodeCache):
     """Hands Jinja the stored code of an unchanged built-in template; anything else misses,
-    and Jinja compiles it. Nothing is ever written."""
+    and Jinja compiles it. Nothing is ever written.
+
+    Jinja's loaders call get_bucket before compiling a template and set_bucket after; both
+    are answered here, so the base class's file methods are never reached."""
 
     def __init__(self, store: Path = COMPILED) -> None:
         self.store = store
@@ -73,10 +76,7 @@ class BuiltinTemplates(jinja2.BytecodeCache):
             bucket.code = code
         return bucket
 
-    def load_bytecode(self, bucket: Bucket) -> None:
-        """Nothing to read: get_bucket fills the bucket."""
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
+    def set_bucket(self, bucket: Bucket) -> None:
         """Nothing is kept of templates compiled at run time."""
 
 
