@@ -67,7 +67,7 @@ def section(*, quick: bool) -> Section:
             samples.setdefault("pip, the wheel", []).append(_timed([*pip, str(wheel)], env))
             cache = work / f"uv-cache-{run}"
             for label in ("uv, the wheel, cold cache", "uv, the wheel, warm cache"):
-                venv = work / f"uv-{run}-{len(samples)}"
+                venv = work / f"uv-{run}-{label.rsplit(' ', 2)[1]}"
                 subprocess.run([uv, "venv", "--quiet", str(venv)], check=True, env=env)
                 command = [
                     uv,
