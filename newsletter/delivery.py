@@ -11,8 +11,11 @@ them with the same key where the provider recognises keys and the send is recent
 (`IDEMPOTENCY_WINDOW`). Where the provider's own records can say what went out (`Settles`:
 Postmark, Mailgun), each batch is journalled in the send's `Progress` before its request
 (`LedgerJournal`), and the next run settles the batches left in doubt from those records
-(`reconcile.py`) and sends to the recipients not yet reached. Otherwise the next run stops
-and asks the author to `newsletter resolve` the posts.
+(`reconcile.py`) and sends to the recipients not yet reached. Where the provider hands over
+one message per recipient (`EachRecipient`: SMTP), each step is appended to the ledger's
+journal (`RecipientTracker`), and the next run carries on with the readers not reached,
+asking the author only about the one message in doubt. Otherwise the next run stops and asks
+the author to `newsletter resolve` the posts.
 Why each step is saved when it is: docs/architecture.md.
 """
 
@@ -20,11 +23,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
+from newsletter.errors import ConfigError, LedgerError, ProviderError, SafetyRefusal, UnrecordedSend
 from newsletter.ledger import (
     DestinationLedger,
     Ledger,
@@ -33,9 +37,12 @@ from newsletter.ledger import (
     RunRecord,
     Status,
 )
+from newsletter.ledger.journal import DECLINED, SENDING, SERVED, Journal
 from newsletter.ledger.progress import CHECK_TEXT
+from newsletter.ledger.reached import Reached
+from newsletter.ledger.reached import fingerprint as reader_fingerprint
 from newsletter.models import Email, Feed, Post, Receipt
-from newsletter.providers.base import Drafts, Settles
+from newsletter.providers.base import Drafts, EachRecipient, Settles
 from newsletter.providers.idempotency import idempotency_key
 
 if TYPE_CHECKING:
@@ -79,12 +86,22 @@ class Delivery:
         """Held while the journal writes, since an adapter's batches run on several threads."""
         self.opened: set[str] = set()
         """The keys whose `Progress` this process started (an abort may drop only those)."""
+        self.unsettled: list[str] = []
+        """Why posts a retry carried on stay pending: messages still in doubt (one sentence
+        each), for the run to stop on once every owed reader has been served."""
+        self._unsaved: list[Post] = []
+        """Posts the provider accepted whose `sent` records are not on disk yet."""
 
     def send(self, email: Email, posts: Sequence[Post]) -> Receipt:
         """Send one email of a new run: begin, call the provider, commit or abort."""
         key = idempotency_key(self.records.name, email.post_ids, earlier=self._earlier(posts))
-        self.begin(posts, key)
-        return self._attempt(email, posts, key)
+        log = self._recipients(key, fresh=True) if self._per_recipient else None
+        try:
+            self.begin(posts, key)
+        except BaseException:
+            self._close(log)
+            raise
+        return self._attempt(email, posts, key, log)
 
     def send_all(self, emails: Sequence[Email], posts: Sequence[Post]) -> list[Receipt]:
         """Send a new run's emails in order, each with the posts it carries."""
@@ -97,14 +114,19 @@ class Delivery:
         self, batches: Sequence[Batch], render: Callable[[Sequence[Post]], Sequence[Email]]
     ) -> tuple[list[Email], list[Receipt]]:
         """Send again what interrupted sends left pending, each batch with its own key, so a
-        provider that already accepted it answers with the original result."""
+        provider that already accepted it answers with the original result, and a provider
+        that records each recipient carries on with the readers not reached yet."""
         emails: list[Email] = []
         receipts: list[Receipt] = []
         for batch in batches:
             for email in render(batch.posts):
                 emails.append(email)
                 posts = [post for post in batch.posts if post.id in email.post_ids]
-                receipts.append(self._attempt(email, posts, batch.key))
+                log = None
+                if self._per_recipient:
+                    log = self._recipients(batch.key, fresh=False)
+                    self._save_or_close(log)
+                receipts.append(self._attempt(email, posts, batch.key, log))
         return emails, receipts
 
     def begin(self, posts: Sequence[Post], key: str) -> None:
@@ -113,7 +135,7 @@ class Delivery:
             # Saved with the pending marks: a run that dies before its first batch then leaves
             # a send with nothing in doubt, which the next run finishes without `resolve`.
             self.open_progress(self.provider, key)
-        self.ledger.save()
+        self.save()
 
     def open_progress(self, provider: Settles, key: str) -> None:
         """Start the send's `Progress` (whom it reached, which batches are in doubt)."""
@@ -135,9 +157,15 @@ class Delivery:
         # Not saved here: the next email's `begin`, or the run's final save, writes this too,
         # halving the fsyncs of a per-post run. A crash in between leaves the post `pending`,
         # the safe side: the next run retries with its key or asks for `resolve`.
+        self._unsaved.extend(posts)
 
     def abort(
-        self, posts: Sequence[Post], error: ProviderError | ConfigError, key: str = ""
+        self,
+        posts: Sequence[Post],
+        error: ProviderError | ConfigError,
+        key: str = "",
+        *,
+        went_out: bool = False,
     ) -> None:
         # A configuration problem an adapter finds (a setting it checks late) stops it before
         # any request, like a ProviderError that proves nothing went out.
@@ -145,6 +173,8 @@ class Delivery:
             self.records.forget(posts)
             if key in self.opened:
                 self.records.drop_progress(key)
+        elif went_out:
+            self._unsaved.extend(posts)
         self.ledger.add_run(
             RunRecord(
                 at=self.clock(),
@@ -155,7 +185,16 @@ class Delivery:
                 detail=error.message,
             )
         )
-        self.ledger.save()
+        try:
+            self.save()
+        except LedgerError as failure:
+            if isinstance(error, ProviderError) and error.maybe_sent:
+                # The posts are pending on disk since `begin`; only this record is lost.
+                raise UnrecordedSend(
+                    f"{error.message} The ledger could not record the failed run either: "
+                    f"{failure.message}"
+                ) from None
+            raise
 
     def _earlier(self, posts: Sequence[Post]) -> list[str]:
         """What the ledger already holds for these posts (a forced resend): each record's
@@ -168,25 +207,182 @@ class Delivery:
                 described.append(f"{record.id} {record.status} {moment} {record.message_id or ''}")
         return described
 
-    def _attempt(self, email: Email, posts: Sequence[Post], key: str) -> Receipt:
+    def save(self) -> None:
+        """Save the ledger. Once the provider has accepted an email of this run, a failed
+        write must not read as "nothing was sent" (exit 2): it is an UnrecordedSend (exit 1)
+        that says the email went out and how to settle its posts."""
+        try:
+            self.ledger.save()
+        except LedgerError as error:
+            if self._unsaved:
+                raise UnrecordedSend(self._unrecorded_sentence(error)) from None
+            raise
+        self._unsaved.clear()
+
+    @property
+    def _per_recipient(self) -> bool:
+        return not self.draft and isinstance(self.provider, EachRecipient)
+
+    def _attempt(
+        self, email: Email, posts: Sequence[Post], key: str, log: RecipientTracker | None
+    ) -> Receipt:
         self.notify(f"Sending {email.subject!r} through {self.provider.traits.name}")
         try:
-            if self.draft:
-                if not isinstance(self.provider, Drafts):
-                    raise ConfigError(f"The {self.provider.traits.name} provider has no drafts.")
-                receipt = self.provider.create_draft(email, idempotency_key=key)
-            elif isinstance(self.provider, Settles):
-                journal = LedgerJournal(self, self.provider, key)
-                receipt = self.provider.send_marked(email, idempotency_key=key, journal=journal)
-            else:
-                receipt = self.provider.send(email, idempotency_key=key)
+            receipt = self._call(email, key, log)
         except (ProviderError, ConfigError) as error:
-            self.abort(posts, error, key)
+            self._close(log)
+            self.abort(posts, error, key, went_out=log is not None and log.served_now > 0)
             raise
-        self.commit(posts, receipt, key)
+        except LedgerError as error:
+            # The journal could not record a step: the send stopped before the next reader.
+            if log is None:
+                raise
+            self._close(log)
+            self._save_quietly()
+            if log.served_now:
+                self._unsaved.extend(posts)
+                raise UnrecordedSend(self._unrecorded_sentence(error)) from None
+            raise
+        except BaseException:
+            # Ctrl-C (a cancelled CI job gets SIGINT first) or a bug: the ledger file, which
+            # the workflow commits, must hold every recipient the journal recorded.
+            if log is not None:
+                self._close(log)
+                self._save_quietly()
+            raise
+        self._close(log)
         for rejection in receipt.rejected:
             self.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
+        if log is not None and log.reached.in_doubt:
+            self.unsettled.append(_in_doubt_sentence(posts, log, self.provider.traits.name))
+            return receipt
+        self.commit(posts, receipt, key)
         return receipt
+
+    def _call(self, email: Email, key: str, log: RecipientTracker | None) -> Receipt:
+        if self.draft:
+            if not isinstance(self.provider, Drafts):
+                raise ConfigError(f"The {self.provider.traits.name} provider has no drafts.")
+            return self.provider.create_draft(email, idempotency_key=key)
+        if log is not None:
+            assert isinstance(self.provider, EachRecipient)
+            return self.provider.send_each(email, idempotency_key=key, log=log)
+        if isinstance(self.provider, Settles):
+            journal = LedgerJournal(self, self.provider, key)
+            return self.provider.send_marked(email, idempotency_key=key, journal=journal)
+        return self.provider.send(email, idempotency_key=key)
+
+    def _recipients(self, key: str, *, fresh: bool) -> RecipientTracker:
+        if self.ledger.journal_path.exists():
+            # What an earlier journal recorded goes into the file before a new one starts.
+            self.save()
+        journal = self.ledger.open_journal(key)
+        reached = self.records.track(key, at=self.clock(), journal=journal.path.name, fresh=fresh)
+        return RecipientTracker(key, reached, journal)
+
+    def _close(self, log: RecipientTracker | None) -> None:
+        if log is None:
+            return
+        log.reached.journal = None
+        self.ledger.close_journal()
+
+    def _save_or_close(self, log: RecipientTracker) -> None:
+        try:
+            self.save()
+        except BaseException:
+            self._close(log)
+            raise
+
+    def _save_quietly(self) -> None:
+        # Should this fail, the journal next to the ledger still holds every step.
+        with suppress(LedgerError):
+            self.ledger.save()
+
+    def _unrecorded_sentence(self, error: LedgerError) -> str:
+        traits = self.provider.traits
+        titles = ", ".join(dict.fromkeys(repr(post.title) for post in self._unsaved))
+        flags = " ".join(dict.fromkeys(f"--post {post.link or post.id}" for post in self._unsaved))
+        if traits.idempotent:
+            settle = (
+                "run `newsletter send` again within a day: it repeats the request under the "
+                f"same key, which {traits.name} recognises, so nobody gets it twice"
+            )
+        elif traits.per_recipient:
+            settle = (
+                "run `newsletter send` again: it carries on from the readers the ledger and "
+                f"its journal ({self.ledger.journal_path.name}) recorded, and sends nobody a "
+                "second copy"
+            )
+        else:
+            settle = (
+                f"run `newsletter resolve {flags} --as sent` (never `--as unsent`: that would "
+                "mail everyone again)"
+            )
+        return (
+            f"The email went out through {traits.name}, but the ledger could not record it: "
+            f"{error.message} The posts are pending: {titles}. Once the ledger can be "
+            f"written, {settle}."
+        )
+
+
+class RecipientTracker:
+    """The `RecipientLog` a per-recipient provider reports to: each step goes to the journal
+    (on disk before the provider moves on) and into the send's progress in the ledger."""
+
+    def __init__(self, key: str, reached: Reached, journal: Journal) -> None:
+        self.key = key
+        self.reached = reached
+        self.journal = journal
+        self.served_before = len(reached.served)
+        self.served_now = 0
+        self.in_doubt_addresses: list[str] = []
+        """Addresses from the subscribers file whose message an earlier run left in doubt."""
+
+    def owed(self, address: str) -> bool:
+        recipient = reader_fingerprint(self.key, address)
+        if recipient in self.reached.in_doubt:
+            self.in_doubt_addresses.append(address)
+            return False
+        return recipient not in self.reached.served
+
+    def sending(self, address: str) -> None:
+        recipient = reader_fingerprint(self.key, address)
+        self._step(SENDING, recipient)
+        self.reached.sending(recipient)
+
+    def served(self, address: str) -> None:
+        recipient = reader_fingerprint(self.key, address)
+        self._step(SERVED, recipient)
+        self.reached.served_one(recipient)
+        self.served_now += 1
+
+    def declined(self, address: str) -> None:
+        recipient = reader_fingerprint(self.key, address)
+        self._step(DECLINED, recipient)
+        self.reached.declined(recipient)
+
+    def _step(self, step: str, recipient: str) -> None:
+        try:
+            self.journal.step(step, recipient)
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot write the journal {self.journal.path} ({error.strerror or error}); "
+                "the send stopped before the next reader."
+            ) from None
+
+
+def _in_doubt_sentence(posts: Sequence[Post], log: RecipientTracker, provider: str) -> str:
+    titles = ", ".join(repr(post.title) for post in posts)
+    flags = " ".join(f"--post {post.link or post.id}" for post in posts)
+    doubtful = len(log.reached.in_doubt)
+    who = ", ".join(log.in_doubt_addresses) or "a reader no longer in the subscribers file"
+    return (
+        f"The run that sent {titles} stopped while handing the message to {who} to "
+        f"{provider}, so it may or may not have arrived ({doubtful} message(s) in doubt); "
+        f"this run sent it to the {log.served_now} reader(s) still owed it. Ask them or check "
+        f"the server's log, then run `newsletter resolve {flags} --as sent` if it arrived, or "
+        "`--as unsent` to send it to them."
+    )
 
 
 class LedgerJournal:
@@ -232,7 +428,8 @@ def refuse_unsafe_retry(
     records: DestinationLedger | None = None,
 ) -> None:
     """Stop (SafetyRefusal) where retrying the pending posts could mail the list twice: the
-    provider does not recognise keys, or the interrupted send is older than its window. Sends
+    provider does not recognise keys, or the interrupted send is older than its window. A
+    provider that records each recipient carries on wherever that record is whole. Sends
     whose progress the provider's records can settle (`Settles`) are left to `reconcile.py`."""
     if (
         traits.settles
@@ -240,6 +437,24 @@ def refuse_unsafe_retry(
         and all(records.progress(record.idempotency_key or "") for record in pending)
     ):
         return
+    if traits.per_recipient and records is not None:
+        unknown = [record for record in pending if not _recorded(records, record)]
+        if not unknown:
+            return
+        listing = ", ".join(f"{record.title!r} ({record.link})" for record in unknown)
+        progress = records.reached(unknown[0].idempotency_key)
+        why = (
+            f"the journal {progress.journal} that recorded them is missing or damaged"
+            if progress is not None
+            else "it kept no record of them"
+        )
+        raise SafetyRefusal(
+            f"A previous send was interrupted and it is not known which readers it reached "
+            f"({why}), so {len(unknown)} post(s) may or may not have reached them: {listing}. "
+            "Check the server's log, then run "
+            f"`newsletter resolve {_post_flags(unknown)} --as sent` (or `--as unsent` to send "
+            "them to everyone again)."
+        )
     if not traits.idempotent:
         listing = ", ".join(f"{record.title!r} ({record.link})" for record in pending)
         raise SafetyRefusal(
@@ -257,6 +472,11 @@ def refuse_unsafe_retry(
             f"`newsletter resolve {_post_flags(stale)} --as sent` (or `--as unsent` to send "
             "them again)."
         )
+
+
+def _recorded(records: DestinationLedger, record: PostRecord) -> bool:
+    progress = records.reached(record.idempotency_key)
+    return progress is not None and progress.known
 
 
 def pending_batches(

@@ -65,6 +65,11 @@ class LedgerBusy(LedgerError):
     exit_code = exit_codes.FAILURE
 
 
+class UnrecordedSend(NewsletterError):
+    """The provider accepted an email (or may have), but the ledger could not record it: exit
+    1, never the 2 of a ledger error, which tells the author that nothing was sent."""
+
+
 class SafetyRefusal(NewsletterError):
     """Refused to protect subscribers (flood limit, pending posts, oversized email): exit 3."""
 

@@ -11,7 +11,11 @@ from email.utils import formatdate, make_msgid, parseaddr
 from newsletter.models import Email
 
 
-def build_message(email: Email, *, to: str, message_id: str | None = None) -> EmailMessage:
+def build_message(
+    email: Email, *, to: str, message_id: str | None = None, cte: str | None = None
+) -> EmailMessage:
+    """`cte` forces the parts' transfer encoding (SMTP's per-reader links want
+    quoted-printable); by default the email package picks the shortest."""
     message = EmailMessage()
     message["Subject"] = email.subject
     message["From"] = email.sender
@@ -21,8 +25,8 @@ def build_message(email: Email, *, to: str, message_id: str | None = None) -> Em
     message["MIME-Version"] = "1.0"
     for name, value in email.headers.items():
         message[name] = value
-    message.set_content(email.text, subtype="plain", charset="utf-8")
-    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    message.set_content(email.text, subtype="plain", charset="utf-8", cte=cte)
+    message.add_alternative(email.html, subtype="html", charset="utf-8", cte=cte)
     if email.language:
         # After set_content, which clears every Content-* header it finds.
         message["Content-Language"] = email.language

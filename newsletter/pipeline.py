@@ -14,7 +14,8 @@ the run also reads the feed, plans, composes and records the run in the ledger f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Unpack
 
@@ -24,14 +25,15 @@ from newsletter.compose import refuse_oversized, size_warnings
 from newsletter.config import Config
 from newsletter.delivery import pending_batches, refuse_unsafe_retry
 from newsletter.drift import moved_posts
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.ledger import Ledger, RunRecord, Status
+from newsletter.models import Email, Post, Receipt
 from newsletter.plan import Plan, flood_sentence, latest
 from newsletter.providers.base import Settles
 from newsletter.reconcile import look_up_pending, require_records, settle_before_resuming
 from newsletter.report import Report, StatusReport
 from newsletter.run import Notify as Notify
-from newsletter.run import Run, remember
+from newsletter.run import Run, Sender, remember
 from newsletter.run import Seams as Seams
 from newsletter.run import SendOptions as SendOptions
 from newsletter.scheduled import scheduled_gate, sends_approved_issue
@@ -136,34 +138,45 @@ def send(
     if options.dry_run:
         return _dry_run(run, options)
     feed_location(config, options.feed)  # a usage error must not even create the lock file
-    with Ledger.locked(config.state.path) as ledger:
+    with Ledger.locked(config.state.path) as ledger, ExitStack() as stack:
         records = ledger.destination(run.traits.destination)
         gate = scheduled_gate(config.schedule, options.scheduled, run.started, ledger.runs)
         if gate is not None and not gate.due:
             return run.report("send", None, outcome=gate.reason)
-        if records.pending():
-            return _retry_pending(run, ledger, options)
-        fetched = run.fetch(options, None if options.posts or options.since else records)
+        sender = Sender(run, ledger, stack, draft=options.draft)
+        # An interrupted send is finished first; the run then goes on to any new posts.
+        done = _retry_pending(run, ledger, sender, options) if records.pending() else None
+        remembered = None if options.posts or options.since else records
+        fetched = done.fetched if done else run.fetch(options, remembered)
         feed = source.gathered(fetched, config)
         if feed is None:
             outcome = "The feed has not changed since the last run; nothing to send."
-            return run.finish(ledger, Plan.unchanged_feed(records), outcome, gate=gate)
+            plan = Plan.unchanged_feed(records)
+            return run.finish(ledger, plan, outcome, gate=gate, save=sender.save)
         plan = run.plan(ledger, feed, options, force=options.force)
         records.mark(plan.baseline, Status.BASELINE, at=run.started)
         for skip in plan.filtered:
             records.mark([skip.post], Status.SKIPPED, at=run.started, reason=skip.reason)
-        if not plan.to_send:
-            remember(fetched, records, plan)
-            return run.finish(ledger, plan, words.nothing_new_outcome(plan), gate=gate)
-        emails = run.compose(plan.feed, plan.to_send)
-        refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
-        with run.deliver(ledger, draft=options.draft) as delivery:
-            receipts = delivery.send_all(emails, plan.to_send)
+        emails: list[Email] = []
+        receipts: list[Receipt] = []
+        outcome = words.nothing_new_outcome(plan)
+        if plan.to_send:
+            emails = run.compose(plan.feed, plan.to_send)
+            refuse_oversized(emails, force=options.force, limit=run.clip_bytes)
+            receipts = sender.delivery().send_all(emails, plan.to_send)
+            outcome = words.sent_outcome(
+                plan,
+                emails,
+                run.traits.name,
+                draft=options.draft,
+                drafts_page=run.traits.drafts_page,
+            )
         remember(fetched, records, plan)
-        outcome = words.sent_outcome(
-            plan, emails, run.traits.name, draft=options.draft, drafts_page=run.traits.drafts_page
-        )
-        return run.finish(ledger, plan, outcome, emails, receipts, gate=gate)
+        if done:
+            outcome = f"{done.outcome} {outcome}" if plan.to_send else done.outcome
+            plan = replace(plan, to_send=(*done.posts, *plan.to_send))
+            emails, receipts = [*done.emails, *emails], [*done.receipts, *receipts]
+        return run.finish(ledger, plan, outcome, emails, receipts, gate=gate, save=sender.save)
 
 
 def baseline(
@@ -208,13 +221,11 @@ def resolve(
         records = ledger.destination(run.traits.destination)
         # Every reference is checked before anything is saved: one typo settles nothing.
         settled = [records.resolve(reference, as_sent, at=run.started) for reference in references]
-        verdict = "sent" if as_sent else "unsent (the next send will send them)"
-        titles = ", ".join(repr(record.title) for record in settled)
         result = "sent" if as_sent else "unsent"
-        ids = tuple(record.id for record in settled)
+        ids = tuple(item.record.id for item in settled)
         ledger.add_run(RunRecord(run.started, "resolve", records.name, result, ids))
         ledger.save()
-    return run.report("resolve", None, outcome=f"Marked {titles} as {verdict}.")
+    return run.report("resolve", None, outcome=words.resolve_outcome(settled, as_sent))
 
 
 def status(config: Config) -> StatusReport:
@@ -260,24 +271,48 @@ def _send_test(run: Run, options: SendOptions, address: str) -> Report:
     )
 
 
-def _retry_pending(run: Run, ledger: Ledger, options: SendOptions) -> Report:
+@dataclass(frozen=True)
+class Retried:
+    """What finishing an interrupted send did, before the run goes on to new posts."""
+
+    fetched: tuple[source.Fetched, ...]
+    posts: tuple[Post, ...]
+    emails: tuple[Email, ...]
+    receipts: tuple[Receipt, ...]
+    outcome: str
+
+
+def _retry_pending(run: Run, ledger: Ledger, sender: Sender, options: SendOptions) -> Retried:
     records = ledger.destination(run.traits.destination)
     pending = records.pending()
     refuse_unsafe_retry(pending, run.traits, now=run.started, records=records)
-    feed = run.read_feed(options)
+    # The whole feed (no validators): the pending posts must be found in it.
+    fetched = tuple(run.fetch(options, None))
+    feed = source.gathered(fetched, run.config)
+    assert feed is not None
     batches = pending_batches(pending, feed, records)
     posts = tuple(post for batch in batches for post in batch.posts)
-    with run.deliver(ledger, draft=options.draft) as delivery:
-        if isinstance(delivery.provider, Settles):
-            # What went out is settled from the provider's records before anything goes out
-            # again; a send still in doubt stops the run (SafetyRefusal).
-            settle_before_resuming(ledger, delivery.provider, notify=run.notify, now=run.now)
-        else:
-            run.notify(
-                f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the "
-                f"same idempotency key so {run.traits.name} does not send them twice."
-            )
-        emails, receipts = delivery.retry(batches, lambda group: run.compose(feed, group))
+    delivery = sender.delivery()
+    if isinstance(delivery.provider, Settles):
+        # What went out is settled from the provider's records before anything goes out
+        # again; a send still in doubt stops the run (SafetyRefusal).
+        settle_before_resuming(ledger, delivery.provider, notify=run.notify, now=run.now)
+    elif run.traits.per_recipient:
+        run.notify(
+            f"Carrying on with {len(pending)} post(s) an interrupted send left pending, for "
+            f"the readers it had not reached ({run.traits.name} recorded each one it reached)."
+        )
+    else:
+        run.notify(
+            f"Retrying {len(pending)} post(s) left pending by an interrupted send, with the "
+            f"same idempotency key so {run.traits.name} does not send them twice."
+        )
+    emails, receipts = delivery.retry(batches, lambda group: run.compose(feed, group))
+    if delivery.unsettled:
+        # Every reader owed it has it now, but a message stays in doubt: the author decides.
+        ids = tuple(post.id for post in posts)
+        ledger.add_run(RunRecord(run.started, "send", records.name, "pending", ids))
+        delivery.save()
+        raise SafetyRefusal(" ".join(delivery.unsettled))
     outcome = f"Finished the interrupted send of {len(posts)} post(s) through {run.traits.name}."
-    plan = Plan(feed, records.name, posts, (), (), (), False)
-    return run.finish(ledger, plan, outcome, emails, receipts)
+    return Retried(fetched, posts, tuple(emails), tuple(receipts), outcome)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from newsletter.ledger import Settled
 from newsletter.models import Email, Post, Receipt
 from newsletter.plan import Plan
 from newsletter.status import DestinationStatus as DestinationStatus
@@ -42,6 +43,26 @@ class Report:
 
 
 # --- outcomes: the one line each command ends with -------------------------------------------
+
+
+def resolve_outcome(settled: Sequence[Settled], as_sent: bool) -> str:
+    """What `resolve` did: whole posts marked, or only the messages in doubt of a send that
+    recorded each reader (the post then waits for the next send to reach the others)."""
+    whole = [item.record for item in settled if item.in_doubt is None]
+    partly = [item for item in settled if item.in_doubt]
+    sentences = []
+    if whole:
+        verdict = "sent" if as_sent else "unsent (the next send will send them)"
+        sentences.append(f"Marked {', '.join(repr(r.title) for r in whole)} as {verdict}.")
+    if partly:
+        titles = ", ".join(repr(item.record.title) for item in partly)
+        count = sum(item.in_doubt or 0 for item in partly)
+        verdict = "delivered" if as_sent else "not delivered (the next send sends it to them again)"
+        sentences.append(
+            f"Counted the {count} message(s) in doubt for {titles} as {verdict}; the next "
+            "send also reaches any reader the interrupted send had not."
+        )
+    return " ".join(sentences)
 
 
 def check_outcome(plan: Plan, *, refused: bool) -> str:

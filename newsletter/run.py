@@ -10,7 +10,7 @@ run in the ledger and report it. Tests and embedders hand in the `Seams` instead
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -183,12 +183,14 @@ class Run:
         *,
         command: str = "send",
         gate: SlotDecision | None = None,
+        save: Callable[[], None] | None = None,
     ) -> Report:
-        """Record the run in the ledger (with the slot it served, if any), save, and report."""
+        """Record the run in the ledger (with the slot it served, if any), save (through
+        `save`, a delivery's, once emails went out), and report."""
         if gate is not None:
             outcome += slot_note(gate)
         ledger.add_run(run_record(self.started, command, plan, outcome, bool(receipts), gate))
-        ledger.save()
+        (save or ledger.save)()
         return self.report(
             command,
             plan,
@@ -197,6 +199,27 @@ class Run:
             outcome=outcome,
             warnings=plan.feed.warnings,
         )
+
+
+class Sender:
+    """The provider and its `Delivery` for a `send`, opened only once the run has something
+    to send (a run with nothing new needs no secret), then kept for the rest of the run: one
+    that finishes an interrupted send goes on to the new posts with the same delivery."""
+
+    def __init__(self, run: Run, ledger: Ledger, stack: ExitStack, *, draft: bool) -> None:
+        self.run, self.ledger, self.stack, self.draft = run, ledger, stack, draft
+        self._delivery: Delivery | None = None
+
+    def delivery(self) -> Delivery:
+        if self._delivery is None:
+            self._delivery = self.stack.enter_context(
+                self.run.deliver(self.ledger, draft=self.draft)
+            )
+        return self._delivery
+
+    def save(self) -> None:
+        """Save the ledger; once emails went out, as the delivery does (`Delivery.save`)."""
+        (self._delivery.save if self._delivery is not None else self.ledger.save)()
 
 
 def run_record(

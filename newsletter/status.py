@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.ledger import Ledger, PostRecord, RunRecord, Status, timestamp
+from newsletter.ledger.reached import Reached
 
 if TYPE_CHECKING:
     from newsletter.config import Config
@@ -32,6 +33,8 @@ class DestinationStatus:
     pending: tuple[PostRecord, ...]
     skipped: tuple[PostRecord, ...] = ()
     """Posts whose review pull request was closed unmerged, newest first."""
+    progress: Mapping[str, Reached] = field(default_factory=dict)
+    """Per send key, whom a per-reader send (SMTP) reached before it stopped."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,14 @@ def status_of(ledger: Ledger, feed_labels: Mapping[str, str] | None = None) -> S
         skipped.sort(key=lambda record: record.at, reverse=True)
         counted = tuple(sorted(counts.items()))
         destinations.append(
-            DestinationStatus(name, counted, tuple(latest), pending, tuple(skipped))
+            DestinationStatus(
+                name,
+                counted,
+                tuple(latest),
+                pending,
+                tuple(skipped),
+                ledger.destination(name).sends_reaching(),
+            )
         )
     return StatusReport(
         ledger.path, tuple(destinations), ledger.runs[-RUNS_SHOWN:], dict(feed_labels or {})
@@ -86,11 +96,7 @@ def status_lines(status: StatusReport) -> list[str]:
             f"{record.title}"
             for record in destination.latest
         ]
-        lines += [
-            f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — settle it "
-            f"with `newsletter resolve --post {record.link or record.id} --as sent|unsent`"
-            for record in destination.pending
-        ]
+        lines += [_pending_line(record, destination.progress) for record in destination.pending]
         lines += [
             f"  SKIPPED {record.day}: {record.title} <{record.link}> — "
             f"{record.reason or 'its review was closed unmerged'}; "
@@ -105,6 +111,18 @@ def status_lines(status: StatusReport) -> list[str]:
             for run in status.runs
         ]
     return lines
+
+
+def _pending_line(record: PostRecord, progress: Mapping[str, Reached]) -> str:
+    line = f"  PENDING since {timestamp(record.at)}: {record.title} <{record.link}> — "
+    settle = f"`newsletter resolve --post {record.link or record.id} --as sent|unsent`"
+    reached = progress.get(record.idempotency_key or "")
+    if reached is None or not reached.known:
+        return line + f"settle it with {settle}"
+    line += f"{len(reached.served)} reader(s) reached"
+    if reached.in_doubt:
+        return line + f", {len(reached.in_doubt)} message(s) in doubt: settle them with {settle}"
+    return line + "; the next send carries on with the others"
 
 
 def _from(feed: str | None, labels: Mapping[str, str]) -> str:

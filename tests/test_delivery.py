@@ -20,10 +20,10 @@ from newsletter.delivery import (
     pending_batches,
     refuse_unsafe_retry,
 )
-from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
+from newsletter.errors import ConfigError, LedgerError, ProviderError, SafetyRefusal, UnrecordedSend
 from newsletter.ledger import DestinationLedger, Ledger, Status
 from newsletter.models import Email, Feed, Post, Receipt, Rejection
-from newsletter.providers.base import Traits, Unsubscribe
+from newsletter.providers.base import RecipientLog, Traits, Unsubscribe
 from tests.post_helpers import NOW, make_post
 
 TRAITS = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
@@ -194,3 +194,92 @@ def test_the_idempotency_window_is_resends_24_hours(age: timedelta, retried: boo
     else:
         with pytest.raises(SafetyRefusal, match="more than a day ago"):
             refuse_unsafe_retry(records.pending(), TRAITS, now=NOW + age)
+
+
+EACH = Traits("each", "each:list", Unsubscribe("x"), per_recipient=True)
+
+
+@dataclass
+class EachReaderProvider:
+    """Reports each reader to the log like SMTP does, then stops as `stop_with` says after
+    `serve` readers (None: every reader is served)."""
+
+    readers: tuple[str, ...]
+    serve: int
+    stop_with: BaseException | None = None
+    traits: Traits = field(default_factory=lambda: EACH)
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        raise AssertionError("a per-recipient provider is sent through send_each")
+
+    def send_each(self, email: Email, *, idempotency_key: str, log: RecipientLog) -> Receipt:
+        served = 0
+        for reader in self.readers:
+            if not log.owed(reader):
+                continue
+            if served == self.serve and self.stop_with is not None:
+                log.sending(reader)
+                raise self.stop_with
+            log.sending(reader)
+            log.served(reader)
+            served += 1
+        return Receipt("each", "m-1", served)
+
+    def send_test(self, email: Email, *, address: str) -> Receipt:
+        raise AssertionError("a delivery never sends a test")
+
+    def close(self) -> None:
+        pass
+
+
+READERS = ("a@example.net", "b@example.net", "c@example.net")
+
+
+def test_a_send_interrupted_by_ctrl_c_keeps_whom_it_reached_in_the_ledger_file(
+    ledger: Ledger,
+) -> None:
+    # A cancelled GitHub Actions job gets SIGINT first; the workflow then commits the ledger
+    # file only, so what the journal recorded must be in that file.
+    provider = EachReaderProvider(READERS, serve=2, stop_with=KeyboardInterrupt())
+    post = make_post(1)
+    with pytest.raises(KeyboardInterrupt):
+        Delivery(ledger, provider, clock=lambda: NOW, notify=lambda line: None).send(
+            email_of(post), [post]
+        )
+    assert not ledger.journal_path.exists()
+    records = Ledger.read(ledger.path).destination("each:list")
+    (record,) = records.pending()
+    progress = records.reached(record.idempotency_key)
+    assert progress is not None and progress.known
+    assert (len(progress.served), len(progress.in_doubt)) == (2, 1)
+
+
+def test_a_journal_that_cannot_be_written_after_some_readers_is_not_nothing_sent(
+    ledger: Ledger,
+) -> None:
+    provider = EachReaderProvider(
+        READERS, serve=1, stop_with=LedgerError("Cannot write the journal (No space left).")
+    )
+    post = make_post(1)
+    with pytest.raises(UnrecordedSend, match="The email went out through each") as raised:
+        Delivery(ledger, provider, clock=lambda: NOW, notify=lambda line: None).send(
+            email_of(post), [post]
+        )
+    assert raised.value.exit_code == 1
+    assert "run `newsletter send` again: it carries on from the readers" in raised.value.message
+
+
+def test_a_per_recipient_send_that_reached_everyone_is_sent_and_leaves_no_trace(
+    ledger: Ledger,
+) -> None:
+    provider = EachReaderProvider(READERS, serve=3)
+    post = make_post(1)
+    carrier = Delivery(ledger, provider, clock=lambda: NOW, notify=lambda line: None)
+    carrier.send(email_of(post), [post])
+    carrier.save()
+    document = json.loads(ledger.path.read_text())
+    assert document["destinations"]["each:list"] == {
+        "posts": {post.id: document["destinations"]["each:list"]["posts"][post.id]}
+    }
+    assert document["destinations"]["each:list"]["posts"][post.id]["status"] == "sent"
+    assert not ledger.journal_path.exists()

@@ -545,7 +545,7 @@ def test_forget_undoes_only_this_runs_pending_marks() -> None:
 def test_resolve_as_sent_by_id() -> None:
     destination = DestinationLedger("postmark")
     destination.mark([make_post(1)], Status.PENDING, at=NOW - timedelta(hours=1))
-    settled = destination.resolve("tag:example.org,2026:1", True, at=NOW)
+    settled = destination.resolve("tag:example.org,2026:1", True, at=NOW).record
     assert (settled.status, settled.at) == (Status.SENT, NOW)
     assert destination.pending() == ()
     assert destination.match(make_post(1)) == settled

@@ -18,7 +18,7 @@ import pytest
 
 from newsletter import pipeline
 from newsletter.config import Config, parse_config
-from newsletter.errors import ConfigError, ProviderError, SafetyRefusal
+from newsletter.errors import ConfigError, ProviderError, SafetyRefusal, UnrecordedSend
 from newsletter.models import Email, Receipt
 from newsletter.pipeline import SendOptions
 from newsletter.providers.base import Traits, Unsubscribe
@@ -502,3 +502,69 @@ def test_preview_tells_the_author_what_to_fix_in_their_posts(tmp_path: Path) -> 
     assert len(notes) == 2
     assert "1 picture has no alt text" in notes[0]
     assert "'Beds' (h4) comes right after an h2" in notes[1]
+
+
+def test_a_run_that_finishes_an_interrupted_send_also_sends_the_new_posts(
+    blog: Path, provider: RecordingProvider
+) -> None:
+    provider.traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=True)
+    provider.fail_with = ProviderError("Timed out.")
+    with pytest.raises(ProviderError):
+        send(blog, provider)
+    posts = ledger_of(blog)["destinations"]["fake:list"]["posts"]  # type: ignore[index]
+    pending_key = posts["id-1"]["idempotency_key"]
+    provider.fail_with = None
+    # A post published since: the run that finishes the old send must not leave it a week.
+    (blog / "feed.xml").write_text(
+        rss((3, timedelta(hours=1)), (1, timedelta(days=1)), (2, timedelta(days=2)))
+    )
+    report = send(blog, provider)
+    assert [(email.post_ids, key) for email, key in provider.sent] == [
+        (("id-1", "id-2"), pending_key),
+        (("id-3",), provider.sent[1][1]),
+    ]
+    assert provider.sent[1][1] != pending_key
+    assert statuses(blog) == {"id-1": "sent", "id-2": "sent", "id-3": "sent"}
+    assert report.outcome.startswith("Finished the interrupted send of 2 post(s) through fake.")
+    assert "Sent 1 post(s) in 1 email(s)" in report.outcome
+    assert [post.id for post in report.plan.to_send] == ["id-1", "id-2", "id-3"]  # type: ignore[union-attr]
+
+
+@dataclass
+class LedgerBreakingProvider(RecordingProvider):
+    """Accepts the email, then the ledger's folder becomes unwritable (as a full disk would
+    make it): the run cannot record the send it just made."""
+
+    folder: Path = Path()
+
+    def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        receipt = super().send(email, idempotency_key=idempotency_key)
+        (self.folder / "state").rename(self.folder / "state-kept")
+        (self.folder / "state").write_text("a file where the ledger's folder was")
+        return receipt
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_ledger_that_cannot_be_written_after_the_send_says_the_email_went_out(
+    blog: Path, idempotent: bool
+) -> None:
+    traits = Traits("fake", "fake:list", Unsubscribe("x"), idempotent=idempotent)
+    provider = LedgerBreakingProvider(traits, folder=blog)
+    with pytest.raises(UnrecordedSend) as raised:
+        send(blog, provider)
+    error = raised.value
+    assert error.exit_code == 1  # never 2, which tells the author nothing was sent
+    assert error.message.startswith("The email went out through fake, but the ledger could")
+    assert "The posts are pending: 'Post 1', 'Post 2'." in error.message
+    if idempotent:
+        assert "run `newsletter send` again within a day" in error.message
+    else:
+        assert "--post https://b.example.org/1/ --post https://b.example.org/2/" in error.message
+        assert "never `--as unsent`" in error.message
+    # What is on disk says pending: the next run will not take the posts for new.
+    kept = json.loads((blog / "state-kept" / "ledger.json").read_text())
+    kept_posts = kept["destinations"]["fake:list"]["posts"]
+    assert {key: post["status"] for key, post in kept_posts.items()} == {
+        "id-1": "pending",
+        "id-2": "pending",
+    }

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from newsletter.config import NewsletterConfig
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.ledger import DestinationLedger, Status
 from newsletter.models import Feed, Post
@@ -34,6 +35,33 @@ def test_the_first_run_sends_only_the_window_and_baselines_the_rest() -> None:
         Skip(old, "older than the first-run window (7 days)"),
         Skip(undated, "undated on the first run"),
     )
+
+
+@pytest.mark.parametrize("status", [Status.BASELINE, Status.DRAFTED, Status.PENDING])
+def test_any_record_ends_the_first_run_not_only_a_sent_one(status: Status) -> None:
+    # After `newsletter baseline` (or a draft, or an interrupted send) nothing was sent yet,
+    # but the next run is no first run: an older post it has not seen is new, not baseline.
+    destination = DestinationLedger("outbox")
+    destination.mark([make_post(1)], status, at=NOW - timedelta(days=40), idempotency_key="k")
+    assert not destination.is_first_run
+    unseen = make_post(2, days_ago=30)
+    selection = select_new([unseen], destination, now=NOW, first_run_days=7)
+    assert selection.new == (unseen,)
+    assert selection.baseline == ()
+
+
+def test_the_first_run_window_is_seven_days_to_the_second() -> None:
+    assert NewsletterConfig.__dataclass_fields__["first_run_days"].default == 7
+    second = 1 / 86_400
+    inside = make_post(1, days_ago=7 - second)
+    edge = make_post(2, days_ago=7)
+    outside = make_post(3, days_ago=7 + second)
+    selection = select_new(
+        [inside, edge, outside], DestinationLedger("outbox"), now=NOW, first_run_days=7
+    )
+    assert selection.new == (edge, inside)  # a post exactly 7 days old is still inside
+    assert selection.baseline == (outside,)
+    assert selection.skipped == (Skip(outside, "older than the first-run window (7 days)"),)
 
 
 def test_a_one_day_window_reads_naturally() -> None:

@@ -173,6 +173,16 @@ def test_list_unsubscribe_without_one_click_has_no_post_header() -> None:
     assert "List-Unsubscribe-Post" not in sent.headers
 
 
+@pytest.mark.parametrize("link", ["mailto:x@y.z", "http://u.example/x"])
+def test_one_click_is_never_offered_without_an_https_link(link: str) -> None:
+    # RFC 8058: the one-click POST goes to an https URI; a mail client cannot POST to a
+    # mailto:, so such a header would promise an unsubscribe that never happens.
+    asked = Unsubscribe(url=link, list_unsubscribe=f"<{link}>", one_click=True)
+    sent = render_one(unsubscribe=asked)
+    assert sent.headers["List-Unsubscribe"] == f"<{link}>"
+    assert "List-Unsubscribe-Post" not in sent.headers
+
+
 @pytest.mark.parametrize(
     ("title", "sender", "header"),
     [

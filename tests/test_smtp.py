@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.generator import BytesGenerator
@@ -25,74 +24,21 @@ from tests.fakes.helpers import SECRET, provider_config, sample_email, write_sub
 aiosmtpd = pytest.importorskip(
     "aiosmtpd", reason="aiosmtpd is not installed: pip install -e '.[test]'"
 )
-from aiosmtpd.controller import Controller  # noqa: E402
-from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
-
-
-class Mailbox:
-    """Collects every message; refuses recipients at `refused.example.net`."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[tuple[str, list[str], Message]] = []
-        self.raw: list[bytes] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address.endswith("@refused.example.net"):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.original_content or envelope.content)
-        message = message_from_bytes(self.raw[-1])
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = (
-        isinstance(data, LoginPassword)
-        and data.login == b"author"
-        and data.password == SECRET.encode()
-    )
-    # handled=False makes aiosmtpd answer a refusal with its standard 535 reply.
-    return AuthResult(success=ok, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(**options: Any) -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=authenticate,
-        auth_require_tls=False,
-        **options,
-    )
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+from tests.smtp_servers import LOGIN, Mailbox, free_port, serving  # noqa: E402
 
 
 @pytest.fixture
 def server() -> Iterator[tuple[Mailbox, int]]:
-    yield from serve()
+    mailbox = Mailbox()
+    with serving(mailbox, password=SECRET) as port:
+        yield mailbox, port
 
 
 @pytest.fixture
 def utf8_server() -> Iterator[tuple[Mailbox, int]]:
-    yield from serve(enable_SMTPUTF8=True)
+    mailbox = Mailbox()
+    with serving(mailbox, password=SECRET, enable_SMTPUTF8=True) as port:
+        yield mailbox, port
 
 
 def provider(
@@ -148,9 +94,7 @@ def test_login_with_the_password_from_the_environment(
     tmp_path: Path, server: tuple[Mailbox, int]
 ) -> None:
     mailbox, port = server
-    adapter = provider(
-        tmp_path, port, ["a@example.net"], {"SMTP_PASSWORD": SECRET}, username="author"
-    )
+    adapter = provider(tmp_path, port, ["a@example.net"], {"SMTP_PASSWORD": SECRET}, username=LOGIN)
     adapter.send(sample_email(), idempotency_key="k")
     assert len(mailbox.envelopes) == 1
 
@@ -160,7 +104,7 @@ def test_a_wrong_password_names_the_variable_not_the_password(
 ) -> None:
     _, port = server
     adapter = provider(
-        tmp_path, port, ["a@example.net"], {"SMTP_PASSWORD": "hunter2-wrong"}, username="author"
+        tmp_path, port, ["a@example.net"], {"SMTP_PASSWORD": "hunter2-wrong"}, username=LOGIN
     )
     with pytest.raises(ProviderError, match=r"\$SMTP_PASSWORD") as caught:
         adapter.send(sample_email(), idempotency_key="k")
@@ -217,7 +161,8 @@ def test_unsubscribe_traits(tmp_path: Path) -> None:
     )
     assert page.destination == "smtp:mail.example.org"
     assert page.unsubscribe.list_unsubscribe == "<https://example.org/unsubscribe>"
-    assert page.unsubscribe.one_click
+    # One page for everyone cannot tell who is leaving (RFC 8058 §3.1): no one-click.
+    assert not page.unsubscribe.one_click
     fallback = traits_for(provider_config(tmp_path, "smtp", host="mail.example.org"))
     assert fallback.unsubscribe.url == "mailto:news@example.org?subject=unsubscribe"
     assert not fallback.unsubscribe.one_click
@@ -259,7 +204,7 @@ def split(raw: bytes) -> tuple[dict[str, str], bytes]:
 def test_a_prepared_copy_is_the_message_send_message_wrote(name: str) -> None:
     email = sample_email(headers=UNSUBSCRIBE)
     to = f'"{name}" <reader@example.net>' if name else "reader@example.net"
-    message_id, raw = PreparedEmail(email).copy_for(to)
+    message_id, raw = PreparedEmail(email).copy_for(to, "reader@example.net")
     old = as_send_message_wrote_it(build_message(email, to=to))
     assert split(raw) == split(old)
     assert message_from_bytes(raw)["Message-ID"] == message_id
@@ -336,13 +281,8 @@ class GrumpyGoodbye(Mailbox):
 
 def test_an_odd_answer_to_quit_after_sending_does_not_fail_the_send(tmp_path: Path) -> None:
     mailbox = GrumpyGoodbye()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving(mailbox) as port:
         adapter = provider(tmp_path, port, ["a@example.org", "b@example.org"])
         receipt = adapter.send(sample_email(), idempotency_key="k")
-    finally:
-        controller.stop()
     assert receipt.accepted == 2
     assert len(mailbox.envelopes) == 2

@@ -18,6 +18,7 @@ from newsletter.ledger.records import (
     DestinationLedger,
     PostRecord,
     RunRecord,
+    Settled,
     Status,
 )
 from newsletter.ledger.schema import LEDGER_VERSION
@@ -33,6 +34,7 @@ __all__ = [
     "PostRecord",
     "Progress",
     "RunRecord",
+    "Settled",
     "Status",
     "fingerprint",
     "timestamp",

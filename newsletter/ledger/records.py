@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
 from newsletter.identity import link_keys, permalink, post_key
+from newsletter.ledger.reached import Reached
 from newsletter.models import Post, Validators
 from newsletter.urls import normalise_link
 
@@ -94,6 +95,15 @@ class RunRecord:
     merge approved is the one newsletter rendered and the pull request showed."""
 
 
+@dataclass(frozen=True)
+class Settled:
+    """A post `resolve` settled: the whole post, or (`in_doubt` set) only the messages of its
+    send that were in doubt, the post staying pending for the readers still owed it."""
+
+    record: PostRecord
+    in_doubt: int | None
+
+
 class DestinationLedger:
     """The records of one destination (provider plus its list, audience or domain)."""
 
@@ -104,6 +114,7 @@ class DestinationLedger:
         *,
         validators: Mapping[str, Validators] | None = None,
         progress: Iterable[Progress] = (),
+        reached: Mapping[str, Reached] | None = None,
     ) -> None:
         self.name = name
         self._records: dict[str, PostRecord] = {record.id: record for record in records}
@@ -111,9 +122,12 @@ class DestinationLedger:
         self._progress: dict[str, Progress] = {entry.key: entry for entry in progress}
         self._link_owners: dict[str, list[str]] | None = None
         self._before_pending: dict[str, PostRecord | None] = {}
+        self._reached: dict[str, Reached] = dict(reached or {})
+        self._settled_sends: set[str] = set()
 
     @property
     def is_first_run(self) -> bool:
+        """No record of any kind yet: a baseline, a draft or a pending post counts as a run."""
         return not self._records
 
     def is_first_run_of(self, feed_url: str, *, owns_unmarked: bool) -> bool:
@@ -162,6 +176,24 @@ class DestinationLedger:
     def drop_progress(self, key: str) -> None:
         """The send is settled (its posts sent, or known not to have gone out)."""
         self._progress.pop(key, None)
+
+    def reached(self, key: str | None) -> Reached | None:
+        """Whom the send `key` has reached so far, where its provider reports each recipient."""
+        return self._reached.get(key) if key else None
+
+    def track(self, key: str, *, at: datetime, journal: str, fresh: bool) -> Reached:
+        """Start recording a send's recipients: a `fresh` send starts from nobody, a retry of
+        the same send carries on from its record."""
+        reached = self._reached.get(key)
+        if reached is None or fresh:
+            reached = self._reached[key] = Reached(started=utc(at))
+        reached.journal = journal
+        return reached
+
+    def sends_reaching(self) -> dict[str, Reached]:
+        """Whom each send that still has pending posts reached (what the file keeps)."""
+        keys = {record.idempotency_key for record in self.pending()}
+        return {key: self._reached[key] for key in sorted(self._reached) if key in keys}
 
     def pending(self) -> tuple[PostRecord, ...]:
         waiting = [record for record in self._records.values() if record.status is Status.PENDING]
@@ -225,6 +257,7 @@ class DestinationLedger:
                 feed=post.feed_url or None,
             )
         self._link_owners = None
+        self._prune()
 
     def forget(self, posts: Sequence[Post]) -> None:
         """Undo this process's `mark(..., PENDING)` after the provider certainly sent nothing.
@@ -243,14 +276,21 @@ class DestinationLedger:
             else:
                 self._records[key] = previous
         self._link_owners = None
+        self._prune()
 
-    def resolve(self, reference: str, as_sent: bool, *, at: datetime) -> PostRecord:
+    def resolve(self, reference: str, as_sent: bool, *, at: datetime) -> Settled:
         """Settle a post left pending by an interrupted send (`newsletter resolve`).
 
-        `reference` is the post's id or link. As sent, the record becomes `sent`; as unsent,
-        the record is removed so the next run sends the post. Returns the settled record.
+        `reference` is the post's id or link. Where the send recorded each recipient, only
+        the messages in doubt are settled: as sent they count as served, as unsent they are
+        owed again, and the post stays pending until the next send has reached everyone
+        else. Otherwise, as sent, the record becomes `sent`; as unsent, the record is removed
+        so the next run sends the post to the whole list.
         """
         record = self.pending_record(reference)
+        reached = self.reached(record.idempotency_key)
+        if reached is not None and reached.known:
+            return self._settle_in_doubt(record, reached, as_sent)
         if as_sent:
             settled = replace(record, status=Status.SENT, at=utc(at))
             self._records[record.id] = settled
@@ -261,7 +301,8 @@ class DestinationLedger:
         if key and not any(r.idempotency_key == key for r in self.pending()):
             # The author settled the whole send: how far it got no longer matters.
             self.drop_progress(key)
-        return settled
+        self._prune()
+        return Settled(settled, in_doubt=None)
 
     def pending_record(self, reference: str) -> PostRecord:
         """The pending record `reference` (a post's id or link) names, or a ConfigError that
@@ -278,6 +319,28 @@ class DestinationLedger:
                 f"{record.day}); only posts left pending by an interrupted send need resolving."
             )
         return record
+
+    def _settle_in_doubt(self, record: PostRecord, reached: Reached, as_sent: bool) -> Settled:
+        key = record.idempotency_key or ""
+        if key in self._settled_sends:
+            # Another post of the same email, named in the same command: already settled.
+            return Settled(record, in_doubt=0)
+        if not reached.in_doubt:
+            raise ConfigError(
+                f"{record.title!r} has no message in doubt: its interrupted send recorded "
+                f"every reader it reached ({len(reached.served)}), and the next "
+                "`newsletter send` sends it to the others; there is nothing to resolve."
+            )
+        count = len(reached.in_doubt)
+        reached.settle(delivered=as_sent)
+        self._settled_sends.add(key)
+        return Settled(record, in_doubt=count)
+
+    def _prune(self) -> None:
+        """Drop whom sends reached once no pending post belongs to them any more."""
+        keys = {record.idempotency_key for record in self.pending()}
+        for key in [key for key in self._reached if key not in keys]:
+            del self._reached[key]
 
     def _find(self, reference: str) -> PostRecord | None:
         wanted = reference.strip()

@@ -18,8 +18,9 @@ from newsletter.ledger.records import Status, utc
 
 LEDGER_VERSION = 2
 """The newest layout this release reads. Version 2 added `sends` (how far a send got while
-its posts are pending); a file without any is still written as version 1, so that it stays
-the same bytes in git and readable by the releases before."""
+its posts are pending) and `reached` (whom an SMTP send reached); a file without either is
+still written as version 1, so that it stays the same bytes in git and readable by the
+releases before."""
 
 
 class SchemaError(Exception):
@@ -140,12 +141,21 @@ SEND = Record(
     }
 )
 """How far one send got (`ledger/progress.py`), under its idempotency key."""
+REACHED = Record(
+    required={"started": MOMENT},
+    optional={"served": list_of(TEXT), "in_doubt": list_of(TEXT), "journal": TEXT},
+)
+"""Whom one send, one message per reader, reached before it stopped (ledger/reached.py)."""
 DESTINATION = Record(
     required={"posts": map_of(POST.read)},
-    optional={"feeds": map_of(VALIDATORS.read), "sends": map_of(SEND.read)},
+    optional={
+        "feeds": map_of(VALIDATORS.read),
+        "sends": map_of(SEND.read),
+        "reached": map_of(REACHED.read),
+    },
 )
-"""A destination's records, the validators of each feed it read (by feed address), and how
-far each unfinished send got (by its key)."""
+"""A destination's records, the validators of each feed it read (by feed address), how far
+each unfinished send got (by its key), and whom each unfinished SMTP send reached."""
 RUN = Record(
     required={
         "at": MOMENT,

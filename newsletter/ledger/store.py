@@ -20,8 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import LedgerBusy, LedgerError
+from newsletter.ledger.journal import (
+    Journal,
+    JournalDamaged,
+    journal_path,
+    read_journal,
+    remove_journal,
+)
 from newsletter.ledger.lock import Held, exclusive
 from newsletter.ledger.progress import InDoubt, Progress
+from newsletter.ledger.reached import Reached
 from newsletter.ledger.records import RUNS_KEPT, DestinationLedger, PostRecord, RunRecord, utc
 from newsletter.ledger.schema import LEDGER_VERSION, NewerLedger, SchemaError, read_document
 from newsletter.models import Validators
@@ -46,6 +54,7 @@ class Ledger:
         self.path = path
         self._destinations = {destination.name: destination for destination in destinations}
         self._runs: list[RunRecord] = list(runs)[-RUNS_KEPT:]
+        self._journal: Journal | None = None
 
     @classmethod
     def read(cls, path: Path) -> Ledger:
@@ -74,7 +83,9 @@ class Ledger:
             ) from None
         except SchemaError as error:
             raise _unreadable(path, f"is damaged ({error})") from None
-        return cls._from_values(path, values)
+        ledger = cls._from_values(path, values)
+        ledger._fold_journal()
+        return ledger
 
     @classmethod
     @contextmanager
@@ -123,11 +134,45 @@ class Ledger:
                     os.unlink(temporary)
                 raise
             _fsync_folder(folder)
+            if self._journal is None:
+                # The file now holds every step a journal recorded (or a journal too damaged
+                # to read left the sends it held marked unknown).
+                remove_journal(self.journal_path)
         except OSError as error:
             raise LedgerError(
                 f"Cannot write the ledger {self.path} ({error.strerror or error}); the previous "
                 "ledger is unchanged: check that its folder is writable, then run again."
             ) from None
+
+    @property
+    def journal_path(self) -> Path:
+        """Where a running send records each recipient (ledger/journal.py)."""
+        return journal_path(self.path)
+
+    def open_journal(self, key: str) -> Journal:
+        """The journal for the send `key`, begun and synced to disk before it is used.
+
+        A journal left by a stopped run was folded in when the ledger was read; it is saved
+        into the file first, so the new journal starts empty without losing a step.
+        """
+        assert self._journal is None, "one send at a time records its recipients"
+        if self.journal_path.exists():
+            self.save()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = Journal(self.journal_path, key)
+        except OSError as error:
+            raise LedgerError(
+                f"Cannot write the journal {self.journal_path} ({error.strerror or error}); "
+                "nothing was sent: check that the ledger's folder is writable, then run again."
+            ) from None
+        return self._journal
+
+    def close_journal(self) -> None:
+        """The send is over; the next save holds its steps and removes the journal."""
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()
 
     def destination(self, name: str) -> DestinationLedger:
         if name not in self._destinations:
@@ -152,6 +197,24 @@ class Ledger:
     def runs(self) -> tuple[RunRecord, ...]:
         return tuple(self._runs)
 
+    def _fold_journal(self) -> None:
+        """Take in what a journal left by a stopped run recorded. A send whose journal lines
+        are missing, or a journal that cannot be read, leaves that send's progress unknown."""
+        try:
+            sends = read_journal(self.journal_path)
+        except (OSError, JournalDamaged):
+            return
+        if sends is None:
+            return
+        for destination in self._destinations.values():
+            for key, reached in destination.sends_reaching().items():
+                entries = sends.get(key)
+                if reached.journal is None or entries is None:
+                    continue
+                reached.served |= entries.served
+                reached.in_doubt = (reached.in_doubt | entries.in_doubt) - reached.served
+                reached.journal = None
+
     @classmethod
     def _from_values(cls, path: Path, values: Mapping[str, Any]) -> Ledger:
         return cls(
@@ -166,6 +229,9 @@ class Ledger:
                     progress=[
                         _progress(key, fields) for key, fields in (value["sends"] or {}).items()
                     ],
+                    reached={
+                        key: _reached(fields) for key, fields in (value["reached"] or {}).items()
+                    },
                 )
                 for name, value in values["destinations"].items()
             ],
@@ -184,7 +250,9 @@ class Ledger:
         )
 
     def _document(self) -> dict[str, Any]:
-        sends = any(ledger.progresses() for ledger in self._destinations.values())
+        sends = any(
+            ledger.progresses() or ledger.sends_reaching() for ledger in self._destinations.values()
+        )
         return {
             "version": LEDGER_VERSION if sends else 1,
             "destinations": {
@@ -230,6 +298,8 @@ def _destination_document(destination: DestinationLedger) -> dict[str, Any]:
         }
     if progresses := destination.progresses():
         document["sends"] = {entry.key: _progress_document(entry) for entry in progresses}
+    if reaching := destination.sends_reaching():
+        document["reached"] = {key: _reached_document(entry) for key, entry in reaching.items()}
     return document
 
 
@@ -258,6 +328,26 @@ def _progress_document(progress: Progress) -> dict[str, Any]:
             for doubt in progress.in_doubt
         ],
     }
+
+
+def _reached(fields: Mapping[str, Any]) -> Reached:
+    return Reached(
+        started=fields["started"],
+        served=set(fields["served"] or ()),
+        in_doubt=set(fields["in_doubt"] or ()),
+        journal=fields["journal"],
+    )
+
+
+def _reached_document(reached: Reached) -> dict[str, Any]:
+    return _without_none(
+        {
+            "started": timestamp(reached.started),
+            "served": sorted(reached.served),
+            "in_doubt": sorted(reached.in_doubt),
+            "journal": reached.journal,
+        }
+    )
 
 
 def _record_document(record: PostRecord) -> dict[str, Any]:

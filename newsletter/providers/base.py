@@ -60,6 +60,9 @@ class Traits:
     settles: bool = False
     """Its adapter implements `Settles`: an interrupted send is settled from the provider's
     own records (Postmark, Mailgun)."""
+    per_recipient: bool = False
+    """Hands over one message per recipient and reports each (`EachRecipient`, SMTP), so an
+    interrupted send can be carried on for the readers it had not reached."""
 
 
 class Provider(Protocol):
@@ -173,6 +176,31 @@ class Settles(Protocol):
         ...
 
 
+class RecipientLog(Protocol):
+    """Where a provider that hands over one message per recipient reports each step, so the
+    ledger knows whom an interrupted send reached (newsletter/ledger/reached.py)."""
+
+    served_before: int
+    """How many recipients earlier, interrupted runs of this send reached."""
+
+    def owed(self, address: str) -> bool:
+        """Whether to send to `address`: not served yet, and not in doubt from a run that
+        stopped while handing it over."""
+        ...
+
+    def sending(self, address: str) -> None:
+        """Called just before the message is handed over (it is in doubt until answered)."""
+        ...
+
+    def served(self, address: str) -> None:
+        """The server accepted the message for `address`."""
+        ...
+
+    def declined(self, address: str) -> None:
+        """The server answered and did not take it: nothing went out to `address`."""
+        ...
+
+
 @runtime_checkable
 class Verifies(Protocol):
     """A provider whose own settings decide whether the email's unsubscribe link works
@@ -181,6 +209,15 @@ class Verifies(Protocol):
     def verify(self) -> tuple[str, ...]:
         """Raise ProviderSetupError naming a setting that would break unsubscribing and where
         to change it; return warnings for what could not be checked."""
+        ...
+
+
+@runtime_checkable
+class EachRecipient(Protocol):
+    """The capability behind `Traits.per_recipient`: a send that reports every recipient."""
+
+    def send_each(self, email: Email, *, idempotency_key: str, log: RecipientLog) -> Receipt:
+        """Send to every recipient `log` says is owed, reporting each step to it."""
         ...
 
 
@@ -267,6 +304,8 @@ class ProviderSpec:
     """Its adapter implements `Settles`."""
     verifies: bool = False
     """Its adapter implements `Verifies`."""
+    per_recipient: bool = False
+    """Its adapter implements `EachRecipient`."""
     check: Callable[[Setup], None] | None = None
     """A rule across several options, checked before anything else."""
 
@@ -322,6 +361,7 @@ class Setup:
             drafts=spec.drafts,
             drafts_page=spec.drafts_page,
             settles=spec.settles,
+            per_recipient=spec.per_recipient,
         )
 
     def client(self) -> ApiClient:

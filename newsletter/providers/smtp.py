@@ -1,65 +1,85 @@
 """Plain SMTP: one connection, one message per subscriber from the subscribers file.
 
 Each subscriber gets their own message (their address alone in To), sent over a single
-connection that is opened with `starttls` (default), implicit `ssl`, or `none` (a local relay).
-A recipient the server refuses is reported and the run goes on; losing the connection, or
-the server refusing the login or the sender, stops the run.
+connection that is opened with `starttls` (default), implicit `ssl`, or `none` (a local relay);
+each copy is built from parts prepared once per email (`smtp_message.py`).
 
-The MIME message is built and serialised once per email (quoted-printable encoding a 40 kB
-digest costs milliseconds); each subscriber's copy is only its own To and Message-ID headers
-in front of those bytes.
+Every reader is one SMTP transaction (MAIL, RCPT, DATA), reported step by step to a
+`RecipientLog`, so the ledger knows whom an interrupted send reached (docs/providers.md#smtp):
+- a permanent refusal (5xx) is that reader's rejection, and the send goes on;
+- a temporary one (4xx: a rate limit, a full queue) stops the send with the rest still owed
+  the email, which the next run carries on with;
+- the message is in doubt only between the end of its DATA and the server's answer, and that
+  answer is waited for as long as RFC 5321 §4.5.3.2 says (ten minutes): giving up early is
+  how a reader gets a message twice;
+- a send that nobody accepted fails (exit 1) and records nothing as sent.
+Whatever the server says goes through `Scrubber` first, since a server may echo the login.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
-from email.utils import make_msgid, parseaddr
+from collections.abc import Mapping
 from pathlib import Path
 
 from newsletter import checks
 from newsletter.errors import ConfigError, ProviderError
-from newsletter.message import build_message, sender_domain
 from newsletter.models import Email, Receipt, Rejection
 from newsletter.providers.base import (
     SUBSCRIBERS,
     TIMEOUT,
     Option,
     ProviderSpec,
+    RecipientLog,
     Setup,
     Traits,
-    Unsubscribe,
-    mailto_sender,
 )
-from newsletter.providers.subscribers import SubscribersFile
+from newsletter.providers.smtp_connection import (
+    PASSWORD_ENV,
+    PORTS,
+    SmtpConnection,
+    SmtpSettings,
+)
+from newsletter.providers.smtp_message import (
+    PreparedEmail,
+    UnsubscribeLink,
+    check_unsubscribe_url,
+    unsubscribe,
+    unsubscribe_link,
+)
+from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
-PASSWORD_ENV = "SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
-SMTPUTF8 = SMTP.clone(utf8=True)
-PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-"""`provider.security`'s choices, and the port each uses when `provider.port` is not set."""
+DATA_ANSWER_TIMEOUT = 600.0
+"""Seconds to wait for the server's answer after a message's data (RFC 5321 §4.5.3.2)."""
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str
-    """`starttls`, `ssl` or `none`."""
-    username: str | None
-    password: str | None
-    timeout: float
+class Stop(Exception):
+    """The send cannot go on: the server asked to come back later or the connection is
+    lost. `in_doubt` says whether the message then being handed over may have arrived."""
 
-    def __repr__(self) -> str:
-        # The dataclass default would print the password in any traceback or debug log.
-        return (
-            f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
-            f"username={self.username!r})"
-        )
+    def __init__(self, why: str, *, in_doubt: bool = False) -> None:
+        super().__init__(why)
+        self.why = why
+        self.in_doubt = in_doubt
+
+
+class EveryoneOwed:
+    """The log of a send that keeps no record (a plain `send`): everyone is owed it."""
+
+    served_before = 0
+
+    def owed(self, address: str) -> bool:
+        return True
+
+    def sending(self, address: str) -> None:
+        """Nothing to record."""
+
+    def served(self, address: str) -> None:
+        """Nothing to record."""
+
+    def declined(self, address: str) -> None:
+        """Nothing to record."""
 
 
 class SmtpProvider:
@@ -69,36 +89,60 @@ class SmtpProvider:
         settings: SmtpSettings,
         *,
         subscribers_path: Path,
+        link: UnsubscribeLink | None = None,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.traits = traits
         self.settings = settings
         self.subscribers = SubscribersFile(subscribers_path)
-        self.tls_context = tls_context or ssl.create_default_context()
+        self.link = link
+        self.connection = SmtpConnection(settings, tls_context=tls_context)
 
     def send(self, email: Email, *, idempotency_key: str) -> Receipt:
+        return self.send_each(email, idempotency_key=idempotency_key, log=EveryoneOwed())
+
+    def send_each(self, email: Email, *, idempotency_key: str, log: RecipientLog) -> Receipt:
         listing = self.subscribers.load()
-        prepared = PreparedEmail(email)
+        everyone = listing.subscribers
+        owed = [subscriber for subscriber in everyone if log.owed(subscriber.email)]
+        prepared = PreparedEmail(email, self.link)
         rejected = list(listing.skipped)
+        refused: list[Rejection] = []
         accepted = 0
         first_id: str | None = None
-        with self._session() as connection:
-            for subscriber in listing.subscribers:
-                message_id, refusal = self._deliver(
-                    connection, prepared, subscriber.to_header, subscriber.email
-                )
-                if refusal:
-                    rejected.append(Rejection(subscriber.email, refusal))
-                    continue
-                accepted += 1
-                first_id = first_id or message_id
+        if owed:
+            with self.connection.session() as connection:
+                for done, subscriber in enumerate(owed):
+                    try:
+                        message_id, refusal = self._deliver(connection, prepared, subscriber, log)
+                    except Stop as stop:
+                        raise self._stopped(stop, subscriber, owed[done:], accepted, log) from None
+                    if refusal is not None:
+                        refused.append(Rejection(subscriber.email, refusal))
+                        continue
+                    accepted += 1
+                    first_id = first_id or message_id
+        if refused and not accepted and not log.served_before:
+            raise self._nobody_accepted(refused, len(owed))
         return Receipt(
-            provider="smtp", message_id=first_id, accepted=accepted, rejected=tuple(rejected)
+            provider="smtp",
+            message_id=first_id,
+            accepted=accepted,
+            rejected=tuple(rejected + refused),
         )
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
-        with self._session() as connection:
-            message_id, refusal = self._deliver(connection, PreparedEmail(email), address, address)
+        reader = Subscriber(address)
+        with self.connection.session() as connection:
+            try:
+                message_id, refusal = self._deliver(
+                    connection, PreparedEmail(email, self.link), reader, EveryoneOwed()
+                )
+            except Stop as stop:
+                raise ProviderError(
+                    f"The test email to {address} did not go through: {stop.why}.",
+                    maybe_sent=stop.in_doubt,
+                ) from None
         if refusal:
             raise ProviderError(f"The SMTP server refused the test address {address}: {refusal}.")
         return Receipt(provider="smtp", message_id=message_id, accepted=1)
@@ -106,165 +150,154 @@ class SmtpProvider:
     def close(self) -> None:
         """Each send opens and closes its own connection; nothing stays open."""
 
-    @contextmanager
-    def _session(self) -> Iterator[smtplib.SMTP]:
-        connection = self._connect()
-        try:
-            yield connection
-        finally:
-            # Every message is handed over by now (or an error is already on its way): a
-            # server that answers QUIT with something other than 221, or hangs up first,
-            # changes nothing about what was sent, so it must not fail the run.
-            with suppress(smtplib.SMTPException, OSError):
-                connection.quit()
-            connection.close()
-
-    def _connect(self) -> smtplib.SMTP:
-        """Connect and log in; every failure here is before any message, so nothing went out."""
-        s = self.settings
-        where = f"the SMTP server {s.host}:{s.port}"
-        try:
-            if s.security == "ssl":
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout, context=self.tls_context
-                )
-            else:
-                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            try:
-                if s.security == "starttls":
-                    connection.starttls(context=self.tls_context)
-                if s.username and s.password:
-                    connection.login(s.username, s.password)
-            except BaseException:
-                connection.close()
-                raise
-        except smtplib.SMTPAuthenticationError as error:
-            raise ProviderError(
-                f"{where} refused the login for {s.username} ({_reply(error)}); check "
-                f"provider.username and the password in ${PASSWORD_ENV}.",
-                maybe_sent=False,
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            raise ProviderError(
-                f'{where} does not offer STARTTLS; set provider.security to "ssl" (usually '
-                'port 465) or, for a local relay only, "none".',
-                maybe_sent=False,
-            ) from None
-        except ssl.SSLError as error:
-            raise ProviderError(
-                f"The TLS handshake with {where} failed ({error.reason or error}); check "
-                "provider.port and provider.security.",
-                maybe_sent=False,
-            ) from None
-        except (OSError, smtplib.SMTPException) as error:
-            raise ProviderError(
-                f"Cannot connect to {where} ({_describe(error)}); check provider.host, "
-                "provider.port and provider.security.",
-                maybe_sent=False,
-            ) from None
-        return connection
+    # --- one reader ------------------------------------------------------------------------
 
     def _deliver(
-        self, connection: smtplib.SMTP, prepared: PreparedEmail, to: str, address: str
+        self,
+        connection: smtplib.SMTP,
+        prepared: PreparedEmail,
+        subscriber: Subscriber,
+        log: RecipientLog,
     ) -> tuple[str, str | None]:
-        """Send `to`'s copy; return its Message-ID and why the server refused it, or None."""
+        """One transaction: the copy's Message-ID, and why the server refused it (None when
+        it took it). Raises Stop when the send cannot go on."""
+        address = subscriber.email
         # As smtplib's send_message: an address beyond ASCII needs the server's SMTPUTF8,
         # and then the headers travel as raw UTF-8.
         international = not (prepared.sender + address).isascii()
-        message_id, message = prepared.copy_for(to, utf8=international)
-        return message_id, self._refusal(
-            connection, prepared.sender, message, address, international=international
-        )
+        options: list[str] = []
+        if international:
+            if not connection.has_extn("smtputf8"):
+                return "", f"{address} needs SMTPUTF8, which the server does not offer"
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        message_id, data = prepared.copy_for(subscriber.to_header, address, utf8=international)
+        try:
+            code, reply = connection.mail(prepared.sender, options)
+            if code >= 500:
+                raise Stop(
+                    f"the server refused the sender {prepared.sender} "
+                    f"({self._said(code, reply)}); check newsletter.from is an address this "
+                    "server may send as"
+                )
+            refusal = self._refusal(connection, code, reply, "MAIL")
+            if refusal is None:
+                code, reply = connection.rcpt(address)
+                refusal = self._refusal(connection, code, reply, "RCPT")
+            if refusal is None:
+                code, reply = connection.docmd("DATA")
+                refusal = self._refusal(connection, code, reply, "DATA", expected=354)
+        except (OSError, smtplib.SMTPException) as error:
+            raise Stop(f"the connection was lost ({self.connection.describe(error)})") from None
+        if refusal is not None:
+            return message_id, refusal
+        log.sending(address)
+        code, reply = self._hand_over(connection, data)
+        if 200 <= code < 300:
+            log.served(address)
+            return message_id, None
+        log.declined(address)
+        if code < 500:
+            raise Stop(
+                f"the server deferred the message ({self._said(code, reply)}); try again later"
+            )
+        return message_id, self._said(code, reply)
 
     def _refusal(
         self,
         connection: smtplib.SMTP,
-        sender: str,
-        message: bytes,
-        address: str,
+        code: int,
+        reply: bytes,
+        step: str,
         *,
-        international: bool,
+        expected: int | None = None,
     ) -> str | None:
-        """Send one message; return why the server refused this recipient, or None."""
+        """None when `step` went through; a 5xx is this reader's refusal (the transaction is
+        reset for the next reader), and anything else stops the send."""
+        if (code == expected) if expected is not None else 200 <= code < 300:
+            return None
+        if 500 <= code < 600:
+            connection.rset()
+            return self._said(code, reply)
+        raise Stop(
+            f"the server deferred the message at {step} ({self._said(code, reply)}); try "
+            "again later"
+        )
+
+    def _hand_over(self, connection: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+        """Send the dot-stuffed message and wait for the server's answer; the message is in
+        doubt from the first byte until that answer."""
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
         try:
-            options: tuple[str, ...] = ()
-            if international:
-                connection.ehlo_or_helo_if_needed()
-                if not connection.has_extn("smtputf8"):
-                    raise smtplib.SMTPNotSupportedError(
-                        f"{address} needs SMTPUTF8, which the server does not offer"
-                    )
-                options = ("SMTPUTF8", "BODY=8BITMIME")
-            refused = connection.sendmail(sender, [address], message, options)
-        except smtplib.SMTPRecipientsRefused as error:
-            return "; ".join(_reply_text(code, text) for code, text in error.recipients.values())
-        except smtplib.SMTPSenderRefused as error:
-            raise ProviderError(
-                f"The SMTP server refused the sender {sender} ({_reply(error)}); check "
-                "newsletter.from is an address this server may send as."
+            connection.send(data + b".\r\n")
+            assert connection.sock is not None
+            connection.sock.settimeout(DATA_ANSWER_TIMEOUT)
+            try:
+                return connection.getreply()
+            finally:
+                connection.sock.settimeout(self.settings.timeout)
+        except (OSError, smtplib.SMTPException, AttributeError) as error:
+            raise Stop(
+                "the connection was lost while the server took the message "
+                f"({self.connection.describe(error)})",
+                in_doubt=True,
             ) from None
-        except smtplib.SMTPDataError as error:
-            if 500 <= error.smtp_code < 600:
-                return _reply(error)
-            raise ProviderError(
-                f"The SMTP server deferred a message ({_reply(error)}); try again later."
-            ) from None
-        except (OSError, smtplib.SMTPException) as error:
-            raise ProviderError(
-                f"Lost the connection to the SMTP server {self.settings.host} "
-                f"({_describe(error)}); the posts stay pending, check which subscribers got the "
-                "email before running `newsletter resolve`."
-            ) from None
-        if refused:
-            return "; ".join(_reply_text(code, text) for code, text in refused.values())
-        return None
 
+    def _said(self, code: int, reply: bytes) -> str:
+        return self.connection.reply(code, reply)
 
-class PreparedEmail:
-    """One email serialised once; `copy_for` adds a recipient's own To and Message-ID."""
+    # --- the run's outcome -----------------------------------------------------------------
 
-    def __init__(self, email: Email) -> None:
-        self.sender = parseaddr(email.sender)[1]
-        self._domain = sender_domain(email.sender)
-        self._message = build_message(email, to="")
-        del self._message["To"]
-        del self._message["Message-ID"]
-        self._serialised: dict[bool, bytes] = {}
+    def _stopped(
+        self,
+        stop: Stop,
+        subscriber: Subscriber,
+        remaining: list[Subscriber],
+        accepted: int,
+        log: RecipientLog,
+    ) -> ProviderError:
+        served = accepted + log.served_before
+        owed = len(remaining) - (1 if stop.in_doubt else 0)
+        if stop.in_doubt:
+            doubt = (
+                f" The message to {subscriber.email} is in doubt: the next `newsletter send` "
+                f"sends the email to the {owed} reader(s) still owed it, then asks you about "
+                "that one."
+            )
+        elif served:
+            doubt = (
+                f" The other {owed} reader(s) are still owed the email, and the next "
+                "`newsletter send` carries on with them."
+            )
+        else:
+            doubt = " Nothing was sent."
+        return ProviderError(
+            f"The send through the SMTP server {self.settings.host} stopped at "
+            f"{subscriber.email}, after {served} reader(s) got the email: {stop.why}.{doubt}",
+            maybe_sent=accepted > 0 or stop.in_doubt,
+        )
 
-    def copy_for(self, to: str, *, utf8: bool = False) -> tuple[str, bytes]:
-        """The Message-ID and the bytes of `to`'s copy, as smtplib's send_message writes it."""
-        policy = SMTPUTF8 if utf8 else SMTP
-        serialised = self._serialised.get(utf8)
-        if serialised is None:
-            serialised = self._serialised[utf8] = self._message.as_bytes(policy=policy)
-        message_id = make_msgid(domain=self._domain)
-        own = _header(policy, "To", to) + _header(policy, "Message-ID", message_id)
-        return message_id, own + serialised
+    def _nobody_accepted(self, refused: list[Rejection], tried: int) -> ProviderError:
+        first = refused[0].reason
+        hint = ""
+        if "relay" in first.lower():
+            hint = (
+                " A server that refuses to relay usually wants a login: set provider.username "
+                f"and ${PASSWORD_ENV}."
+            )
+        return ProviderError(
+            f"The SMTP server {self.settings.host} refused the email for every reader it was "
+            f"offered ({len(refused)} of {tried}; the first: {first}), so nothing was sent and "
+            f"the posts stay unsent.{hint}",
+            maybe_sent=False,
+        )
 
-
-def _header(policy: EmailPolicy[EmailMessage], name: str, value: str) -> bytes:
-    """One header line as the generator would fold it (names quoted, RFC 2047 as needed)."""
-    return policy.fold_binary(name, policy.header_store_parse(name, value)[1])
-
-
-def _reply(error: smtplib.SMTPResponseException) -> str:
-    return _reply_text(error.smtp_code, error.smtp_error)
-
-
-def _reply_text(code: int, text: bytes | str) -> str:
-    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return f"{code} {' '.join(message.split())}"
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, smtplib.SMTPResponseException):
-        return _reply(error)
-    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+    # --- the connection --------------------------------------------------------------------
 
 
 def _create(setup: Setup) -> SmtpProvider:
     username = setup.option("username")
-    password = setup.environ.get(PASSWORD_ENV) or None
+    password = _password(setup.environ)
     if username and not password:
         raise ConfigError(
             f"provider.username is set but ${PASSWORD_ENV} is empty; export the SMTP "
@@ -284,16 +317,27 @@ def _create(setup: Setup) -> SmtpProvider:
         password=password,
         timeout=setup.option("timeout"),
     )
-    return SmtpProvider(setup.traits(), settings, subscribers_path=setup.option("subscribers"))
+    return SmtpProvider(
+        setup.traits(),
+        settings,
+        subscribers_path=setup.option("subscribers"),
+        link=unsubscribe_link(setup),
+    )
 
 
-def _unsubscribe(setup: Setup) -> Unsubscribe:
-    """Plain SMTP has no list service: link to the author's own unsubscribe page when there is
-    one (https allows RFC 8058 one-click), else a mailto: the author handles by hand."""
-    url: str | None = setup.option("unsubscribe_url")
-    if not url:
-        return mailto_sender(setup)
-    return Unsubscribe(url=url, list_unsubscribe=f"<{url}>", one_click=url.startswith("https://"))
+def _password(environ: Mapping[str, str]) -> str | None:
+    """The password, without the line break a file or a pasted secret often ends with;
+    checked before any connection, since Python's SMTP login can only send ASCII."""
+    password = environ.get(PASSWORD_ENV, "").strip("\r\n")
+    if not password:
+        return None
+    if not password.isascii() or not password.isprintable():
+        raise ConfigError(
+            f"${PASSWORD_ENV} contains a character beyond plain ASCII (or a control "
+            "character), which an SMTP login cannot send; copy the password again, or "
+            "choose one of ASCII letters, digits and punctuation at your mail host."
+        )
+    return password
 
 
 PROVIDER = ProviderSpec(
@@ -310,6 +354,8 @@ PROVIDER = ProviderSpec(
     },
     required=("host",),
     destination=lambda setup: f"smtp:{setup.option('host')}",
-    unsubscribe=_unsubscribe,
+    unsubscribe=unsubscribe,
     build=_create,
+    per_recipient=True,
+    check=check_unsubscribe_url,
 )

@@ -227,7 +227,8 @@ def _headers(settings: RenderSettings, unsubscribe: Unsubscribe, title: str) -> 
         headers["Reply-To"] = settings.reply_to
     if unsubscribe.list_unsubscribe is not None:
         headers["List-Unsubscribe"] = unsubscribe.list_unsubscribe
-        if unsubscribe.one_click:
+        # RFC 8058 one-click is a POST to an https link; never to a mailto: or plain http.
+        if unsubscribe.one_click and unsubscribe.list_unsubscribe.startswith("<https://"):
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
 
