@@ -37,13 +37,11 @@ from newsletter.ledger import (
     RunRecord,
     Status,
 )
-from newsletter.ledger.journal import DECLINED, SENDING, SERVED, Journal
 from newsletter.ledger.progress import CHECK_TEXT
-from newsletter.ledger.reached import Reached
-from newsletter.ledger.reached import fingerprint as reader_fingerprint
 from newsletter.models import Email, Feed, Post, Receipt
 from newsletter.providers.base import Drafts, EachRecipient, Settles
 from newsletter.providers.idempotency import idempotency_key
+from newsletter.recipients import RecipientTracker, in_doubt_sentence
 
 if TYPE_CHECKING:
     from newsletter.providers.base import Provider, Traits
@@ -254,7 +252,7 @@ class Delivery:
         for rejection in receipt.rejected:
             self.notify(f"Not delivered to {rejection.address}: {rejection.reason}")
         if log is not None and log.reached.in_doubt:
-            self.unsettled.append(_in_doubt_sentence(posts, log, self.provider.traits.name))
+            self.unsettled.append(in_doubt_sentence(posts, log, self.provider.traits.name))
             return receipt
         self.commit(posts, receipt, key)
         return receipt
@@ -323,66 +321,6 @@ class Delivery:
             f"{error.message} The posts are pending: {titles}. Once the ledger can be "
             f"written, {settle}."
         )
-
-
-class RecipientTracker:
-    """The `RecipientLog` a per-recipient provider reports to: each step goes to the journal
-    (on disk before the provider moves on) and into the send's progress in the ledger."""
-
-    def __init__(self, key: str, reached: Reached, journal: Journal) -> None:
-        self.key = key
-        self.reached = reached
-        self.journal = journal
-        self.served_before = len(reached.served)
-        self.served_now = 0
-        self.in_doubt_addresses: list[str] = []
-        """Addresses from the subscribers file whose message an earlier run left in doubt."""
-
-    def owed(self, address: str) -> bool:
-        recipient = reader_fingerprint(self.key, address)
-        if recipient in self.reached.in_doubt:
-            self.in_doubt_addresses.append(address)
-            return False
-        return recipient not in self.reached.served
-
-    def sending(self, address: str) -> None:
-        recipient = reader_fingerprint(self.key, address)
-        self._step(SENDING, recipient)
-        self.reached.sending(recipient)
-
-    def served(self, address: str) -> None:
-        recipient = reader_fingerprint(self.key, address)
-        self._step(SERVED, recipient)
-        self.reached.served_one(recipient)
-        self.served_now += 1
-
-    def declined(self, address: str) -> None:
-        recipient = reader_fingerprint(self.key, address)
-        self._step(DECLINED, recipient)
-        self.reached.declined(recipient)
-
-    def _step(self, step: str, recipient: str) -> None:
-        try:
-            self.journal.step(step, recipient)
-        except OSError as error:
-            raise LedgerError(
-                f"Cannot write the journal {self.journal.path} ({error.strerror or error}); "
-                "the send stopped before the next reader."
-            ) from None
-
-
-def _in_doubt_sentence(posts: Sequence[Post], log: RecipientTracker, provider: str) -> str:
-    titles = ", ".join(repr(post.title) for post in posts)
-    flags = " ".join(f"--post {post.link or post.id}" for post in posts)
-    doubtful = len(log.reached.in_doubt)
-    who = ", ".join(log.in_doubt_addresses) or "a reader no longer in the subscribers file"
-    return (
-        f"The run that sent {titles} stopped while handing the message to {who} to "
-        f"{provider}, so it may or may not have arrived ({doubtful} message(s) in doubt); "
-        f"this run sent it to the {log.served_now} reader(s) still owed it. Ask them or check "
-        f"the server's log, then run `newsletter resolve {flags} --as sent` if it arrived, or "
-        "`--as unsent` to send it to them."
-    )
 
 
 class LedgerJournal:
