@@ -16,33 +16,33 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Unpack
 from zoneinfo import ZoneInfo
 
-from newsletter import source
-from newsletter.compose import compose, refuse_oversized
+from newsletter.compose import refuse_oversized
 from newsletter.config import Config
 from newsletter.errors import ConfigError, LedgerError
-from newsletter.gather import plan_for
-from newsletter.ledger import Ledger, RunRecord, Status
-from newsletter.plan import Limits, Plan, Request
-from newsletter.providers import traits_for
+from newsletter.github import GitHub
+from newsletter.ledger import DestinationLedger, Ledger, RunRecord, Status
+from newsletter.plan import Plan
 from newsletter.report import Report
 from newsletter.review import pull_body
 from newsletter.review.approved import record_settlement
 from newsletter.review.issue import ReviewIssue, dump_issue, review_from
 from newsletter.review.place import (
     Approval,
+    ReviewPlace,
     approval_of,
     github_from,
     read_approved,
     review_place,
     written_by_review,
 )
-from newsletter.review.publish import publish
+from newsletter.review.publish import Published, publish
 from newsletter.review.settle import settle
+from newsletter.run import Run, SendOptions
 from newsletter.schedule import Slot, wall_clock_moment
 from newsletter.scheduled import slot_gate
 
@@ -77,137 +77,184 @@ def review(
             'newsletter review needs [review] mode = "pull-request" in newsletter.toml; with '
             "mode none, the weekly job sends without review."
         )
-    started = (seams.get("now") or _utc_now)()
-    given = seams.get("provider")
-    traits = given.traits if given is not None else traits_for(config)
+    run = Run(config, environ, notify, **seams)
     place = review_place(config)
     with Ledger.locked(config.state.path) as ledger, github_from(environ) as github:
-        records = ledger.destination(traits.destination)
-        settlement = settle(github, records, issue_path=place.repository_issue_file, at=started)
-        notes = record_settlement(ledger, records, settlement, started)
+        records = ledger.destination(run.traits.destination)
+        settlement = settle(github, records, issue_path=place.repository_issue_file, at=run.started)
+        notes = record_settlement(ledger, records, settlement, run.started)
 
         def done(outcome: str, plan: Plan | None = None, warnings: Sequence[str] = ()) -> Report:
             ledger.save()
             said = " ".join([*notes, outcome])
-            return Report(
-                "review", traits.destination, traits.name, plan, (), (), said, tuple(warnings)
-            )
+            return run.report("review", plan, outcome=said, warnings=warnings)
 
-        try:
-            approved = read_approved(place)
-        except LedgerError:
-            # The send refuses a file changed by hand or unreadable and says to review
-            # again; the review it asks for replaces that file rather than stop on it too.
-            approved = None
-            notes.append(
-                "The approved review file cannot be sent as it is (the send says why), so it "
-                "holds back no new review."
-            )
-        # A file no review wrote is never sent (approved.py), so it holds nothing back.
-        if (
-            approved is not None
-            and approval_of(approved, records) is Approval.WAITING
-            and written_by_review(approved, ledger.runs)
-        ):
-            return done(
-                "An approved issue is waiting to go out"
-                + (f" at its slot ({approved.slot})" if approved.slot else "")
-                + "; the next review opens once it has been sent."
-            )
-        slot = _target_slot(config, started, ledger)
-        if options.scheduled and slot is not None:
-            opens = review_opens(slot, config.review.hours_ahead)
-            if started < opens:
-                return done(
-                    f"The review for the slot {slot.describe()} opens "
-                    f"{config.review.hours_ahead} h before it; nothing to do yet."
-                )
-        feed = source.read(config, options.feed, transport=seams.get("transport"), notify=notify)
-        settings = config.newsletter
-        plan = plan_for(
-            config,
-            feed,
-            records,
-            now=started,
-            limits=Limits(settings.first_run_days, settings.max_posts, settings.flood_limit),
-            request=Request(since=options.since),
-        )
-        records.mark(plan.baseline, Status.BASELINE, at=started)
+        waiting = _approved_waiting(place, records, ledger.runs, notes)
+        if waiting is not None:
+            return done(waiting)
+        slot = _target_slot(config, run.started, ledger)
+        too_early = _too_early(config, options, slot, run.started)
+        if too_early is not None:
+            return done(too_early)
+        wanted = SendOptions(feed=options.feed, since=options.since)
+        feed = run.read_feed(wanted)
+        plan = run.plan(ledger, feed, wanted, force=False)
+        records.mark(plan.baseline, Status.BASELINE, at=run.started)
         for skip in plan.filtered:
-            records.mark([skip.post], Status.SKIPPED, at=started, reason=skip.reason)
+            records.mark([skip.post], Status.SKIPPED, at=run.started, reason=skip.reason)
         if not plan.to_send:
-            still_open = settlement.open
-            tail = (
-                f" The review pull request #{still_open.number} stays as it is."
-                if still_open
-                else ""
-            )
+            kept = settlement.open
+            tail = f" The review pull request #{kept.number} stays as it is." if kept else ""
             return done("Nothing new to review." + tail, plan, feed.warnings)
-        emails = compose(config, feed, plan.to_send, traits.unsubscribe)
-        refuse_oversized(emails, force=False, limit=seams.get("clip_bytes"))
+        emails = run.compose(feed, plan.to_send)
+        refuse_oversized(emails, force=False, limit=run.clip_bytes)
         issue = review_from(
             destination=records.name,
             posts=plan.to_send,
             emails=emails,
             slot=slot.id if slot else None,
             slot_starts=slot.starts if slot else None,
-            created_at=started,
+            created_at=run.started,
         )
-        slot_text = slot.describe() if slot else None
-        with tempfile.TemporaryDirectory(prefix="newsletter-review-") as scratch:
-            files, email_files, warnings = _review_files(
-                issue, place.repository_folder, Path(scratch), pictures
-            )
-        repository = github.repository
-        server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        published = publish(
-            github,
-            base=options.base,
-            files=files,
-            title=pull_body.title(issue, slot_text),
-            body=lambda commit: pull_body.body(
-                issue,
-                issue_file=place.repository_issue_file,
-                emails=email_files,
-                slot_text=slot_text,
-                file_url=f"{server}/{repository.full_name}/blob/{commit}/",
-            ),
-            update_note=(
-                f"Updated with the issue as it stands now: {len(issue.posts)} post(s), "
-                f"subject “{issue.subject}”."
-            ),
-        )
-        ids = tuple(post.id for post in plan.to_send)
+        published, warnings = _publish(github, issue, place, options.base, environ, slot, pictures)
         if published is None:
             return done(f"The review on {options.base} already holds exactly this issue.", plan)
-        verb = "Opened" if published.created else "Updated"
-        outcome = (
-            f"{verb} the review pull request #{published.pull.number} "
-            f"({published.pull.html_url}) with {len(ids)} post(s)"
-            + (f" for the slot {slot_text}" if slot_text else "")
-            + "; merging it approves the issue, closing it skips the posts."
-        )
-        if environ.get("GITHUB_ACTIONS") != "true":
-            # In the workflow, its last step commits the ledger; from a terminal, the author
-            # must, since the send on the merge sends only a review that ledger records.
-            ledger_file = PurePosixPath(place.repository_folder).parent / config.state.path.name
-            outcome += (
-                f" Now commit and push {ledger_file}, which records this review: the send on "
-                "the merge sends only a review the default branch's ledger knows."
-            )
-        ledger.add_run(
-            RunRecord(
-                started,
-                "review",
-                records.name,
-                verb.lower(),
-                ids,
-                f"pull request #{published.pull.number}",
-                slot=slot.id if slot else "",
-                issue=issue.digest,
-            )
-        )
+        outcome = _opened(published, issue, slot, place, config, environ)
+        ids = tuple(post.id for post in plan.to_send)
+        ledger.add_run(_review_record(run.started, records.name, ids, published, issue, slot))
         return done(outcome, plan, [*feed.warnings, *warnings])
+
+
+def _approved_waiting(
+    place: ReviewPlace, records: DestinationLedger, runs: Sequence[RunRecord], notes: list[str]
+) -> str | None:
+    """What to say when an approved issue still waits for its slot (a new review would put
+    its posts in both), else None."""
+    try:
+        approved = read_approved(place)
+    except LedgerError:
+        # The send refuses a file changed by hand or unreadable and says to review
+        # again; the review it asks for replaces that file rather than stop on it too.
+        notes.append(
+            "The approved review file cannot be sent as it is (the send says why), so it "
+            "holds back no new review."
+        )
+        return None
+    # A file no review wrote is never sent (approved.py), so it holds nothing back.
+    if (
+        approved is None
+        or approval_of(approved, records) is not Approval.WAITING
+        or not written_by_review(approved, runs)
+    ):
+        return None
+    return (
+        "An approved issue is waiting to go out"
+        + (f" at its slot ({approved.slot})" if approved.slot else "")
+        + "; the next review opens once it has been sent."
+    )
+
+
+def _publish(
+    github: GitHub,
+    issue: ReviewIssue,
+    place: ReviewPlace,
+    base: str,
+    environ: Mapping[str, str],
+    slot: Slot | None,
+    pictures: Pictures | None,
+) -> tuple[Published | None, list[str]]:
+    """Opens the review pull request or updates the open one (None: it already holds
+    exactly this issue); with the warnings the pictures gave."""
+    slot_text = slot.describe() if slot else None
+    with tempfile.TemporaryDirectory(prefix="newsletter-review-") as scratch:
+        files, email_files, warnings = _review_files(
+            issue, place.repository_folder, Path(scratch), pictures
+        )
+    repository = github.repository
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    published = publish(
+        github,
+        base=base,
+        files=files,
+        title=pull_body.title(issue, slot_text),
+        body=lambda commit: pull_body.body(
+            issue,
+            issue_file=place.repository_issue_file,
+            emails=email_files,
+            slot_text=slot_text,
+            file_url=f"{server}/{repository.full_name}/blob/{commit}/",
+        ),
+        update_note=(
+            f"Updated with the issue as it stands now: {len(issue.posts)} post(s), "
+            f"subject “{issue.subject}”."
+        ),
+    )
+    return published, warnings
+
+
+def _opened(
+    published: Published,
+    issue: ReviewIssue,
+    slot: Slot | None,
+    place: ReviewPlace,
+    config: Config,
+    environ: Mapping[str, str],
+) -> str:
+    """What the run says of the pull request it opened or updated."""
+    verb = "Opened" if published.created else "Updated"
+    outcome = (
+        f"{verb} the review pull request #{published.pull.number} "
+        f"({published.pull.html_url}) with {len(issue.posts)} post(s)"
+        + (f" for the slot {slot.describe()}" if slot else "")
+        + "; merging it approves the issue, closing it skips the posts."
+    )
+    if environ.get("GITHUB_ACTIONS") != "true":
+        # In the workflow, its last step commits the ledger; from a terminal, the author
+        # must, since the send on the merge sends only a review that ledger records.
+        ledger_file = PurePosixPath(place.repository_folder).parent / config.state.path.name
+        outcome += (
+            f" Now commit and push {ledger_file}, which records this review: the send on "
+            "the merge sends only a review the default branch's ledger knows."
+        )
+    return outcome
+
+
+def _review_record(
+    started: datetime,
+    destination: str,
+    ids: tuple[str, ...],
+    published: Published,
+    issue: ReviewIssue,
+    slot: Slot | None,
+) -> RunRecord:
+    """The ledger's record of the run: the pull request and the issue it holds, by digest
+    (the send on the merge sends only an issue a review run recorded)."""
+    return RunRecord(
+        started,
+        "review",
+        destination,
+        "opened" if published.created else "updated",
+        ids,
+        f"pull request #{published.pull.number}",
+        slot=slot.id if slot else "",
+        issue=issue.digest,
+    )
+
+
+def _too_early(
+    config: Config, options: ReviewOptions, slot: Slot | None, now: datetime
+) -> str | None:
+    """For the workflow's run (`--scheduled`): what to say before the review may open."""
+    if (
+        not options.scheduled
+        or slot is None
+        or now >= review_opens(slot, config.review.hours_ahead)
+    ):
+        return None
+    return (
+        f"The review for the slot {slot.describe()} opens "
+        f"{config.review.hours_ahead} h before it; nothing to do yet."
+    )
 
 
 def _target_slot(config: Config, now: datetime, ledger: Ledger) -> Slot | None:
@@ -254,7 +301,3 @@ def _review_files(
                 shots = pull_body.Pictures(f"{stem}-desktop.png", f"{stem}-phone.png")
         described.append(pull_body.EmailFiles(f"{stem}.html", f"{stem}.txt", shots))
     return files, described, warnings
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
