@@ -100,3 +100,34 @@ def digest_of_every_platform(**changes: object) -> Email:
     built = build_emails(home, every, settings(home, mode="digest", **changes), UNSUBSCRIBE)
     assert len(built) == 1
     return built[0]
+
+
+MEDIA_FEEDS = Path(__file__).parent / "fixtures" / "media"
+
+
+def media_emails() -> dict[str, Email]:
+    """Every post of the media feeds (tests/fixtures/media/: featured images, episodes,
+    videos) as its own email, keyed "media-feed-N", and one digest gathering two of those
+    feeds under their labels, keyed "media-two-feeds"."""
+    emails: dict[str, Email] = {}
+    parts = []
+    for path in sorted(MEDIA_FEEDS.glob("*.xml")):
+        parsed = feed.parse(path.read_bytes(), url=f"https://feeds.example.net/{path.name}")
+        chosen = [(post, cut(post)) for post in parsed.posts]
+        built = build_emails(parsed, chosen, settings(parsed), UNSUBSCRIBE)
+        for number, email in enumerate(built, start=1):
+            emails[f"media-{path.stem}-{number}"] = email
+        if path.stem in ("podcast", "wordpress-featured"):
+            location = str(path)
+            label = path.stem.replace("-", " ").title()
+            posts = tuple(
+                replace(post, feed_url=location, feed_label=label) for post in parsed.posts
+            )
+            parts.append(replace(parsed, posts=posts, location=location, label=label))
+    gathered = replace(
+        parts[0], posts=tuple(p for part in parts for p in part.posts), parts=tuple(parts)
+    )
+    every = [(post, cut(post)) for post in gathered.posts]
+    (digest,) = build_emails(gathered, every, settings(gathered, mode="digest"), UNSUBSCRIBE)
+    emails["media-two-feeds"] = digest
+    return emails

@@ -26,7 +26,7 @@ import pytest
 
 from newsletter.models import Email
 from tests.email_browser import CHROMIUM, CHROMIUM_MISSING, PHONE, launch, open_email
-from tests.email_samples import digest_of_every_platform, per_post_emails
+from tests.email_samples import digest_of_every_platform, media_emails, per_post_emails
 from tests.test_render import render_one, sample_item
 
 TOOLS = Path(__file__).parent / "tools"
@@ -39,6 +39,7 @@ EMAILS: dict[str, Email] = {
     "digest": digest_of_every_platform(),
     "digest-short": digest_of_every_platform(digest_excerpts="short"),
     "per-post-plain": render_one([sample_item(1)], mode="per-post"),
+    **media_emails(),
 }
 
 NOT_FOR_EMAIL_BODIES = ("region", "landmark-one-main")
@@ -60,6 +61,8 @@ WITHOUT = {
     "Outlook for Windows; figures carry inline margins.",
     "Local anchors": "The list of titles does not jump in Gmail for iOS and Outlook's apps; the "
     "posts follow it in the same order.",
+    "aria-hidden attribute": 'Windows Mail may read a video\'s play sign before its "Watch" '
+    "caption; nothing else is hidden that way.",
     "aria-label attribute": "Windows Mail reads the button's visible words instead.",
     "role attribute": "Windows Mail reads MJML's layout tables as tables.",
     "border-radius": "Square corners in Outlook for Windows.",
