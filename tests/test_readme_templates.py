@@ -8,14 +8,18 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import jinja2.meta
 import pytest
+from jinja2 import nodes
 
 from newsletter.compose import compose
 from newsletter.config import parse_config
-from newsletter.models import Category, Feed, Post
+from newsletter.models import Category, Enclosure, Feed, Post
 from newsletter.providers.base import Unsubscribe
-from newsletter.render.context import PostView
-from newsletter.render.media import Audio, Video
+from newsletter.render.context import BlogView, PostView
+from newsletter.render.environment import environment
+from newsletter.render.feeds import FeedView, Group
+from newsletter.render.media import Audio, Picture, Video
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -31,19 +35,52 @@ def table_names(heading: str) -> set[str]:
 
 
 def test_every_post_field_is_documented_and_every_documented_one_exists() -> None:
-    fields = {field.name for field in dataclasses.fields(PostView)} - {"number"}
+    fields = {field.name for field in dataclasses.fields(PostView)}
     documented = table_names("Each post has:")
     assert fields - documented == set()
     assert documented - fields == set()
 
 
-def test_the_cards_fields_are_documented() -> None:
-    row = next(line for line in SECTION.splitlines() if line.startswith("| `audio` |"))
-    for field in dataclasses.fields(Audio):
-        assert f"`{field.name}`" in row, field.name
-    row = next(line for line in SECTION.splitlines() if line.startswith("| `video` |"))
-    for field in dataclasses.fields(Video):
-        assert f"`{field.name}`" in row, field.name
+def row_of(name: str) -> str:
+    """The table row that documents `name` (its first column starts with it)."""
+    return next(line for line in SECTION.splitlines() if line.startswith(f"| `{name}`"))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "extra", "prefix"),
+    [
+        ("audio", Audio, (), ""),
+        ("video", Video, (), ""),
+        ("audio", Picture, (), ""),
+        ("blog.title", BlogView, (), "blog."),
+        ("groups", Group, (), ""),
+        ("feeds", FeedView, (), ""),
+        ("categories", Category, ("name",), ""),
+        ("enclosures", Enclosure, ("kind",), ""),
+    ],
+)
+def test_the_fields_of_each_value_a_template_reaches_are_documented(
+    name: str, kind: type, extra: tuple[str, ...], prefix: str
+) -> None:
+    row = row_of(name)
+    for field in (*(field.name for field in dataclasses.fields(kind)), *extra):
+        assert f"`{prefix}{field}`" in row, f"{name}: {field}"
+
+
+def test_every_variable_the_built_in_templates_use_is_documented() -> None:
+    # What an author copies from the built-in templates must be explained: the values
+    # every template sees and those a page gives its partials ({% set %} before an include).
+    documented = {
+        name.split(".")[0]
+        for name in table_names("Every template sees:") | table_names("The partials are given:")
+    }
+    env = environment(None)
+    for name in env.list_templates():
+        source = env.loader.get_source(env, name)[0] if env.loader else ""
+        tree = env.parse(source)
+        own = {target.name for target in tree.find_all(nodes.Name) if target.ctx == "store"}
+        used = jinja2.meta.find_undeclared_variables(tree) - set(env.globals) - own
+        assert used - documented == set(), name
 
 
 def feed_with(*posts: Post) -> Feed:
@@ -72,12 +109,27 @@ def post(number: int, *categories: str, words: int = 400) -> Post:
 
 def test_every_documented_variable_is_defined_in_a_template(tmp_path: Path) -> None:
     names = table_names("Every template sees:")
-    assert {"posts", "groups", "feeds", "unsubscribe_url"} <= names
-    checks = "".join(
-        f"{{% if {name.split('.')[0]} is not defined %}}MISSING {name}\n{{% endif %}}"
-        for name in sorted(names)
+    assert {"posts", "groups", "feeds", "unsubscribe_url", "preheader_padding"} <= names
+    html_only = {
+        name
+        for line in SECTION.splitlines()
+        if "(HTML only)" in line
+        for name in re.findall(r"`([\w.]+)`", line.split(" | ")[0])
+    }
+    assert html_only == {"preheader_padding"}
+
+    def checks(among: set[str]) -> str:
+        return "".join(
+            f"{{% if {name.split('.')[0]} is not defined %}}MISSING {name} {{% endif %}}"
+            for name in sorted(among)
+        )
+
+    (tmp_path / "post.txt.j2").write_text(checks(names - html_only) + "checked\n")
+    (tmp_path / "post.mjml.j2").write_text(
+        f"<mjml><mj-body><mj-section><mj-column><mj-text>{checks(names)}checked"
+        "</mj-text></mj-column></mj-section></mj-body></mjml>",
+        encoding="utf-8",
     )
-    (tmp_path / "post.txt.j2").write_text(checks + "checked\n", encoding="utf-8")
     config = parse_config(
         {
             "newsletter": {
@@ -89,6 +141,7 @@ def test_every_documented_variable_is_defined_in_a_template(tmp_path: Path) -> N
     )
     (email,) = compose(config, feed_with(post(1)), [post(1)], Unsubscribe("https://u.example/"))
     assert email.text.strip() == "checked"
+    assert "MISSING" not in email.html and "checked" in email.html
 
 
 @pytest.fixture
