@@ -309,3 +309,23 @@ def test_feed_picks_one_feed_for_a_run(tmp_path: Path, blogs: Blogs) -> None:
     assert sorted(sink.sent[1][0].post_ids) == ["g-1", "g-2"]
     with pytest.raises(ConfigError, match="--feed nowhere is none of the feeds"):
         send(config, sink, blogs, feed="nowhere")
+
+
+def test_the_language_is_the_first_feed_that_names_one(tmp_path: Path, blogs: Blogs) -> None:
+    # The blog names no language; the podcast, listed second, is German: so is the email.
+    blogs.bodies[PODCAST] = blogs.bodies[PODCAST].replace(
+        "<channel>", "<channel><language>de-DE</language>", 1
+    )
+    sink = provider()
+    send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
+    ((email, _key),) = sink.sent
+    assert email.language == "de-DE"
+    assert 'lang="de-DE"' in email.html
+    # Both feeds naming one: the first table's wins.
+    blogs.bodies[BLOG] = blogs.bodies[BLOG].replace(
+        "<channel>", "<channel><language>fr</language>", 1
+    )
+    other = tmp_path / "again"
+    other.mkdir()
+    send(two_feeds(other, first_run_days=30), sink, blogs)
+    assert sink.sent[1][0].language == "fr"
