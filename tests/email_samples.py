@@ -4,6 +4,7 @@ Substack images, a WordPress table and code, a Jekyll post with badges, code and
 
 They go through the real stages (feed.parse, excerpt.cut, render.build_emails), so the
 browser, accessibility and client-support tests look at what a subscriber would get.
+`every_test_email()` is the one list those tests share, so none of them can skip an email.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from newsletter.excerpt import cut
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render import RenderSettings, build_emails
+from tests.test_render import render_one, sample_item
 
 FEEDS = Path(__file__).parent / "fixtures" / "email"
 PLATFORMS = {
@@ -131,3 +133,17 @@ def media_emails() -> dict[str, Email]:
     (digest,) = build_emails(gathered, every, settings(gathered, mode="digest"), UNSUBSCRIBE)
     emails["media-two-feeds"] = digest
     return emails
+
+
+def every_test_email() -> dict[str, Email]:
+    """Every email the layout, accessibility and client-support tests check: each platform's
+    posts on their own, a full and a short digest of all of them, the media feeds' emails,
+    and the render tests' plain sample post on its own and in a digest."""
+    return {
+        **per_post_emails(),
+        "digest": digest_of_every_platform(),
+        "digest-short": digest_of_every_platform(digest_excerpts="short"),
+        **media_emails(),
+        "per-post-plain": render_one([sample_item(1)], mode="per-post"),
+        "digest-plain": render_one([sample_item(n) for n in (1, 2, 3)]),
+    }

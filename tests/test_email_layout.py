@@ -3,8 +3,9 @@
 What a subscriber sees: nothing wider than a phone even when the client drops <style> and
 blocks images; pictures at their natural size and never enlarged; icons and badges on their
 line; tables that never split a word; code that looks like code; the post's headings below
-its title; Blogger's blank lines kept. A failing check writes screenshots at 375 and 600 px,
-light and dark, next to the test's temporary files and names them in the message.
+its title, in a post and in a digest; Blogger's blank lines kept. A failing check writes
+screenshots at 375 and 600 px, light and dark, next to the test's temporary files and names
+them in the message (and a test makes sure it does).
 """
 
 from __future__ import annotations
@@ -28,18 +29,14 @@ from tests.email_browser import (
     screenshots_on_failure,
     without_styles,
 )
-from tests.email_samples import digest_of_every_platform, natural_size, per_post_emails
+from tests.email_samples import every_test_email, natural_size
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=CHROMIUM_MISSING)]
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="needs Playwright for Python: pip install -e '.[test]'"
 )
 
-EMAILS: dict[str, Email] = {
-    **per_post_emails(),
-    "digest": digest_of_every_platform(),
-    "digest-short": digest_of_every_platform(digest_excerpts="short"),
-}
+EMAILS: dict[str, Email] = every_test_email()
 COLUMN = {PHONE: PHONE - 48, DESKTOP: DESKTOP - 48}
 """The text column: the body (600 px at most) minus 24 px padding on each side."""
 
@@ -201,6 +198,58 @@ def test_the_posts_own_headings_are_smaller_than_its_title(browser: Any) -> None
     (title,), (installing,), (options,) = sizes
     assert title[0].startswith("tally 1.4") and installing[0] == "Installing"
     assert title[1] > installing[1] > options[1] >= 17
+
+
+HEADING_SIZES = """() => {
+  const size = h => parseFloat(getComputedStyle(h).fontSize);
+  const titles = Array.from(document.querySelectorAll('h2[id^="post-"]')).map(size);
+  const own = Array.from(document.querySelectorAll('h3, h4, h5, h6'))
+    .map(h => [h.tagName, h.textContent.trim(), size(h)]);
+  return {titles, own};
+}"""
+
+
+@pytest.mark.parametrize("styles", [True, False], ids=["with-style", "style-removed"])
+def test_in_a_digest_every_posts_own_headings_are_smaller_than_the_titles(
+    browser: Any, styles: bool
+) -> None:
+    sent = EMAILS["digest"]
+    page = open_email(browser, sent.html if styles else without_styles(sent.html), width=PHONE)
+    sizes = page.evaluate(HEADING_SIZES)
+    page.close()
+    assert len(sizes["titles"]) == 6  # one per post of every platform
+    # Medium's h3/h4 and Jekyll's h2/h3 come out as h3/h4, below the 22-24 px titles.
+    assert len(sizes["own"]) >= 4
+    smallest_title = min(sizes["titles"])
+    for tag, words, size in sizes["own"]:
+        assert 17 <= size < smallest_title, (tag, words, size)
+    by_level = {tag: size for tag, _, size in sizes["own"]}
+    assert by_level["H3"] > by_level["H4"]
+
+
+def _fail_a_check(browser: Any, sent: Email, folder: Path) -> None:
+    with screenshots_on_failure(browser, sent, folder, "demo"):
+        raise AssertionError("the column is 700 px wide")
+
+
+def test_a_failing_check_leaves_screenshots_light_and_dark_at_both_widths(
+    browser: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(AssertionError) as failure:
+        _fail_a_check(browser, EMAILS["blogger-1"], tmp_path)
+    message = str(failure.value)
+    assert message.startswith("the column is 700 px wide\nScreenshots: ")
+    shots = {}
+    for width in (PHONE, DESKTOP):
+        for scheme in ("light", "dark"):
+            path = tmp_path / f"demo-{width}-{scheme}.png"
+            assert str(path) in message
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG\r\n\x1a\n")
+            assert int.from_bytes(data[16:20], "big") == width  # IHDR: the picture's width
+            shots[width, scheme] = data
+    # Dark mode is a different picture, not the light one twice.
+    assert shots[PHONE, "light"] != shots[PHONE, "dark"]
 
 
 def test_blogger_blank_lines_still_separate_paragraphs(browser: Any) -> None:

@@ -78,3 +78,30 @@ def test_figures_and_quotes_lose_the_browsers_40_px_indent() -> None:
 def test_a_link_that_is_only_a_picture_gets_a_name(link: str, alt: str) -> None:
     dressed = dress(f"<p>{link}</p>", title_level=2, title="T")
     assert f'alt="{alt}"' in dressed
+
+
+EXCERPT_STYLE = "display:block;width:auto;max-width:100%;height:auto"
+EXACT_STYLE = "display:block;width:100%;max-width:150px;height:auto"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "style"),
+    [
+        # As the excerpt writes them: left alone.
+        (f'width="552" style="{EXCERPT_STYLE}"', EXCERPT_STYLE),
+        (f'width="150" style="{EXACT_STYLE}"', EXACT_STYLE),
+        # A fixed width attribute and no CSS width: the blocked picture's box may shrink.
+        (
+            'width="552" style="display:block;max-width:100%;height:auto"',
+            "display:block;max-width:100%;height:auto;width:auto",
+        ),
+        ('width="552"', "width:auto;max-width:100%;height:auto"),
+        ("", "max-width:100%;height:auto"),
+        # An emoji's own height is kept.
+        ('style="height:1em;max-height:1em;"', "height:1em;max-height:1em;max-width:100%"),
+    ],
+)
+def test_every_picture_is_kept_inside_the_column(attributes: str, style: str) -> None:
+    dressed = dress(f'<p><img src="a.jpg" alt="A" {attributes}></p>', title_level=1, title="T")
+    found = re.search(r'<img [^>]*style="([^"]*)"', dressed)
+    assert found is not None and found.group(1) == style

@@ -4,11 +4,14 @@ Gmail's apps with non-Google accounts, Gmail's mobile web and Yahoo on Android d
 whole `<style>` block (https://www.caniemail.com/features/html-style/), so what keeps a
 post readable and inside a phone's screen is written on the elements themselves: code that
 wraps, tables with real cell padding that never break a word in the middle, headings that
-sit below the post's title, figures and quotes without the browser's 40 px indent. The
-`<style>` block keeps only what cannot be inline: dark mode and the inline code's tint.
+sit below the post's title, figures and quotes without the browser's 40 px indent, and
+pictures that can never hold the column open. The `<style>` block keeps only what cannot be
+inline: dark mode and the inline code's tint.
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml.html import HtmlElement
 
@@ -39,6 +42,11 @@ _STYLES = {
     "figure": "margin:0 0 16px;",
     "blockquote": "margin:16px 0;padding:0 0 0 16px;border-left:3px solid #d0d0c8;",
 }
+
+
+_CSS_WIDTH = re.compile(r"(?:^|;)\s*width\s*:", re.IGNORECASE)
+_CSS_MAX_WIDTH = re.compile(r"(?:^|;)\s*max-width\s*:", re.IGNORECASE)
+_CSS_HEIGHT = re.compile(r"(?:^|;)\s*height\s*:", re.IGNORECASE)
 
 
 def _mirrored(style: str) -> str:
@@ -76,6 +84,8 @@ def dress(
             element.drop_tag()  # the <pre> already sets the font
         elif tag in styles:
             element.set("style", styles[tag])
+        elif tag == "img":
+            _keep_inside_the_column(element)
         elif tag == "a":
             if is_video_link(element.get("href") or ""):
                 mark_video(element, words, title)
@@ -91,6 +101,24 @@ def _renumber_headings(root: HtmlElement, title_level: int) -> None:
         heading.tag = f"h{min(title_level + 1 + rank, 6)}"
         size = _HEADING_SIZES[rank] if rank < len(_HEADING_SIZES) else "17px"
         heading.set("style", f"margin:24px 0 8px;font-size:{size};line-height:1.3;")
+
+
+def _keep_inside_the_column(img: HtmlElement) -> None:
+    """Every picture says `max-width:100%` and `height:auto` inline, and one with a `width`
+    attribute but no CSS width says `width:auto`. The excerpt's pictures already do; this
+    holds for any other HTML that reaches the email. Without it, a client that blocks
+    images draws the alt text in a box as wide as the attribute, and with `<style>` dropped
+    the table around it grows to fit: a 552 px box holds a phone's column open."""
+    style = (img.get("style") or "").strip().rstrip(";")
+    added = []
+    if img.get("width") and not _CSS_WIDTH.search(style):
+        added.append("width:auto")
+    if not _CSS_MAX_WIDTH.search(style):
+        added.append("max-width:100%")
+    if not _CSS_HEIGHT.search(style):
+        added.append("height:auto")
+    if added:
+        img.set("style", ";".join(filter(None, [style, *added])))
 
 
 def _name_picture_link(link: HtmlElement, title: str) -> None:
