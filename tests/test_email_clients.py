@@ -26,7 +26,14 @@ from typing import Any
 import pytest
 
 from newsletter.models import Email
-from tests.email_browser import CHROMIUM, CHROMIUM_MISSING, PHONE, launch, open_email
+from tests.email_browser import (
+    CHROMIUM,
+    CHROMIUM_MISSING,
+    PHONE,
+    launch,
+    open_email,
+    screenshots_on_failure,
+)
 from tests.email_samples import every_test_email
 
 TOOLS = Path(__file__).parent / "tools"
@@ -167,12 +174,15 @@ AXE_RUN = """async (off) => {
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("name", sorted(EMAILS))
-def test_axe_finds_no_serious_or_critical_problem(browser: Any, name: str, scheme: str) -> None:
+def test_axe_finds_no_serious_or_critical_problem(
+    browser: Any, tmp_path: Path, name: str, scheme: str
+) -> None:
     page = open_email(browser, EMAILS[name].html, width=PHONE, scheme=scheme)
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(AXE_RUN, list(NOT_FOR_EMAIL_BODIES))
     page.close()
-    assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
+    with screenshots_on_failure(browser, EMAILS[name], tmp_path, name):
+        assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
 
 
 @pytest.mark.browser
