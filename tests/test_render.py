@@ -368,7 +368,8 @@ def test_html_void_tags_in_the_excerpt_compile() -> None:
     excerpt = '<p>one<br>two<img src="https://x.example/a.png" alt="a > b"></p><hr>'
     item = sample_item(1, excerpt_html=excerpt)
     html = render_one([item]).html
-    assert "one<br />two" in html and 'alt="a &gt; b" />' in html and "<hr />" in html
+    assert "one<br />two" in html and "<hr />" in html
+    assert re.search(r'<img src="https://x.example/a.png" alt="a &gt; b"[^<>]* />', html)
 
 
 def test_figures_are_not_indented_past_the_column() -> None:
