@@ -285,3 +285,23 @@ def test_a_spec_promises_drafts_exactly_when_its_adapter_keeps_them(
     assert isinstance(provider, Drafts) is spec.drafts is provider.traits.drafts
     assert provider.traits.idempotent is spec.idempotent
     provider.close()
+
+
+def test_a_subject_holding_an_encoded_word_is_never_decoded_by_a_mail_app(
+    tmp_path: Path, vendor: Vendor
+) -> None:
+    # The provider writes the Subject header itself; a look-alike sent as it is would be
+    # decoded by the reader's mail app into "Hello", a line break and a fake Reply-To.
+    subject = "=?utf-8?q?Hello=0D=0AReply-To=3A_attacker=40evil.example?="
+    script = Script(vendor, vendor.ok)
+    provider = adapter(tmp_path, vendor, script, SleepRecorder())
+    try:
+        provider.send(sample_email(subject=subject), idempotency_key="newsletter-k1")
+    finally:
+        provider.close()
+    bodies = [request.content.decode("utf-8") for request in script.posts]
+    carrying = [body for body in bodies if "Reply-To=3A_attacker" in body]
+    assert carrying, "the subject's characters still go out"
+    for body in carrying:
+        assert "=?utf-8?q?" not in body
+        assert "=\u200b?utf-8?q?" in body or "=\\u200b?utf-8?q?" in body

@@ -250,10 +250,26 @@ def test_tests_run_on_push_and_pull_request(tests_yml: dict[str, Any]) -> None:
 
 
 def test_tests_run_the_readme_command_on_every_supported_python(tests_yml: dict[str, Any]) -> None:
-    (job,) = tests_yml["jobs"].values()
+    job = tests_yml["jobs"]["test"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
     test_runs = [step["run"] for step in job["steps"] if "pytest" in step.get("run", "")]
     assert test_runs == [TEST_COMMAND]
+
+
+def test_the_header_tests_also_run_on_the_oldest_supported_patch_release(
+    tests_yml: dict[str, Any],
+) -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    oldest = re.search(r'requires-python = ">=(3\.\d+)"', pyproject)
+    assert oldest is not None
+    job = tests_yml["jobs"]["oldest-patch-release"]
+    (setup,) = [step for step in job["steps"] if "setup-python" in step.get("uses", "")]
+    assert setup["with"]["python-version"] == f"{oldest.group(1)}.0"
+    (run,) = [step["run"] for step in job["steps"] if "pytest" in step.get("run", "")]
+    assert run.startswith(TEST_COMMAND + " ")
+    for test_file in run.split()[run.split().index("pytest") + 1 :]:
+        assert (ROOT / test_file).is_file(), test_file
+    assert "tests/test_headers.py" in run.split()
 
 
 def test_readme_documents_the_same_test_command() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import ProviderError, ProviderSetupError
+from newsletter.headers import api_subject
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import HTTP_OPTIONS, Api, ProviderSpec, Traits, placeholder
 from newsletter.providers.idempotency import step_key
@@ -71,7 +72,11 @@ class ButtondownProvider:
         headers = dict(extra_headers or {})
         if idempotency_key:
             headers["X-Idempotency-Key"] = idempotency_key
-        body = {"subject": email.subject, "body": HTML_MODE + email.html, "status": status}
+        body = {
+            "subject": api_subject(email.subject),
+            "body": HTML_MODE + email.html,
+            "status": status,
+        }
         if email.preheader:
             body["description"] = email.preheader
         response = self.http.request("POST", "/v1/emails", json=body, headers=headers)

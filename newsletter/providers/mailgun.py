@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter import checks
 from newsletter.errors import ConfigError, ProviderError, ProviderSetupError
+from newsletter.headers import api_subject
 from newsletter.ledger.progress import InDoubt
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import (
@@ -272,7 +273,7 @@ class MailgunProvider:
         fields = [
             ("from", email.sender),
             *recipients,
-            ("subject", email.subject),
+            ("subject", api_subject(email.subject)),
             ("text", email.text),
             ("html", email.html),
             *((f"h:{name}", value) for name, value in email.headers.items()),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter import checks
 from newsletter.errors import ProviderError, ProviderSetupError
+from newsletter.headers import api_subject
 from newsletter.ledger.progress import InDoubt, batch_id
 from newsletter.message import pop_header
 from newsletter.models import Email, Receipt, Rejection
@@ -263,7 +264,7 @@ class PostmarkProvider:
         message: dict[str, Any] = {
             "From": email.sender,
             "To": to,
-            "Subject": email.subject,
+            "Subject": api_subject(email.subject),
             "HtmlBody": email.html,
             "TextBody": email.text,
             "MessageStream": self.message_stream,

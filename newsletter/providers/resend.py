@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from newsletter import checks
 from newsletter.errors import ProviderError
+from newsletter.headers import api_subject
 from newsletter.message import pop_header
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import (
@@ -81,7 +82,7 @@ class ResendProvider:
         body: dict[str, Any] = {
             "from": email.sender,
             "to": [address],
-            "subject": email.subject,
+            "subject": api_subject(email.subject),
             "html": email.html.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(stand_in)),
             "text": email.text.replace(UNSUBSCRIBE_PLACEHOLDER, stand_in),
         }
@@ -100,8 +101,8 @@ class ResendProvider:
         body: dict[str, Any] = {
             "segment_id": self.audience_id,
             "from": email.sender,
-            "subject": email.subject,
-            "name": broadcast_name(email.subject, key),
+            "subject": api_subject(email.subject),
+            "name": broadcast_name(api_subject(email.subject), key),
             "html": email.html,
             "text": email.text,
         }

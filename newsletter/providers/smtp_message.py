@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass, replace
 from email import quoprimime
 from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
+from email.policy import EmailPolicy
 from email.utils import make_msgid, parseaddr
 from urllib.parse import quote
 
 from markupsafe import escape
 
 from newsletter.errors import ConfigError
+from newsletter.headers import smtp_policy
 from newsletter.message import build_message, pop_header, sender_domain
 from newsletter.models import Email
 from newsletter.providers.base import Setup, Unsubscribe, mailto_sender
@@ -37,7 +38,6 @@ MIN_SECRET_LENGTH = 16
 """Shorter secrets are refused: the signature is all that stops forged unsubscribe links."""
 MAX_LINK_LENGTH = 900
 """An unsubscribe link must fit one header line (998 characters) with its address and token."""
-SMTPUTF8 = SMTP.clone(utf8=True)
 ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
 _MAX_LINE = 78
 """RFC 5322's recommended line length; email.policy folds at it too."""
@@ -146,7 +146,8 @@ class PreparedEmail:
     def copy_for(self, to: str, address: str, *, utf8: bool = False) -> tuple[str, bytes]:
         """The Message-ID and the dot-stuffed bytes of the copy for `to` (whose address is
         `address`): its own headers, then the shared headers and body."""
-        policy = SMTPUTF8 if utf8 else SMTP
+        # headers.py folded the subject and List-Id itself; this policy writes them as they are.
+        policy = smtp_policy(utf8=utf8)
         pieces = self._pieces.get(utf8)
         if pieces is None:
             pieces = self._pieces[utf8] = self._prepare(policy)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from newsletter.excerpt.opening import opening
+from newsletter.headers import one_line
 from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
@@ -170,8 +171,8 @@ def _build_email(
         "postal_address": settings.postal_address.strip(),
         "contents": _shows_contents(settings, len(posts)),
     }
-    subject = _one_line(_subject(env, settings, base)) or blog.title
-    preheader = _one_line(render(env, "preheader.txt.j2", base))
+    subject = one_line(_subject(env, settings, base)) or one_line(blog.title)
+    preheader = one_line(render(env, "preheader.txt.j2", base))
     name = "digest" if settings.mode == "digest" else "post"
     mjml_source = render(
         env,
@@ -238,14 +239,10 @@ def list_id(title: str, sender: str) -> str:
     (`Garden Notes <garden-notes.blog.example.org>`), so mail apps can group and filter it."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     label = _NOT_LABEL.sub("-", ascii_title.lower()).strip("-")[:60].strip("-") or "newsletter"
-    name = " ".join(title.split())
+    name = one_line(title)
     if not _PLAIN_PHRASE.fullmatch(name):
         name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{label}.{sender_domain(sender)}>"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _read_more(configured: str, locale: NewsletterLocale) -> str:
