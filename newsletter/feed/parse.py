@@ -82,7 +82,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         for entry in entries
     )
     return Feed(
-        title=_plain(channel.get("title")) or urlsplit(link).netloc or "Blog",
+        title=_title(channel) or urlsplit(link).netloc or "Blog",
         link=link,
         url=url,
         language=language,
@@ -152,7 +152,7 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
     published = (
         _datetime(dict.get(entry, "published"), dict.get(entry, "published_parsed")) or updated
     )
-    title = _plain(entry.get("title")) or _first_words(body) or "Untitled"
+    title = _title(entry) or _first_words(body) or "Untitled"
     # Files and pictures resolve against the item's own page, as its body's links do.
     anchor = link or feed_url
     attached = media.enclosures(entry, anchor)
@@ -216,6 +216,21 @@ def _escape_text(text: str) -> str:
 
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     return "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+
+
+def _title(element: Any) -> str:
+    """A feed's or an entry's title as plain text.
+
+    feedparser says what the title is (`title_detail.type`): plain text keeps every
+    character, so "Understanding Vec&lt;T&gt; in Rust" is about `Vec<T>` and "The
+    &lt;details&gt; element" keeps its `<details>`; only an HTML title (Atom's
+    `type="html"`, or RSS text that feedparser finds to be markup) loses its tags.
+    """
+    value = element.get("title")
+    detail = element.get("title_detail") or {}
+    if value and detail.get("type") == "text/plain":
+        return " ".join(str(value).split())
+    return _plain(value)
 
 
 def _plain(value: Any) -> str:
