@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from newsletter.identity import link_keys, permalink, post_key
+from newsletter.identity import former_keys, link_keys, permalink, post_key
 from newsletter.ledger import DestinationLedger, PostRecord, Status
 from newsletter.models import Post
 from newsletter.urls import normalise_link
@@ -65,6 +65,8 @@ def moved_posts(posts: Sequence[Post], ledger: DestinationLedger) -> list[Moved]
             continue
         if record.status not in HANDLED:
             continue
+        if record.id in former_keys(post):
+            continue  # recorded under a key the feed now shares: nothing moved
         if record.id != post_key(post):
             found.append(Moved(post, record, Change.GUID))
         elif record.link and normalise_link(record.link) not in link_keys(post):

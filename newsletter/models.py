@@ -80,7 +80,9 @@ class Post:
     """One feed entry, as the feed gave it (HTML unsanitised, URLs possibly relative)."""
 
     id: str
-    """The entry's guid/id, or its link when the feed gives none."""
+    """What the post is known by in its feed (`identity.identify`): the entry's guid/id;
+    its link when the feed gives none, or when several posts share that guid; its link and
+    title when several such posts also share the link."""
     link: str
     title: str
     author: str | None
@@ -112,6 +114,9 @@ class Post:
     """The feed it came from, as configured (its url or path); "" until a run says."""
     feed_label: str = ""
     """That feed's heading in a newsletter of several feeds: its label, else its title."""
+    guid: str | None = None
+    """The entry's id as the feed wrote it ("" when it has none), once `identify` has given
+    the post a different `id`; None means `id` is the feed's own."""
 
 
 @dataclass(frozen=True)

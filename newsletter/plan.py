@@ -28,7 +28,7 @@ from typing import Protocol
 
 from newsletter.categories import CategoryFilter
 from newsletter.errors import ConfigError, SafetyRefusal
-from newsletter.identity import link_keys, permalink, post_key, same_post
+from newsletter.identity import former_keys, link_keys, permalink, post_key, same_post
 from newsletter.ledger import REVIEW_CLOSED, DestinationLedger, PostRecord, Status
 from newsletter.models import Feed, Post
 
@@ -319,9 +319,17 @@ def _recorded_reason(post: Post, record: PostRecord) -> str:
         ),
     }
     reason = reasons[record.status]
-    if record.id != post_key(post):
+    if record.id in former_keys(post):
+        # Recorded, before the key was found to be shared, as this post or for all of them.
+        if _folded(record.title) != _folded(post.title):
+            reason += f" with every post then carrying {record.id!r}, which other posts share"
+    elif record.id != post_key(post):
         reason += "; matched by its link, its id changed"
     return reason
+
+
+def _folded(title: str) -> str:
+    return " ".join(title.split()).casefold()
 
 
 def _links_of_several_posts(posts: Sequence[Post]) -> frozenset[str]:

@@ -469,12 +469,22 @@ def test_a_post_matches_by_guid_after_its_link_changed() -> None:
     [
         "http://www.example.org/posts/1",
         "https://EXAMPLE.org/posts/1?utm_source=rss&utm_medium=feed",
-        "https://example.org/posts/1/#more-1",
     ],
 )
 def test_a_post_matches_by_link_after_its_guid_changed(new_link: str) -> None:
     destination = sent_destination(make_post(1))
     record = destination.match(make_post(1, id="https://example.org/?p=1", link=new_link))
+    assert record is not None and record.id == "tag:example.org,2026:1"
+
+
+def test_a_link_that_differs_only_by_its_fragment_never_merges_two_guids() -> None:
+    # Day pages and changelogs give each post an anchor of one page: a new guid with a new
+    # anchor is a new post, not the old one under a changed guid.
+    destination = sent_destination(make_post(1, link="https://example.org/changes#v1"))
+    for link in ("https://example.org/changes#v2", "https://example.org/changes"):
+        assert destination.match(make_post(2, link=link)) is None
+    # Without a guid of its own, the link (fragment ignored) still recognises it.
+    record = destination.match(make_post(2, id="", link="https://example.org/changes#top"))
     assert record is not None and record.id == "tag:example.org,2026:1"
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from newsletter.errors import FeedError
 from newsletter.feed import media
 from newsletter.feed.fetch import is_remote
+from newsletter.identity import identify
 from newsletter.models import Feed, Post
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -77,10 +78,13 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     summaries_only = any(
         name in (generator or "").lower() for name in ("hugo", "wordpress", "ghost")
     )
-    posts = tuple(
-        _post(entry, feed_url=url, feed_language=language, summaries_only=summaries_only)
-        for entry in entries
+    posts, shared = identify(
+        [
+            _post(entry, feed_url=url, feed_language=language, summaries_only=summaries_only)
+            for entry in entries
+        ]
     )
+    warnings.extend(shared)
     return Feed(
         title=_title(channel) or urlsplit(link).netloc or "Blog",
         link=link,
@@ -158,6 +162,7 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
     attached = media.enclosures(entry, anchor)
     return Post(
         id=(entry.get("id") or link or title).strip(),
+        guid=(entry.get("id") or "").strip(),
         link=link,
         title=title,
         author=_plain(entry.get("author")) or None,

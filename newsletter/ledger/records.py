@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
-from newsletter.identity import link_keys, permalink, post_key
+from newsletter.identity import former_keys, fragment_only, permalink, post_key
 from newsletter.ledger.reached import Reached
 from newsletter.models import Post, Validators
 from newsletter.urls import normalise_link
@@ -202,19 +202,31 @@ class DestinationLedger:
     def match(
         self, post: Post, *, ignored_links: frozenset[str] = frozenset()
     ) -> PostRecord | None:
-        """The record of this post: same id, else same normalised link or FeedBurner link.
+        """The record of this post: same id, else same normalised link or FeedBurner link,
+        else the key it had before it was found to be shared (`identity.former_keys`), for a
+        post published no later than that record.
 
         A link that several recorded posts share (a feed that links every item to its home
-        page) identifies none of them, and neither do `ignored_links`.
+        page) identifies none of them, and neither do `ignored_links`; a link that matches
+        only once fragments are ignored never makes two posts with guids one.
         """
         record = self._records.get(post_key(post))
         if record is not None:
             return record
         owners = self._links()
-        for link in sorted(link_keys(post) - ignored_links):
-            ids = owners.get(link, [])
+        for link in (post.link, post.orig_link or ""):
+            normalised = normalise_link(link) if link.strip() else ""
+            if not normalised or normalised in ignored_links:
+                continue
+            ids = owners.get(normalised, [])
             if len(ids) == 1:
-                return self._records[ids[0]]
+                candidate = self._records[ids[0]]
+                if not fragment_only(post, link, candidate.link, candidate.id):
+                    return candidate
+        for key in former_keys(post):
+            record = self._records.get(key)
+            if record is not None and (post.published is None or utc(post.published) <= record.at):
+                return record
         return None
 
     def mark(
