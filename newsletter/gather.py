@@ -123,6 +123,7 @@ def decide_all(
         baseline=tuple(post for plan in plans for post in plan.baseline),
         first_run=any(plan.first_run for plan in plans),
         flooded=any(plan.flooded for plan in plans),
+        archive=next((plan.archive for plan in plans if plan.archive is not None), None),
     )
 
 

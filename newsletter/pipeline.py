@@ -28,7 +28,7 @@ from newsletter.drift import moved_posts
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Email, Post, Receipt
-from newsletter.plan import Plan, flood_sentence, latest
+from newsletter.plan import Plan, archive_sentence, flood_sentence, latest
 from newsletter.providers.base import Settles
 from newsletter.reconcile import look_up_pending, require_records, settle_before_resuming
 from newsletter.report import Report, StatusReport
@@ -64,8 +64,10 @@ def check(
     plan = run.plan(ledger, run.read_feed(options), options, force=True)
     warnings = list(plan.feed.warnings)
     risks: list[str] = []
-    refused = plan.flooded and not options.force
-    if refused:
+    refused = (plan.flooded or plan.archive is not None) and not options.force
+    if plan.archive is not None and not options.force:
+        risks.append(archive_sentence(plan.archive, plan.destination, checking=True))
+    elif refused:
         risks.append(flood_sentence(plan.new, config.newsletter.flood_limit, checking=True))
     # A guid or permalink that moved under a post already sent (drift.py): the blog's own
     # pull request is the place to catch it, before it reaches readers.

@@ -98,6 +98,10 @@ class Selection:
     """Oldest first (undated posts last, in feed order), so a capped run sends the oldest."""
     skipped: tuple[Skip, ...]
     baseline: tuple[Post, ...]
+    recognised: int = 0
+    """How many posts of the feed the destination has a record of."""
+    newest_sent: datetime | None = None
+    """The publication date of the newest post of the feed already sent or drafted."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class Plan:
     """The server answered 304: nothing changed since the last run."""
     flooded: bool = False
     """More posts look new than flood_limit allows (refused by `send` unless forced)."""
+    archive: str | None = None
+    """Why the new posts look like the blog's archive after a move (refused by `send`
+    unless forced, whatever flood_limit says), or None."""
 
     @property
     def filtered(self) -> tuple[Skip, ...]:
@@ -163,6 +170,9 @@ def decide(
         categories=categories,
     )
     new = selection.new
+    archive = looks_like_archive(selection, len(feed.posts), records)
+    if archive is not None and not request.force:
+        raise SafetyRefusal(archive_sentence(archive, records.name, checking=False))
     flooded = len(new) > limits.flood_limit
     if flooded and not request.force:
         raise SafetyRefusal(flood_sentence(len(new), limits.flood_limit, checking=False))
@@ -175,6 +185,7 @@ def decide(
         baseline=selection.baseline,
         first_run=records.is_first_run,
         flooded=flooded,
+        archive=archive,
     )
 
 
@@ -198,6 +209,8 @@ def select_new(
     baseline: list[Post] = []
     seen_ids: set[str] = set()
     seen_links: set[str] = set()
+    recognised = 0
+    newest_sent: datetime | None = None
     for post in posts:
         links = link_keys(post) - shared
         key = post_key(post)
@@ -211,6 +224,9 @@ def select_new(
             reason = "appears twice in the feed"
         elif record is not None:
             reason = _recorded_reason(post, record)
+            recognised += 1
+            if published is not None and record.status in (Status.SENT, Status.DRAFTED):
+                newest_sent = max(newest_sent or published, published)
         elif published is not None and published > now:
             reason = f"dated in the future ({published.date().isoformat()})"
             waits = True
@@ -226,7 +242,51 @@ def select_new(
             skipped.append(Skip(post, reason, waits=waits, filtered=filtered))
         seen_ids.add(key)
         seen_links |= links
-    return Selection(tuple(sorted(new, key=oldest_first)), tuple(skipped), tuple(baseline))
+    return Selection(
+        tuple(sorted(new, key=oldest_first)),
+        tuple(skipped),
+        tuple(baseline),
+        recognised=recognised,
+        newest_sent=newest_sent,
+    )
+
+
+def looks_like_archive(selection: Selection, feed_size: int, records: Records) -> str | None:
+    """Why the new posts look like the blog's archive rather than new writing, or None.
+
+    A blog that moves to a new domain or platform gives every post a new guid and link, so
+    to a destination that has sent before its whole feed looks new (WordPress's feed holds
+    ten posts, exactly the default flood_limit). Two signs, whatever flood_limit says:
+    every post of the feed is new (a feed of one post says nothing), or several new posts
+    are older than the newest post already sent. One backdated post is common (a static
+    site's post dated when its draft began), so it takes two.
+    """
+    if records.is_first_run or not selection.new:
+        return None
+    if selection.recognised == 0 and feed_size > 1 and len(selection.new) > 1:
+        return f"all {len(selection.new)} posts of the feed look new"
+    if selection.newest_sent is not None:
+        newest = _as_utc(selection.newest_sent)
+        older = [p for p in selection.new if p.published and _as_utc(p.published) < newest]
+        if len(older) > 1:
+            return (
+                f"{len(older)} new posts are older than the newest post already sent "
+                f"({newest.date().isoformat()})"
+            )
+    return None
+
+
+def archive_sentence(why: str, destination: str, *, checking: bool) -> str:
+    """Why `send` refuses what looks like the archive, said by `send` itself or by `check`."""
+    refusal = (
+        "so `newsletter send` would refuse them (exit 3)" if checking else "so nothing was sent"
+    )
+    return (
+        f"{why[0].upper()}{why[1:]} to {destination}, which has sent before: the blog has most "
+        f"likely moved or changed its post ids and these are its archive, {refusal}; run "
+        "`newsletter baseline` to record them as already sent, or `send --force` if they "
+        "really are new."
+    )
 
 
 def flood_sentence(count: int, limit: int, *, checking: bool) -> str:

@@ -66,6 +66,8 @@ def resolve_outcome(settled: Sequence[Settled], as_sent: bool) -> str:
 
 
 def check_outcome(plan: Plan, *, refused: bool) -> str:
+    if refused and plan.archive is not None:
+        return f"The next send would refuse {plan.new} new post(s): they look like the archive."
     if refused:
         return f"The next send would refuse {plan.new} new post(s): more than flood_limit."
     if plan.to_send:

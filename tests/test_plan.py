@@ -222,10 +222,19 @@ def feed_of(*posts: Post) -> Feed:
     return Feed("Blog", "https://example.org/", "https://example.org/feed/", None, posts)
 
 
+# The feed still holds the post sent last time, as a real feed does (a feed whose every post
+# looks new is the archive after a move: tests/test_archive_guard.py).
+LAST_SENT = make_post(9, days_ago=30)
+
+
 def test_max_posts_sends_the_oldest_and_the_rest_wait() -> None:
     posts = [make_post(n, days_ago=n) for n in (1, 2, 3)]
     plan = decide(
-        feed_of(*posts), sent_destination(make_post(9)), now=NOW, limits=LIMITS, request=Request()
+        feed_of(*posts, LAST_SENT),
+        sent_destination(LAST_SENT),
+        now=NOW,
+        limits=LIMITS,
+        request=Request(),
     )
     assert plan.to_send == (posts[2], posts[1])
     assert plan.waiting == (posts[0],)
@@ -235,12 +244,13 @@ def test_max_posts_sends_the_oldest_and_the_rest_wait() -> None:
 
 def test_a_flood_is_refused_unless_forced_and_named_either_way() -> None:
     posts = [make_post(n, days_ago=n) for n in (1, 2, 3, 4)]
-    records = sent_destination(make_post(9))
+    records = sent_destination(LAST_SENT)
+    feed = feed_of(*posts, LAST_SENT)
     with pytest.raises(
         SafetyRefusal, match=r"4 posts look new at once, more than flood_limit \(3\)"
     ):
-        decide(feed_of(*posts), records, now=NOW, limits=LIMITS, request=Request())
-    forced = decide(feed_of(*posts), records, now=NOW, limits=LIMITS, request=Request(force=True))
+        decide(feed, records, now=NOW, limits=LIMITS, request=Request())
+    forced = decide(feed, records, now=NOW, limits=LIMITS, request=Request(force=True))
     assert forced.flooded and forced.new == 4
     assert forced.to_send == (posts[3], posts[2])
 
@@ -248,7 +258,11 @@ def test_a_flood_is_refused_unless_forced_and_named_either_way() -> None:
 def test_exactly_the_flood_limit_is_no_flood() -> None:
     posts = [make_post(n, days_ago=n) for n in (1, 2, 3)]
     plan = decide(
-        feed_of(*posts), sent_destination(make_post(9)), now=NOW, limits=LIMITS, request=Request()
+        feed_of(*posts, LAST_SENT),
+        sent_destination(LAST_SENT),
+        now=NOW,
+        limits=LIMITS,
+        request=Request(),
     )
     assert not plan.flooded
 
