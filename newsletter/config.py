@@ -233,6 +233,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     sections = {
         name: reader.section(raw, name, cls) for name, cls in SECTIONS.items() if name != "feed"
     }
+    _check_templates_folder(sections["newsletter"].templates, reader.where)
     return Config(
         **sections,
         feed=feeds[0],
@@ -241,6 +242,18 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         schedule=reader.schedule(raw),
         source=path,
         base_dir=reader.base_dir,
+    )
+
+
+def _check_templates_folder(folder: Path | None, where: str) -> None:
+    """A templates folder that is not there would be silently replaced by the built-in
+    templates, so the author would never see their own."""
+    if folder is None or folder.is_dir():
+        return
+    problem = "is a file, not a folder" if folder.exists() else "does not exist"
+    raise ConfigError(
+        f"newsletter.templates in {where} names {folder}, which {problem}; point it at the "
+        "folder of your templates (`newsletter init` writes one) or remove the key."
     )
 
 

@@ -34,11 +34,22 @@ MAX_REDIRECTS = 5
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_HOST = re.compile(
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+"
+)
+"""A host name (letters, digits, hyphens, dots), or an IP address: no spaces, no empty name."""
 
 
 def is_remote(location: str) -> bool:
     # URL schemes are case-insensitive (RFC 3986): "HTTP://..." is a URL, not a file name.
     return location[:8].lower().startswith(("http://", "https://"))
+
+
+def _plausible_host(host: str) -> bool:
+    try:
+        return bool(_HOST.fullmatch(host.encode("idna").decode("ascii")))
+    except UnicodeError:  # an empty or over-long label
+        return False
 
 
 def retry_policy() -> RetryPolicy:
@@ -82,7 +93,7 @@ def fetch(
         host = httpx.URL(location).host
     except httpx.InvalidURL:
         host = ""
-    if not host:
+    if not _plausible_host(host):
         raise ConfigError(
             f"The feed address {location} is not a valid URL; fix [feed] url or the --feed value."
         )

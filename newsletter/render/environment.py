@@ -24,8 +24,11 @@ from newsletter.excerpt.plaintext import wrap
 from newsletter.render.i18n import ENGLISH, NewsletterLocale
 from newsletter.render.i18n import install as install_language
 from newsletter.render.precompiled import BuiltinTemplates
+from newsletter.render.sandbox import AuthorSandbox, render_bounded, sandboxed
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_SUBJECT = 2_000
+"""Characters the configured subject may render to: far more than any inbox shows."""
 
 # Mail providers run their own template engines over the body (Postmark's Mustachio,
 # Buttondown's Django-style tags, Resend's triple braces). A post titled "Using {{ name }}"
@@ -89,7 +92,7 @@ def environment(author_dir: Path | None, locale: NewsletterLocale = ENGLISH) -> 
     if author_dir is not None:
         loaders.append(jinja2.FileSystemLoader(author_dir))
     loaders.append(jinja2.FileSystemLoader(BUILTIN_TEMPLATES))
-    env = jinja2.Environment(
+    env = AuthorSandbox(
         loader=jinja2.ChoiceLoader(loaders),
         # HTML templates escape every value; text templates (and the subject written in the
         # configuration) are plain text, where HTML escaping would show as `&amp;`.
@@ -108,7 +111,7 @@ def environment(author_dir: Path | None, locale: NewsletterLocale = ENGLISH) -> 
     # Text templates wrap their own long lines (a title, the footer) as the excerpt's are.
     env.filters["wrap"] = wrap
     install_language(env, locale, html_value)
-    return env
+    return sandboxed(env)
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
@@ -123,7 +126,7 @@ def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> st
             "templates; restore the file or remove what includes it."
         ) from None
     try:
-        return template.render(context)
+        return render_bounded(lambda: template.generate(context))
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error) from None
     except jinja2.TemplateNotFound as error:
@@ -141,7 +144,7 @@ def render_string(
     """Render a template written in the configuration (e.g. `newsletter.subject`)."""
     try:
         template = env.from_string(source)
-        return template.render(context)
+        return render_bounded(lambda: template.generate(context), limit=MAX_SUBJECT)
     except jinja2.TemplateSyntaxError as error:
         raise ConfigError(
             f"The template in {where} has an error on line {error.lineno} ({error.message}); "
