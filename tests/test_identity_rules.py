@@ -152,13 +152,6 @@ def test_an_old_ledger_lets_through_the_posts_it_used_to_swallow(old_ledger: Led
     ]
 
 
-def test_an_old_ledger_is_still_saved_back_unchanged(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.json"
-    shutil.copyfile(FIXTURES / "v2-before-issue-13.json", path)
-    Ledger.read(path).save()
-    assert path.read_bytes() == (FIXTURES / "v2-before-issue-13.json").read_bytes()
-
-
 # --- properties --------------------------------------------------------------------------------
 
 RECORDED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
