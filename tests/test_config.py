@@ -96,7 +96,7 @@ def test_missing_explicit_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_relative_paths_resolve_against_the_files_folder(tmp_path: Path) -> None:
     folder = tmp_path / "blog"
-    folder.mkdir()
+    (folder / "mine").mkdir(parents=True)  # a templates folder must exist
     path = write(
         folder,
         '[feed]\nurl = "feed.xml"\n[newsletter]\ntemplates = "mine"\n'

@@ -18,6 +18,7 @@ from newsletter.feed import media
 from newsletter.feed.fetch import is_remote
 from newsletter.identity import identify
 from newsletter.models import Feed, Post
+from newsletter.urls import is_web_url, normalise_link
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -66,7 +67,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
             f"{len(entries)} posts were read anyway."
         )
 
-    link = urljoin(url, channel.get("link") or "") or url
+    link = _home_page(channel.get("link") or "", url)
     language = channel.get("language") or None
     generator = channel.get("generator") or None
     # Where an item has no content element, Hugo's <description> is the page summary,
@@ -94,6 +95,18 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         warnings=tuple(warnings),
         image=media.channel_image(channel, link),
     )
+
+
+def _home_page(channel_link: str, feed_url: str) -> str:
+    """The blog's home page: the channel's link when it is a web page other than the feed
+    itself, else the site the feed is served from ("" for a local file)."""
+    link = urljoin(feed_url, channel_link.strip())
+    if is_web_url(link) and normalise_link(link) != normalise_link(feed_url):
+        return link
+    if is_remote(feed_url):
+        parts = urlsplit(feed_url)
+        return f"{parts.scheme}://{parts.netloc}/"
+    return ""
 
 
 _ROOT_END = re.compile(rb"</(?:[\w-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--.*?-->\s*)*$", re.I | re.S)
@@ -149,7 +162,7 @@ def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_onl
         # feedparser fills `base` with the document URL when there is no xml:base; the
         # item's own link is the better anchor for relative URLs in its content
         # (docs/platform-breaks.md, "Sanitising and relative links").
-        base = link or feed_url
+        base = link if is_web_url(link) else feed_url
     # dict.get: feedparser's own .get maps a missing updated_parsed onto published_parsed
     # (with a DeprecationWarning), which would blur the two dates.
     updated = _datetime(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))

@@ -84,7 +84,8 @@ def build_emails(
     parts = parts_of(feed)
     locale = resolve_locale(settings.language, [part.language for part in parts])
     env = environment(settings.templates_dir, locale)
-    blog_url = settings.blog_url or feed.link or feed.url
+    # Never the feed's own address: a reader can do nothing with its XML.
+    blog_url = settings.blog_url or feed.link
     tagger = LinkTagger(blog_url, settings.utm)
     blog = blog_view(settings.blog_title or feed.title or blog_url, blog_url, locale.tag, tagger)
     # Each feed's links back to its own blog get the UTM parameters.

@@ -30,7 +30,7 @@ from newsletter.render.media import (
     video_card,
 )
 from newsletter.render.words import EPISODE_ARTWORK, LISTEN, PLAY_VIDEO, WATCH
-from newsletter.urls import LinkTagger, absolute_url
+from newsletter.urls import LinkTagger, absolute_url, is_web_url, normalise_link
 
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
 _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
@@ -114,9 +114,17 @@ def post_view(
 ) -> PostView:
     """`title_level`: the heading level of the post's title in the email (1 when the post is
     the whole email, 2 in a digest); the post's own headings go below it. `feed`: the feed
-    the post came from (its picture stands in for an episode's own)."""
+    the post came from (its picture stands in for an episode's own).
+
+    A post without a web page of its own (its link a `tag:` or `urn:` id, or the feed's own
+    address because the item has none) links to the blog's home page (`base_url`) and has
+    no "Continue reading" button: there is nowhere to continue."""
     # FeedBurner's <link> is its own click-counting proxy; the blog's permalink is origLink.
-    link = absolute_url(post.orig_link or post.link, post.base_url or base_url)
+    page = web_page(
+        absolute_url(post.orig_link or post.link, post.base_url or base_url),
+        feed.url if feed is not None else "",
+    )
+    link = page or base_url
     title = " ".join(post.title.split()) or link
     # The post's own direction (an English post in an Arabic newsletter stays left to right).
     direction = text_direction(excerpt.text) or text_direction(title) or locale.direction
@@ -136,7 +144,7 @@ def post_view(
     return PostView(
         id=post.id,
         title=title,
-        url=tagger.tag(link, always=True),
+        url=tagger.tag(link, always=True) if link else "",
         published=post.published,
         date=format_date(post.published, locale.cldr),
         iso_date=post.published.date().isoformat() if post.published else "",
@@ -148,7 +156,7 @@ def post_view(
         excerpt_html=Markup(excerpt_html.translate(_BRACE_ENTITIES)),  # noqa: S704
         excerpt_text=excerpt.text.strip(),
         summary=prose_of(excerpt.html),
-        truncated=excerpt.truncated,
+        truncated=excerpt.truncated and page is not None,
         categories=post.categories,
         enclosures=post.enclosures,
         featured_image=post.image.url if post.image else None,
@@ -182,6 +190,15 @@ def _unrepeated(card: Card | None, shown: set[str]) -> Card | None:
     if any(same_picture(card.image.url, other) for other in shown):
         return replace(card, image=None)
     return card
+
+
+def web_page(link: str, feed_url: str) -> str | None:
+    """`link` when it is a web page a reader can open: http(s), and not the feed itself."""
+    if not is_web_url(link):
+        return None
+    if feed_url and normalise_link(link) == normalise_link(feed_url):
+        return None
+    return link
 
 
 def prose_of(excerpt_html: str) -> str:
