@@ -30,6 +30,7 @@ FEED_URLS = {
     "tumblr.xml": "https://inkwell.tumblr.com/rss",
     "feedburner.xml": "https://feeds.feedburner.com/bikeshed",
     "markers.xml": "https://handmade.example/atom.xml",
+    "slashdot.xml": "https://rss.newsdot.example/Slashdot/slashdotMain",
 }
 AUTHOR_MARKERS = {"markers.xml": ("<!-- cut -->", "hr.jump")}
 IMG = 'width="552" style="display:block;width:100%;max-width:100%;height:auto"'
@@ -255,6 +256,21 @@ EXPECTED = [
     ),
     ("drupal.xml", "Roof appeal", True, "<p>The roof needs work before winter.</p>"),
     # Tumblr: the legacy <!-- more --> comment and a "Keep reading" link to the post.
+    # Slashdot: the share buttons, "Read more of this story at Slashdot." and the
+    # discussion frame are the site's, not the story's; the email's own link replaces them.
+    (
+        "slashdot.xml",
+        "Robots Learn To Fold Laundry",
+        False,
+        "<p>A lab says its robot now folds a towel in under a minute.</p>",
+    ),
+    (
+        "slashdot.xml",
+        "A Comet Grows A Second Tail",
+        False,
+        '<p>Astronomers watched the tail split in two. <a href="https://observatory.example/comet">'
+        "Their note</a> has pictures.</p>",
+    ),
     ("tumblr.xml", "Brush pens", True, "<p>Three brush pens, ranked.</p>"),
     ("tumblr.xml", "Paper weights", True, "<p>Heavier paper takes more water.</p>"),
     (

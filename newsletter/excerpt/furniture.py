@@ -32,6 +32,9 @@ TRACKER_SOURCES = (
     "feeds.wordpress.com/1.0/",  # WordPress.com "comments" feedflare
 )
 _TRACKER_LINKS = ("feeds.wordpress.com/1.0/", "feeds.feedburner.com/~ff/", "feedads.g.doubleclick")
+WIDGET_FRAMES = ("/slashdot-it.pl",)
+"""Frames that embed the site's own comment or voting widget, not part of the post:
+Slashdot's discussion box."""
 
 REMOVED_TAGS = frozenset(
     {
@@ -68,11 +71,14 @@ WIDGET_CLASSES = frozenset(
         "sharedaddy",
         "jp-relatedposts",
         "wp-block-jetpack-subscriptions",
+        # Slashdot's share buttons
+        "share_submission",
     }
 )
 
 _YOAST = re.compile(r"appeared first on", re.IGNORECASE)
 _MEDIUM_FOOTER = re.compile(r"was originally published in .+ on Medium", re.IGNORECASE | re.DOTALL)
+_READ_MORE_OF_STORY = re.compile(r"\s*read more of this story\s+at\s+\S[^.]{0,40}\.?\s*", re.I)
 _PIXEL_SIZE = 2
 _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
 
@@ -119,7 +125,7 @@ def remove_furniture(root: HtmlElement, address: PostAddress) -> None:
             parent = node.getparent()
             only_child = parent is not None and tag_of(parent) == "a" and len(parent) == 1
             doomed.append(parent if only_child and parent is not None else node)
-        elif tag == "a" and any(link in (node.get("href") or "") for link in _TRACKER_LINKS):
+        elif _is_tracker_link(node, tag) or _is_widget_frame(node, tag):
             doomed.append(node)
     for node in doomed:
         if node.getparent() is not None:
@@ -127,6 +133,14 @@ def remove_furniture(root: HtmlElement, address: PostAddress) -> None:
     trim_trailing(root)
     while _drop_footer(root, address):
         trim_trailing(root)
+
+
+def _is_tracker_link(node: HtmlElement, tag: str) -> bool:
+    return tag == "a" and any(link in (node.get("href") or "") for link in _TRACKER_LINKS)
+
+
+def _is_widget_frame(node: HtmlElement, tag: str) -> bool:
+    return tag == "iframe" and any(frame in (node.get("src") or "") for frame in WIDGET_FRAMES)
 
 
 def _drop_footer(root: HtmlElement, address: PostAddress) -> bool:
@@ -144,10 +158,19 @@ def _drop_footer(root: HtmlElement, address: PostAddress) -> bool:
             drop(rule)
         drop(last)
         return True
-    if _is_yoast_footer(last, text, address):
+    if _is_yoast_footer(last, text, address) or _is_story_link(last, text, address):
         drop(last)
         return True
     return False
+
+
+def _is_story_link(paragraph: HtmlElement, text: str, address: PostAddress) -> bool:
+    """Slashdot's "Read more of this story at Slashdot.": one link to the post itself,
+    which the email's own button already gives (docs/platform-breaks.md#furniture)."""
+    links = list(paragraph.iter("a"))
+    if len(links) != 1 or not address.is_link_to_post(links[0].get("href")):
+        return False
+    return bool(_READ_MORE_OF_STORY.fullmatch(text))
 
 
 def _is_yoast_footer(paragraph: HtmlElement, text: str, address: PostAddress) -> bool:

@@ -19,6 +19,7 @@ from newsletter.feed.media import same_picture
 from newsletter.models import Category, Enclosure, Excerpt, Feed, Post
 from newsletter.render.compiler import close_void_tags
 from newsletter.render.dress import dress
+from newsletter.render.environment import defuse_html
 from newsletter.render.i18n import NewsletterLocale, format_date, text_direction, translations
 from newsletter.render.media import (
     Audio,
@@ -33,7 +34,6 @@ from newsletter.render.words import EPISODE_ARTWORK, LISTEN, PLAY_VIDEO, WATCH
 from newsletter.urls import LinkTagger, absolute_url, is_web_url, normalise_link
 
 _IMG_SRC = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?\ssrc=\"([^\"]*)\"", re.IGNORECASE)
-_BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # Feeds write bylines for machines: feedparser gives Blogger's "Ann (noreply@blogger.com)",
 # RSS 2.0 gives "ann@example.org (Ann)", and Blogger (hidden profile) and Zola (no author
 # configured) write the placeholder "Unknown". A reader should see a name or nothing.
@@ -153,7 +153,7 @@ def post_view(
         image_width=top.width if top else None,
         image_alt=top.alt if top else "",
         # Safe to mark: the excerpt stage ran it through its allowlist sanitiser (nh3).
-        excerpt_html=Markup(excerpt_html.translate(_BRACE_ENTITIES)),  # noqa: S704
+        excerpt_html=Markup(defuse_html(excerpt_html)),  # noqa: S704
         excerpt_text=excerpt.text.strip(),
         summary=prose_of(excerpt.html),
         truncated=excerpt.truncated and page is not None,

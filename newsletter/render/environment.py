@@ -39,6 +39,15 @@ _BRACE_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # empty {} or printf's %% in a code sample must reach the text part as written.
 _TEMPLATE_TAG_PAIR = re.compile(r"(\{(?=[{%#])|[%#}](?=\}))")
 _DEFUSED_PAIR = re.compile("(\\{(?=\u200b[{%#])|[%#}](?=\u200b\\}))\u200b")
+# Mailgun fills `%recipient.name%`, `%recipient_email%` and its unsubscribe variables in
+# the subject and both parts for each reader
+# (https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/batch-sending),
+# so a post that writes one about Mailgun keeps it as text: its "%" becomes a character
+# reference in HTML, and is followed by a zero-width space in text.
+MAILGUN_VARIABLE = re.compile(r"%(?=(?:recipient|[a-z_]*unsubscribe_(?:url|email))[\w.-]*%)", re.I)
+_DEFUSED_VARIABLE = re.compile(
+    "%\u200b(?=(?:recipient|[a-z_]*unsubscribe_(?:url|email))[\\w.-]*%)", re.I
+)
 # Invisible format characters (zero-width spaces, direction marks, soft hyphens) go out as
 # character references: MRML copies the title into an aria-label and writes them there as
 # Rust escapes such as `\u{200b}`. Other control characters are not allowed in HTML at all.
@@ -60,7 +69,7 @@ def html_value(value: object) -> Markup:
         return value
     if value is None:
         return Markup("")
-    escaped = _CONTROL.sub("", str(escape(value)).translate(_BRACE_ENTITIES))
+    escaped = _CONTROL.sub("", defuse_html(str(escape(value))))
     # The text was escaped just above; only character references were added since.
     return Markup(_INVISIBLE.sub(lambda m: f"&#x{ord(m.group(0)):x};", escaped))  # noqa: S704
 
@@ -68,7 +77,12 @@ def html_value(value: object) -> Markup:
 def undo_text_defusing(text: str) -> str:
     """A rendered text (subject, preheader) made fit for HTML, where braces are already
     neutralised as character references and a zero-width space would only get in the way."""
-    return _DEFUSED_PAIR.sub("\\1", text)
+    return _DEFUSED_VARIABLE.sub("%", _DEFUSED_PAIR.sub("\\1", text))
+
+
+def defuse_html(html: str) -> str:
+    """HTML in which no provider's template engine finds a tag or a variable to fill."""
+    return MAILGUN_VARIABLE.sub("&#37;", html.translate(_BRACE_ENTITIES))
 
 
 def text_value(value: object) -> str:
@@ -77,7 +91,8 @@ def text_value(value: object) -> str:
         return str(value)
     if value is None:
         return ""
-    return _TEMPLATE_TAG_PAIR.sub("\\1\u200b", str(value))
+    defused = _TEMPLATE_TAG_PAIR.sub("\\1\u200b", str(value))
+    return MAILGUN_VARIABLE.sub("%\u200b", defused)
 
 
 @jinja2.pass_eval_context
