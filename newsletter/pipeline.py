@@ -108,6 +108,8 @@ def preview(
     warnings += size_warnings(emails, limit=run.clip_bytes) + author_notes(posts)
     files = tuple(write_preview(emails, out_dir))
     outcome = f"Wrote {len(emails)} email preview(s) to {out_dir}."
+    if not emails:
+        outcome = "The feed has no posts yet, so there is no email to preview."
     return run.report(
         "preview",
         plan,

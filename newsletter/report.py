@@ -75,6 +75,8 @@ def check_outcome(plan: Plan, *, refused: bool) -> str:
         if plan.waiting:
             outcome += f" {len(plan.waiting)} more would wait for the run after (max_posts)."
         return outcome
+    if not plan.feed.posts:
+        return EMPTY_FEED
     if plan.first_run and plan.baseline:
         return (
             f"Nothing new to send; the next send would record {len(plan.baseline)} older "
@@ -83,7 +85,12 @@ def check_outcome(plan: Plan, *, refused: bool) -> str:
     return "Nothing new to send."
 
 
+EMPTY_FEED = "The feed has no posts yet, so there is nothing to send."
+
+
 def nothing_new_outcome(plan: Plan) -> str:
+    if not plan.feed.posts and not plan.unchanged:
+        return EMPTY_FEED
     if plan.first_run and plan.baseline:
         return (
             f"First run: {len(plan.baseline)} older post(s) were recorded as already sent and "
@@ -130,6 +137,8 @@ def plan_lines(plan: Plan) -> list[str]:
     if plan.to_send:
         lines.append(f"Next send: {len(plan.to_send)} post(s)")
         lines += [f"  + {_post_line(post)}" for post in plan.to_send]
+    elif not plan.feed.posts:
+        lines.append(f"Next send: nothing. {EMPTY_FEED}")
     else:
         lines.append("Next send: nothing new.")
     waits = "(waits for the next run: max_posts)"

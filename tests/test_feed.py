@@ -175,6 +175,24 @@ def test_fetch_retries_server_errors_then_succeeds(feed_server: FeedServer) -> N
     assert len(feed_server.requests) == 3
 
 
+def test_fetch_waits_as_long_as_a_429_asks_then_reads_the_feed(feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = [
+        Route(b"slow down", 429, {"Content-Type": "text/plain", "Retry-After": "7"}),
+        Route(RSS),
+    ]
+    pauses: list[float] = []
+    result = feed.fetch(feed_server.url(), user_agent=UA, sleep=pauses.append)
+    assert result.body == RSS
+    assert pauses == [7.0]
+
+
+def test_fetch_refuses_a_429_that_asks_for_hours(feed_server: FeedServer) -> None:
+    feed_server.routes["/feed.xml"] = Route(b"", 429, {"Retry-After": "7200"})
+    with pytest.raises(FeedError, match=r"answered 429 Too Many Requests and asks to wait 7200"):
+        feed.fetch(feed_server.url(), user_agent=UA, sleep=no_sleep)
+    assert len(feed_server.requests) == 1
+
+
 def test_fetch_gives_up_on_persistent_server_errors(feed_server: FeedServer) -> None:
     feed_server.routes["/feed.xml"] = Route(b"oops", 500)
     with pytest.raises(FeedError, match="answered 500"):

@@ -6,6 +6,8 @@ post exists), then serves the fault and runs `send` again through the real CLI.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import socket
 from collections.abc import Iterator
@@ -82,13 +84,13 @@ def assert_refused_plainly(blog: Blog, result: Result, code: int, words: str) ->
                 200,
                 HTML,
             ),
-            1,
+            2,  # the address is wrong: a configuration fix
             "is a web page, not a feed",
             id="html-page",
         ),
         pytest.param(
             Route(bytes(range(256)) * 16, 200, {"Content-Type": "application/octet-stream"}),
-            1,
+            2,
             "does not contain an RSS or Atom feed",
             id="garbage-bytes",
         ),
@@ -147,7 +149,7 @@ def test_an_empty_feed_is_nothing_to_send(blog: Blog) -> None:
     blog.serve(Route(rss([])))
     result = blog.send()
     assert result.code == 0, result.stderr
-    assert "Nothing new" in result.stdout + result.stderr
+    assert "The feed has no posts yet, so there is nothing to send." in result.stdout
     assert blog.sent_posts() == {FIRST.guid}
     assert blog.emails() == 1
 
@@ -206,3 +208,94 @@ def test_validators_are_kept_and_a_304_sends_nothing(tmp_path: Path) -> None:
         assert server.requests[-1].headers.get("if-none-match") == '"v1"'
         assert "has not changed" in unchanged.stdout + unchanged.stderr
         assert len(list((tmp_path / "outbox").iterdir())) == 1
+
+
+# --- faults that used to end in "an unexpected ..." ------------------------------------------
+
+NOT_GZIP = {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
+NOT_DEFLATE = {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"}
+
+
+@pytest.mark.parametrize("headers", [NOT_GZIP, NOT_DEFLATE], ids=["gzip", "deflate"])
+def test_a_body_that_is_not_compressed_as_declared_is_one_sentence(
+    blog: Blog, headers: dict[str, str]
+) -> None:
+    blog.serve(Route(rss([SECOND, FIRST]), headers=headers))
+    result = blog.send()
+    encoding = headers["Content-Encoding"]
+    assert_refused_plainly(
+        blog, result, 1, f"says its body is {encoding}-compressed, but it is not"
+    )
+    assert "unexpected" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "scheme"),
+    [
+        ("data:application/rss+xml,<rss/>", "data"),
+        ("javascript:alert(1)", "javascript"),
+        ("file:///etc/passwd", "file"),
+        ("ftp://files.example.org/feed.xml", "ftp"),
+    ],
+)
+def test_a_redirect_away_from_the_web_is_refused_at_once(
+    blog: Blog, target: str, scheme: str
+) -> None:
+    blog.serve(Route(b"", 302, {"Location": target}))
+    before = len(blog.server.requests)
+    result = blog.send()
+    assert_refused_plainly(blog, result, 1, f"redirects to a {scheme}: address")
+    assert "unexpected" not in result.stderr
+    assert len(blog.server.requests) == before + 1  # not tried again as if the network failed
+
+
+def test_a_rate_limited_feed_is_fetched_after_the_pause_it_asks_for(blog: Blog) -> None:
+    blog.serve(
+        [
+            Route(b"slow down", 429, {"Content-Type": "text/plain", "Retry-After": "0"}),
+            Route(rss([SECOND, FIRST])),
+        ]
+    )
+    result = blog.send()
+    assert result.code == 0, result.stderr
+    assert blog.sent_posts() == {FIRST.guid, SECOND.guid}
+
+
+def test_a_truncated_local_feed_file_is_not_called_a_download(tmp_path: Path) -> None:
+    body = rss([FIRST, SECOND])
+    (tmp_path / "feed.xml").write_bytes(body[: body.index(b"The body of Post number 2") + 5])
+    write_config(tmp_path, feed=str(tmp_path / "feed.xml"), provider={"name": "outbox"})
+    result = run(tmp_path, "send")
+    assert result.code == 1
+    assert "The feed file" in result.error_line and "ends early" in result.error_line
+    assert "download" not in result.error_line and "run again later" not in result.error_line
+
+
+LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY ha "ha">
+ <!ENTITY ha3 "&ha;&ha;&ha;">
+ <!ENTITY ha9 "&ha3;&ha3;&ha3;">
+]>
+<rss version="2.0"><channel><title>Laughs</title><link>https://blog.example.org/</link>
+<item><title>&ha9;</title><link>https://blog.example.org/ha/</link>
+<guid>https://blog.example.org/ha/</guid><description>&ha9;</description></item>
+</channel></rss>"""
+
+
+def test_a_feed_of_nested_entities_is_refused_not_mailed_with_their_names(blog: Blog) -> None:
+    blog.serve(Route(LAUGHS))
+    result = blog.send()
+    assert_refused_plainly(blog, result, 1, "declares XML entities built from other entities")
+
+
+def test_an_undefined_entity_never_reaches_a_subject(blog: Blog) -> None:
+    body = rss([SECOND]).replace(b"Post number 2</title>", b"&ha9; Post number 2</title>")
+    blog.serve(Route(body))
+    result = blog.send()
+    assert result.code == 0, result.stderr
+    newest = max((blog.folder / "outbox").iterdir(), key=lambda path: path.stat().st_mtime_ns)
+    message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Post number 2"
+    text = message.get_body(("plain",))
+    assert text is not None and "&ha9;" not in text.get_content()

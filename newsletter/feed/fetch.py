@@ -110,6 +110,9 @@ def fetch(
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
     )
+    # Seen before httpx follows a redirect: one to a file, FTP, data: or javascript: address
+    # is refused at once rather than tried as if the network had failed.
+    client.event_hooks = {"response": [lambda response: _refuse_odd_redirect(response, location)]}
     with client:
         try:
             outcome = send_with_retries(
@@ -157,17 +160,44 @@ def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
             raise FeedError(_too_big_sentence(location, max_bytes))
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise FeedError(_too_big_sentence(location, max_bytes))
-            chunks.append(chunk)
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FeedError(_too_big_sentence(location, max_bytes))
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            encoding = response.headers.get("content-encoding", "compressed")
+            raise FeedError(
+                f"The feed at {location} says its body is {encoding}-compressed, but it is not; "
+                "the server is set up wrong, so tell whoever runs it (a browser may hide this), "
+                "then run again."
+            ) from None
     return httpx.Response(
         response.status_code,
         headers=response.headers,
         content=b"".join(chunks),
         request=response.request,
     )
+
+
+def _refuse_odd_redirect(response: httpx.Response, location: str) -> None:
+    import httpx
+
+    if not response.is_redirect:
+        return
+    target = response.headers.get("location", "")
+    try:
+        scheme = response.url.join(target).scheme
+    except httpx.InvalidURL:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        where = f"a {scheme}: address" if scheme else "an address that is not a URL"
+        raise FeedError(
+            f"The feed at {location} redirects to {where}, not to a web page, so it was not "
+            "followed; open it in a browser to find where the feed really is, and set "
+            "[feed] url to that."
+        )
 
 
 def _read_local(location: str, max_bytes: int) -> FetchResult:

@@ -8,12 +8,13 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from newsletter.errors import FeedError
+from newsletter.errors import ConfigError, FeedError
 from newsletter.feed import media
 from newsletter.feed.fetch import is_remote
 from newsletter.identity import identify
@@ -51,15 +52,29 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     entries = parsed.entries
     channel = parsed.feed
     if not parsed.get("version") and not entries:
-        raise FeedError(_not_a_feed_sentence(url, body, response_headers.get("content-type", "")))
+        _refuse_what_is_not_a_feed(url, body, response_headers.get("content-type", ""))
     warnings: list[str] = []
     problem = parsed.get("bozo_exception")
     if parsed.bozo and _cut_off(body, problem):
         # The loose parser keeps the half-read last item (no body, or the feed's own URL as
         # its link), which would be mailed and recorded as sent.
+        if not is_remote(url):
+            raise FeedError(
+                f"The feed file {url} ends early (it looks cut off), so nothing was sent; "
+                "check the file, or whatever writes it."
+            )
         raise FeedError(
             f"The feed at {url} ends early (the download looks cut off), so nothing was sent; "
             "run again later."
+        )
+    undefined_entities = parsed.bozo and "undefined entity" in str(problem)
+    if undefined_entities and _ENTITY_DECLARATION.search(body[:65536]):
+        # feedparser drops entities declared in terms of others, the shape of a "billion
+        # laughs" attack, and then reads their names as text (`&lol9;` as a title).
+        raise FeedError(
+            f"The feed at {url} declares XML entities built from other entities, which are "
+            "never expanded (that is how a 'billion laughs' attack is made), so nothing was "
+            "sent; ask whoever publishes the feed to remove them."
         )
     if parsed.bozo and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe):
         warnings.append(
@@ -79,15 +94,22 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     summaries_only = any(
         name in (generator or "").lower() for name in ("hugo", "wordpress", "ghost")
     )
-    posts, shared = identify(
-        [
-            _post(entry, feed_url=url, feed_language=language, summaries_only=summaries_only)
-            for entry in entries
+    read = [
+        _post(entry, feed_url=url, feed_language=language, summaries_only=summaries_only)
+        for entry in entries
+    ]
+    if undefined_entities:
+        # An entity no one defined (`&trade;` is HTML's, `&lol9;` nobody's) stays in a title
+        # as its name; the name is not the author's words, so it goes.
+        read = [
+            replace(post, title=_known_entities_only(post.title) or "Untitled") for post in read
         ]
-    )
+    posts, shared = identify(read)
     warnings.extend(shared)
     return Feed(
-        title=_title(channel) or urlsplit(link).netloc or "Blog",
+        title=(_known_entities_only(_title(channel)) if undefined_entities else _title(channel))
+        or urlsplit(link).netloc
+        or "Blog",
         link=link,
         url=url,
         language=language,
@@ -143,16 +165,33 @@ def _base_uri_memo() -> Iterator[None]:
         mixin.make_safe_absolute_uri = resolve
 
 
-def _not_a_feed_sentence(url: str, body: bytes, content_type: str) -> str:
+def _refuse_what_is_not_a_feed(url: str, body: bytes, content_type: str) -> None:
+    """A web page or other bytes where the feed should be: the address is wrong (exit 2);
+    an empty answer may pass, so it is a failure of this run (exit 1)."""
     head = body[:2048].lstrip().lower()
     if content_type.startswith(HTML_TYPES) or head.startswith((b"<!doctype html", b"<html")):
-        return (
+        raise ConfigError(
             f"{url} is a web page, not a feed; set [feed] url to the blog's RSS or Atom feed "
             "(often /feed/, /rss.xml, /atom.xml or /index.xml)."
         )
     if not body.strip():
-        return f"{url} is empty, not a feed; check [feed] url."
-    return f"{url} does not contain an RSS or Atom feed; check [feed] url."
+        raise FeedError(
+            f"{url} is empty, not a feed; run again later, and if it stays empty, check [feed] url."
+        )
+    raise ConfigError(f"{url} does not contain an RSS or Atom feed; check [feed] url.")
+
+
+_ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.I | re.S)
+_ENTITY_REFERENCE = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+
+
+def _known_entities_only(title: str) -> str:
+    from html.entities import html5
+
+    kept = _ENTITY_REFERENCE.sub(
+        lambda match: match.group(0) if f"{match.group(1)};" in html5 else "", title
+    )
+    return " ".join(kept.split())
 
 
 def _post(entry: Any, *, feed_url: str, feed_language: str | None, summaries_only: bool) -> Post:
