@@ -72,14 +72,19 @@ def init_project(
         (written if _create(target / relative, text) else skipped).append(relative)
 
     place(CONFIG_PATH, _starter("newsletter.toml"))
+    # An existing templates/ folder is the author's (or another tool's): leave it alone. A
+    # new one is made before the workflow is fitted, which reads the config that names it.
+    templates_existed = (target / TEMPLATES_DIR).exists()
+    templates_made = not templates_existed and _create(
+        target / TEMPLATES_DIR / "README.md", _starter("templates-README.md")
+    )
     requirement = starter_requirement(found or installed(), from_git=from_git)
     workflow = pin_package(_starter("newsletter.yml"), requirement)
     place(WORKFLOW_PATH, fit_workflow(workflow, fitting_for(target)))
-    # An existing templates/ folder is the author's (or another tool's): leave it alone.
-    if (target / TEMPLATES_DIR).exists():
+    if templates_existed:
         skipped.append(TEMPLATES_DIR)
     else:
-        place(TEMPLATES_DIR / "README.md", _starter("templates-README.md"))
+        (written if templates_made else skipped).append(TEMPLATES_DIR / "README.md")
     return InitReport(written=tuple(written), skipped=tuple(skipped))
 
 
