@@ -73,8 +73,8 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
         # laughs" attack, and then reads their names as text (`&lol9;` as a title).
         raise FeedError(
             f"The feed at {url} declares XML entities built from other entities, which are "
-            "never expanded (that is how a 'billion laughs' attack is made), so nothing was "
-            "sent; ask whoever publishes the feed to remove them."
+            "never expanded (that is how a 'billion laughs' attack is made), so it was not "
+            "read; ask whoever publishes the feed to remove them."
         )
     if parsed.bozo and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe):
         warnings.append(
