@@ -55,7 +55,7 @@ def part_of(post: Post, feed: Feed) -> Feed:
 
 
 def feed_view(part: Feed, tagger: LinkTagger) -> FeedView:
-    home = part.link or part.url
+    home = part.link  # never the feed itself: a reader can do nothing with its XML
     return FeedView(
         label=part.label or part.title,
         title=part.title,
