@@ -44,6 +44,9 @@ class FeedRecords:
     ) -> PostRecord | None:
         return self.destination.match(post, ignored_links=ignored_links)
 
+    def records(self) -> tuple[PostRecord, ...]:
+        return self.destination.records()
+
 
 def plan_for(
     config: Config,

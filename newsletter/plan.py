@@ -16,7 +16,9 @@ The rules, in order, for each post of the feed:
    after `--since` (or, without it, within `first_run_days`) is new, and the rest (older or
    undated) become baseline: recorded as already sent, never mailed.
 More than `flood_limit` new posts at once usually means the blog moved or changed its ids,
-so `send` refuses them unless forced; at most `max_posts` go out and the rest wait.
+so `send` refuses them unless forced, and so it does, whatever the count, for new posts that
+look like the blog's archive (`looks_like_archive`); at most `max_posts` go out and the rest
+wait.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Records(Protocol):
     def match(
         self, post: Post, *, ignored_links: frozenset[str] = frozenset()
     ) -> PostRecord | None: ...
+
+    def records(self) -> tuple[PostRecord, ...]: ...
 
 
 NO_FILTER = CategoryFilter(exclude=())
@@ -257,14 +261,20 @@ def looks_like_archive(selection: Selection, feed_size: int, records: Records) -
     A blog that moves to a new domain or platform gives every post a new guid and link, so
     to a destination that has sent before its whole feed looks new (WordPress's feed holds
     ten posts, exactly the default flood_limit). Two signs, whatever flood_limit says:
-    every post of the feed is new (a feed of one post says nothing), or several new posts
-    are older than the newest post already sent. One backdated post is common (a static
-    site's post dated when its draft began), so it takes two.
+
+    - every post of the feed is new, and some were published before the destination's
+      last run (a feed of one post says nothing; a small feed of a busy blog may well be
+      all new since last week, but then all of it is newer than that week's send);
+    - several new posts are older than the newest post already sent. One backdated post
+      is common (a static site's post dated when its draft began), so it takes two.
     """
     if records.is_first_run or not selection.new:
         return None
+    last_run = max(record.at for record in records.records())
     if selection.recognised == 0 and feed_size > 1 and len(selection.new) > 1:
-        return f"all {len(selection.new)} posts of the feed look new"
+        before = [p for p in selection.new if not p.published or _as_utc(p.published) < last_run]
+        if before:
+            return f"all {len(selection.new)} posts of the feed look new"
     if selection.newest_sent is not None:
         newest = _as_utc(selection.newest_sent)
         older = [p for p in selection.new if p.published and _as_utc(p.published) < newest]

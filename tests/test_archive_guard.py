@@ -92,6 +92,19 @@ def test_ordinary_weeks_are_not_refused(feed_posts: list[Post]) -> None:
     assert plan.archive is None
 
 
+def test_a_busy_blog_whose_small_feed_is_all_new_since_last_week_is_not_refused() -> None:
+    # A post a day, a feed of five and a weekly send: every post looks new, but every one
+    # was written after the last send (seven days ago), so none is the archive.
+    records = sent(make_post(1, days_ago=9), make_post(2, days_ago=8))
+    fresh = [make_post(n, days_ago=n - 10) for n in range(11, 16)]
+    plan = decide(feed_of(*fresh), records, now=NOW, limits=LIMITS, request=Request())
+    assert len(plan.to_send) == 5 and plan.archive is None
+    # The same feed with one post from before that send is what a move looks like.
+    older = [*fresh, make_post(16, days_ago=20)]
+    with pytest.raises(SafetyRefusal, match="All 6 posts of the feed look new"):
+        decide(feed_of(*older), records, now=NOW, limits=LIMITS, request=Request())
+
+
 def test_a_first_run_is_never_taken_for_a_move() -> None:
     posts = [make_post(n, days_ago=n) for n in range(1, 6)]
     plan = decide(
