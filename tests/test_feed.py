@@ -107,23 +107,29 @@ def test_recoverable_fault_keeps_entries_with_a_warning() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type", "message"),
+    ("body", "content_type", "error", "message"),
     [
+        # The address names something that is not a feed: a configuration fix (exit 2).
         (
             b"<!DOCTYPE html><html><body><h1>My blog</h1></body></html>",
             "text/html",
+            ConfigError,
             "web page, not a feed",
         ),
         (
             b"\x00\x9f\x92garbage\xff" * 20,
             "application/octet-stream",
+            ConfigError,
             "does not contain an RSS or Atom feed",
         ),
-        (b"", "application/rss+xml", "empty"),
+        # An empty answer may pass: a failure of this run (exit 1).
+        (b"", "application/rss+xml", FeedError, "empty"),
     ],
 )
-def test_not_a_feed_is_a_plain_feed_error(body: bytes, content_type: str, message: str) -> None:
-    with pytest.raises(FeedError, match=message):
+def test_not_a_feed_is_a_plain_sentence(
+    body: bytes, content_type: str, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         feed.parse(body, url="https://x.example/feed", headers={"content-type": content_type})
 
 
