@@ -126,7 +126,14 @@ def decide_all(
         baseline=tuple(post for plan in plans for post in plan.baseline),
         first_run=any(plan.first_run for plan in plans),
         flooded=any(plan.flooded for plan in plans),
-        archive=next((plan.archive for plan in plans if plan.archive is not None), None),
+        archive=next(
+            (
+                f"in the feed {_name(part)}, {plan.archive}"
+                for part, plan in zip(feed.parts, plans, strict=True)
+                if plan.archive is not None
+            ),
+            None,
+        ),
     )
 
 

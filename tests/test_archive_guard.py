@@ -9,17 +9,20 @@ before, or when several new posts are older than the newest post already sent.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
+from newsletter.categories import CategoryFilter
 from newsletter.cli import main
 from newsletter.errors import SafetyRefusal
+from newsletter.gather import decide_all
 from newsletter.ledger import DestinationLedger, Status
 from newsletter.models import Feed, Post
-from newsletter.plan import Limits, Request, decide
+from newsletter.plan import Limits, Plan, Request, decide
 from tests.post_helpers import NOW, make_post
 
 LIMITS = Limits(first_run_days=7, max_posts=10, flood_limit=10)
@@ -168,3 +171,62 @@ def test_a_wordpress_move_is_refused_then_adopted_with_baseline(
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     records = json.loads((tmp_path / "state" / "ledger.json").read_text())
     assert len(records["destinations"]["outbox"]["posts"]) == 20
+
+
+# --- a newsletter of several feeds: the feed that moved is named ----------------------------
+
+
+def test_the_feed_that_moved_is_named_among_several_and_the_others_still_count() -> None:
+    blog_url, podcast_url = "https://example.org/feed/", "https://example.org/podcast.rss"
+    episodes = [
+        replace(
+            make_post(n, id=f"episode-{n}", link=f"https://example.org/ep/{n}/", days_ago=30 + n),
+            feed_url=podcast_url,
+        )
+        for n in range(1, 6)
+    ]
+    posts = [replace(make_post(n, days_ago=20 + n), feed_url=blog_url) for n in range(1, 6)]
+    records = sent(*posts, *episodes)
+    moved_posts = tuple(replace(moved(post), feed_url=blog_url) for post in posts)
+    new_episode = replace(
+        make_post(9, id="episode-9", link="https://example.org/ep/9/", days_ago=1),
+        feed_url=podcast_url,
+    )
+    parts = (
+        Feed("Blog", "https://example.org/", blog_url, None, moved_posts, location=blog_url),
+        Feed(
+            "Podcast",
+            "https://example.org/",
+            podcast_url,
+            None,
+            (new_episode, *episodes),
+            location=podcast_url,
+        ),
+    )
+    gathered = Feed("Blog", "https://example.org/", blog_url, None, (), parts=parts)
+
+    def plan(force: bool) -> Plan:
+        return decide_all(
+            gathered,
+            records,
+            now=NOW,
+            limits=LIMITS,
+            request=Request(force=force),
+            filters={blog_url: CategoryFilter(), podcast_url: CategoryFilter()},
+            owner_of_unmarked=blog_url,
+        )
+
+    with pytest.raises(SafetyRefusal) as refused:
+        plan(False)
+    assert refused.value.message.startswith(f"In the feed 'Blog' ({blog_url}): All 5 posts")
+    checked = plan(True)
+    assert checked.archive is not None and "'Blog'" in checked.archive
+    assert checked.archive.startswith("in the feed 'Blog'")
+    assert {post.title for post in checked.to_send} == {
+        "Post 1",
+        "Post 2",
+        "Post 3",
+        "Post 4",
+        "Post 5",
+        "Post 9",
+    }
