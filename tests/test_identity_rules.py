@@ -190,6 +190,7 @@ def raw_posts(draw: st.DrawFn, *, published_before: datetime = RECORDED) -> Post
 FEEDS = st.lists(raw_posts(), min_size=1, max_size=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(FEEDS)
 def test_identifying_twice_changes_nothing(posts: list[Post]) -> None:
@@ -197,6 +198,7 @@ def test_identifying_twice_changes_nothing(posts: list[Post]) -> None:
     assert identify(once) == (once, warnings)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(FEEDS)
 def test_posts_share_a_key_only_when_they_repeat_one_post(posts: list[Post]) -> None:
@@ -212,6 +214,7 @@ def test_posts_share_a_key_only_when_they_repeat_one_post(posts: list[Post]) -> 
             assert same_link or same_title, group
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(FEEDS)
 def test_every_post_once_sent_is_recognised_on_the_next_run(posts: list[Post]) -> None:
@@ -223,6 +226,7 @@ def test_every_post_once_sent_is_recognised_on_the_next_run(posts: list[Post]) -
             assert records.match(post) is not None, post
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(FEEDS, st.lists(raw_posts(published_before=NOW), max_size=3))
 def test_an_upgrade_resends_nothing_the_previous_release_counted_as_sent(
