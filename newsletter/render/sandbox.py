@@ -46,9 +46,10 @@ class TemplateLimit(SecurityError):
 
 
 class _Budget:
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, seconds: float) -> None:
         self.steps = 0
-        self.deadline = deadline
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
 
     def spend(self) -> None:
         self.steps += 1
@@ -57,7 +58,7 @@ class _Budget:
                 f"it does more than {MAX_STEPS:,} steps of work, far more than an email needs"
             )
         if self.steps % 1024 == 0 and time.monotonic() > self.deadline:
-            raise _too_slow()
+            raise _too_slow(self.seconds)
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("newsletter_template_budget", default=None)
@@ -69,8 +70,8 @@ def _spend() -> None:
         budget.spend()
 
 
-def _too_slow() -> TemplateLimit:
-    return TemplateLimit(f"it ran for more than {DEADLINE:.0f} seconds")
+def _too_slow(seconds: float) -> TemplateLimit:
+    return TemplateLimit(f"it ran for more than {seconds:g} seconds")
 
 
 class AuthorSandbox(ImmutableSandboxedEnvironment):
@@ -136,12 +137,14 @@ class _Counted:
         return len(self._numbers)
 
 
-def render_bounded(pieces: Callable[[], Iterable[str]], *, limit: int = MAX_LENGTH) -> str:
+def render_bounded(
+    pieces: Callable[[], Iterable[str]], *, limit: int = MAX_LENGTH, deadline: float = DEADLINE
+) -> str:
     """Join what a template writes (`template.generate(...)`), within the budget, the size
-    limit and the deadline."""
+    limit and `deadline` seconds."""
     written: list[str] = []
     size = 0
-    with _bounds():
+    with _bounds(deadline):
         for piece in pieces():
             size += len(piece)
             if size > limit:
@@ -151,16 +154,15 @@ def render_bounded(pieces: Callable[[], Iterable[str]], *, limit: int = MAX_LENG
 
 
 @contextmanager
-def _bounds() -> Iterator[None]:
-    deadline = time.monotonic() + DEADLINE
-    token = _budget.set(_Budget(deadline))
+def _bounds(seconds: float) -> Iterator[None]:
+    token = _budget.set(_Budget(seconds))
     alarm = _alarm_available() and _budget_is_outermost(token)
     previous: Any = signal.SIG_DFL
     if alarm:
         # A loop over a plain list makes no call the budget sees; the alarm stops it too.
         previous = signal.getsignal(signal.SIGALRM)
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, DEADLINE)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
@@ -180,7 +182,8 @@ def _budget_is_outermost(token: Any) -> bool:
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _too_slow()
+    budget = _budget.get()
+    raise _too_slow(budget.seconds if budget is not None else DEADLINE)
 
 
 def _check_repetition(sequence: Any, count: Any) -> None:
