@@ -28,9 +28,10 @@ from newsletter.drift import moved_posts
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Email, Post, Receipt
-from newsletter.plan import Plan, archive_sentence, flood_sentence, latest
+from newsletter.plan import Plan, latest
 from newsletter.providers.base import Settles
 from newsletter.reconcile import look_up_pending, require_records, settle_before_resuming
+from newsletter.refusals import archive_sentence, flood_sentence
 from newsletter.report import Report, StatusReport
 from newsletter.run import Notify as Notify
 from newsletter.run import Run, Sender, remember

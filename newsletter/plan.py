@@ -33,6 +33,7 @@ from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.identity import former_keys, link_keys, permalink, post_key, same_post
 from newsletter.ledger import REVIEW_CLOSED, DestinationLedger, PostRecord, Status
 from newsletter.models import Feed, Post
+from newsletter.refusals import archive_sentence, flood_sentence
 
 
 class Records(Protocol):
@@ -284,36 +285,6 @@ def looks_like_archive(selection: Selection, feed_size: int, records: Records) -
                 f"({newest.date().isoformat()})"
             )
     return None
-
-
-def archive_sentence(why: str, destination: str, *, checking: bool) -> str:
-    """Why `send` refuses what looks like the archive, said by `send` itself or by `check`."""
-    refusal = (
-        "so `newsletter send` would refuse them (exit 3)" if checking else "so nothing was sent"
-    )
-    return (
-        f"{why[0].upper()}{why[1:]} to {destination}, which has sent before: the blog has most "
-        f"likely moved or changed its post ids and these are its archive, {refusal}; run "
-        "`newsletter baseline` to record them as already sent, or `send --force` if they "
-        "really are new."
-    )
-
-
-def flood_sentence(count: int, limit: int, *, checking: bool) -> str:
-    """Why `send` refuses a flood, said by `send` itself or, ahead of it, by `check`."""
-    if checking:
-        return (
-            f"{count} posts look new at once, more than flood_limit ({limit}), so `newsletter "
-            "send` would refuse them (exit 3); if they were already sent under other ids or "
-            "links, run `newsletter baseline` to mark them as sent, or `send --force` if they "
-            "really are new."
-        )
-    return (
-        f"{count} posts look new at once, more than flood_limit ({limit}); this usually "
-        "means the blog moved or changed its post ids, so check `newsletter check`, then "
-        "run `newsletter baseline` to mark them as sent, or `send --force` if they really "
-        "are new."
-    )
 
 
 def latest(posts: Sequence[Post]) -> Post:
