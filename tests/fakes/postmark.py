@@ -131,8 +131,10 @@ class PostmarkFake(FakeApi):
                         f"({len(body)}); the limit is {MAX_BATCH}.",
                     },
                 )
+            answers = [self._message(message) for message in body]
+            # Counted once every message is stored, so a test waiting on the count sees them all.
             self.batch_sizes.append(len(body))
-            return Reply(200, [self._message(message) for message in body])
+            return Reply(200, answers)
         return Reply(404, {"ErrorCode": 404, "Message": "Not found"})
 
     def _message(self, message: Any) -> dict[str, Any]:
