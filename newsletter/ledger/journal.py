@@ -98,7 +98,7 @@ class Journal:
         self._descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._append(f"{BEGIN} {key}\n")
         self._sync()
-        _sync_folder(path.parent)
+        fsync_folder(path.parent)
 
     def step(self, step: str, recipient: str) -> None:
         """Record one recipient's step before the send moves on."""
@@ -133,11 +133,12 @@ def remove_journal(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    _sync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make a file's creation or removal durable; Windows cannot open a folder (no need)."""
+def fsync_folder(folder: Path) -> None:
+    """Make a file's creation, removal or rename in `folder` durable (the journal's and the
+    ledger's atomic save alike); Windows cannot open a folder, and needs no such step."""
     if os.name != "posix":
         return
     descriptor = os.open(folder, os.O_RDONLY)

@@ -23,6 +23,7 @@ from newsletter.errors import LedgerBusy, LedgerError
 from newsletter.ledger.journal import (
     Journal,
     JournalDamaged,
+    fsync_folder,
     journal_path,
     read_journal,
     remove_journal,
@@ -133,7 +134,7 @@ class Ledger:
                 with suppress(OSError):
                     os.unlink(temporary)
                 raise
-            _fsync_folder(folder)
+            fsync_folder(folder)
             if self._journal is None:
                 # The file now holds every step a journal recorded (or a journal too damaged
                 # to read left the sends it held marked unknown).
@@ -262,17 +263,6 @@ class Ledger:
             },
             "runs": [_run_document(run) for run in self._runs],
         }
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; Windows cannot open a folder, and needs no such step."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _unreadable(path: Path, problem: str) -> LedgerError:

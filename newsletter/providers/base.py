@@ -8,7 +8,7 @@ registry in `providers/__init__.py` only looks specs up by name. Nothing here im
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
@@ -148,6 +148,25 @@ class Finding:
     """When not conclusive, why, as the end of a sentence ("and Postmark can take ...")."""
     again_at: datetime | None = None
     """When not conclusive but a later look will be: from when."""
+
+
+def timely_finding(
+    found: Iterable[str],
+    *,
+    now: datetime,
+    listed_by: datetime,
+    too_soon: str,
+    kept_until: datetime,
+    too_old: str,
+) -> Finding:
+    """What a completed look-up says, given when the vendor's records list an accepted batch
+    (`listed_by`) and until when they keep it (`kept_until`): an absence proves nothing
+    before the one or after the other, and `too_soon` / `too_old` say so."""
+    if now < listed_by:
+        return Finding(frozenset(found), conclusive=False, reason=too_soon, again_at=listed_by)
+    if now > kept_until:
+        return Finding(frozenset(found), conclusive=False, reason=too_old)
+    return Finding(frozenset(found), conclusive=True)
 
 
 @runtime_checkable

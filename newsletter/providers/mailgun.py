@@ -40,6 +40,7 @@ from newsletter.providers.base import (
     Unrecorded,
     Unsubscribe,
     message_field,
+    timely_finding,
 )
 from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
@@ -210,23 +211,17 @@ class MailgunProvider:
                     "around it, more than newsletter reads"
                 ),
             )
-        if now < end + SETTLING:
-            return Finding(
-                frozenset(found),
-                conclusive=False,
-                reason="and Mailgun's events can take up to half an hour to be listed",
-                again_at=end + SETTLING,
-            )
-        if now - batch.at > RETENTION:
-            return Finding(
-                frozenset(found),
-                conclusive=False,
-                reason=(
-                    "and Mailgun may have deleted events that old (it keeps them a day on its "
-                    "free plan, up to 30 on others)"
-                ),
-            )
-        return Finding(frozenset(found), conclusive=True)
+        return timely_finding(
+            found,
+            now=now,
+            listed_by=end + SETTLING,
+            too_soon="and Mailgun's events can take up to half an hour to be listed",
+            kept_until=batch.at + RETENTION,
+            too_old=(
+                "and Mailgun may have deleted events that old (it keeps them a day on its "
+                "free plan, up to 30 on others)"
+            ),
+        )
 
     def send_test(self, email: Email, *, address: str) -> Receipt:
         message_id = self._post(email, [("to", address)])

@@ -48,6 +48,7 @@ from newsletter.providers.base import (
     Unrecorded,
     message_field,
     placeholder,
+    timely_finding,
 )
 from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
@@ -205,24 +206,17 @@ class PostmarkProvider:
             offset += len(messages)
             if not messages or offset >= total:
                 break
-        age = now - batch.at
-        if age < SEARCH_LAG:
-            return Finding(
-                frozenset(found),
-                conclusive=False,
-                reason="and Postmark may take a few minutes to list a message it accepted",
-                again_at=batch.at + SEARCH_LAG,
-            )
-        if age > RETENTION:
-            return Finding(
-                frozenset(found),
-                conclusive=False,
-                reason=(
-                    "and Postmark may have deleted records that old (it keeps them 7 to 365 "
-                    "days, as the account is set)"
-                ),
-            )
-        return Finding(frozenset(found), conclusive=True)
+        return timely_finding(
+            found,
+            now=now,
+            listed_by=batch.at + SEARCH_LAG,
+            too_soon="and Postmark may take a few minutes to list a message it accepted",
+            kept_until=batch.at + RETENTION,
+            too_old=(
+                "and Postmark may have deleted records that old (it keeps them 7 to 365 "
+                "days, as the account is set)"
+            ),
+        )
 
     def _send_batch(
         self, shared: bytes, batch: Sequence[Subscriber], key: str, journal: Journal
