@@ -159,6 +159,12 @@ class Config:
     def several_feeds(self) -> bool:
         return len(self.feeds) > 1
 
+    @property
+    def first_feed(self) -> str:
+        """With several feeds, the first one's address: the ledger's records from when the
+        newsletter had one feed (which name no feed) are its records. "" with one feed."""
+        return (self.feeds[0].url or "") if self.several_feeds else ""
+
 
 SECTIONS: dict[str, type[Any]] = {
     "feed": FeedConfig,

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError, LedgerError, ProviderError, SafetyRefusal, UnrecordedSend
+from newsletter.identity import post_reference
 from newsletter.ledger import (
     DestinationLedger,
     Ledger,
@@ -103,9 +104,9 @@ class Delivery:
 
     def send_all(self, emails: Sequence[Email], posts: Sequence[Post]) -> list[Receipt]:
         """Send a new run's emails in order, each with the posts it carries."""
-        by_id = {post.id: post for post in posts}
+        by_reference = {post_reference(post): post for post in posts}
         return [
-            self.send(email, [by_id[post_id] for post_id in email.post_ids]) for email in emails
+            self.send(email, [by_reference[name] for name in email.post_ids]) for email in emails
         ]
 
     def retry(
@@ -119,7 +120,7 @@ class Delivery:
         for batch in batches:
             for email in render(batch.posts):
                 emails.append(email)
-                posts = [post for post in batch.posts if post.id in email.post_ids]
+                posts = [post for post in batch.posts if post_reference(post) in email.post_ids]
                 log = None
                 if self._per_recipient:
                     log = self._recipients(batch.key, fresh=False)

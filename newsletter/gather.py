@@ -3,9 +3,10 @@
 Each feed is planned by `plan.decide` as if it were alone, with its own category filters,
 its own first run (a feed added later starts with its recent posts only, however long the
 newsletter has run) and its own flood limit, so one feed's move or flood stops the run by
-the feed's name. Posts are matched against all of the destination's records, so a post that
-two feeds carry is never sent twice. Then the feeds' new posts share one issue: oldest first,
-at most `max_posts` of them, the rest waiting for the next run.
+the feed's name. A post's id matches its own feed's records only (two blogs may both call a
+post `42`), its link any feed's, so a post that two feeds carry is never sent twice. Then
+the feeds' new posts share one issue: oldest first, at most `max_posts` of them, the rest
+waiting for the next run.
 
 Pure, like `plan.py`: no I/O, no clock.
 """
@@ -76,7 +77,6 @@ def plan_for(
         limits=limits,
         request=request,
         filters=filters,
-        owner_of_unmarked=config.all_feeds[0].url or "",
     )
 
 
@@ -88,21 +88,14 @@ def decide_all(
     limits: Limits,
     request: Request,
     filters: Mapping[str, CategoryFilter],
-    owner_of_unmarked: str,
 ) -> Plan:
     """Plan each of `feed.parts` on its own, then share one issue among their new posts.
 
-    `filters`: each feed's category filters, by its configured address. `owner_of_unmarked`:
-    the feed that records from before several feeds (which name no feed) belong to.
+    `filters`: each feed's category filters, by its configured address.
     """
     plans: list[Plan] = []
     for part in feed.parts:
-        own = FeedRecords(
-            records,
-            records.is_first_run_of(
-                part.location, owns_unmarked=part.location == owner_of_unmarked
-            ),
-        )
+        own = FeedRecords(records, records.is_first_run_of(part.location))
         try:
             plans.append(
                 decide(
@@ -148,16 +141,18 @@ def holds_back(plan: Plan, location: str) -> bool:
 
 def _once_each(plans: list[Plan]) -> tuple[tuple[Post, ...], tuple[Skip, ...]]:
     """Every feed's new posts, oldest first, each once: a post an earlier feed in the file
-    also carries (same id or link) is that feed's."""
+    also carries (same link, or same id within one feed) is that feed's."""
     new: list[Post] = []
     twice: list[Skip] = []
-    ids: set[str] = set()
+    ids: set[tuple[str, str]] = set()
     links: set[str] = set()
     for plan in plans:
         for post in plan.to_send:
-            key, own_links = post_key(post), link_keys(post)
+            key, own_links = (post.feed_url, post_key(post)), link_keys(post)
             if key in ids or own_links & links:
-                earlier = next(p for p in new if post_key(p) == key or link_keys(p) & own_links)
+                earlier = next(
+                    p for p in new if (p.feed_url, post_key(p)) == key or link_keys(p) & own_links
+                )
                 twice.append(
                     Skip(post, f"also in the feed {earlier.feed_label!r}, sent from there")
                 )

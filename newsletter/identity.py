@@ -142,6 +142,17 @@ def post_key(post: Post) -> str:
     return post.id.strip() or post.link.strip()
 
 
+def reference(post_id: str, feed: str | None) -> str:
+    """How an email, a review file or the ledger names a post unambiguously: its id, and in a
+    newsletter of several feeds (`feed` set) that feed too, since two feeds may give
+    different posts the same id."""
+    return f"{post_id} ({feed})" if feed else post_id
+
+
+def post_reference(post: Post) -> str:
+    return reference(post_key(post), post.feed_url)
+
+
 def permalink(post: Post) -> str:
     """The link worth remembering: FeedBurner's original link outlives its proxy link."""
     return (post.orig_link or post.link).strip()

@@ -61,7 +61,7 @@ def check(
     run = Run(config, environ, notify, **seams)
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.
-    ledger = Ledger.read(config.state.path)
+    ledger = Ledger.read(config.state.path, first_feed=config.first_feed)
     plan = run.plan(ledger, run.read_feed(options), options, force=True)
     warnings = list(plan.feed.warnings)
     risks: list[str] = []
@@ -143,7 +143,10 @@ def send(
     if options.dry_run:
         return _dry_run(run, options)
     feed_location(config, options.feed)  # a usage error must not even create the lock file
-    with Ledger.locked(config.state.path) as ledger, ExitStack() as stack:
+    with (
+        Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+        ExitStack() as stack,
+    ):
         records = ledger.destination(run.traits.destination)
         gate = scheduled_gate(config.schedule, options.scheduled, run.started, ledger.runs)
         if gate is not None and not gate.due:
@@ -193,7 +196,7 @@ def baseline(
 ) -> Report:
     run = Run(config, environ, notify, **seams)
     feed_location(config, options.feed)
-    with Ledger.locked(config.state.path) as ledger:
+    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
         records = ledger.destination(run.traits.destination)
         feed = run.read_feed(options)
         unseen = tuple(post for post in feed.posts if records.match(post) is None)
@@ -219,10 +222,13 @@ def resolve(
     run = Run(config, environ or {}, notify, **seams)
     if as_sent is None:
         require_records(run.traits)
-        with Ledger.locked(config.state.path) as ledger, run.open_provider(send=False) as provider:
+        with (
+            Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+            run.open_provider(send=False) as provider,
+        ):
             outcome = look_up_pending(ledger, run.traits, provider, references, now=run.now)
         return run.report("resolve", None, outcome=outcome)
-    with Ledger.locked(config.state.path) as ledger:
+    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
         records = ledger.destination(run.traits.destination)
         # Every reference is checked before anything is saved: one typo settles nothing.
         settled = [records.resolve(reference, as_sent, at=run.started) for reference in references]

@@ -307,6 +307,13 @@ def _chosen(feed: Feed, records: Records, request: Request) -> tuple[Post, ...]:
                 f"No post in the feed matches --post {reference}; use a post's link or id as "
                 "`newsletter check` lists them."
             )
+        feeds = {match.feed_url for match in matches}
+        if len(feeds) > 1 and len({link_keys(match) or post_key(match) for match in matches}) > 1:
+            # Two feeds that call different posts by the same id: the link tells them apart.
+            raise ConfigError(
+                f"--post {reference} names posts of {len(feeds)} feeds; use the link of the "
+                "one you mean, as `newsletter check` lists it."
+            )
         post = matches[0]
         record = records.match(post)
         # A post whose review was closed unmerged never went out: naming it is enough.

@@ -213,7 +213,6 @@ def test_the_feed_that_moved_is_named_among_several_and_the_others_still_count()
             limits=LIMITS,
             request=Request(force=force),
             filters={blog_url: CategoryFilter(), podcast_url: CategoryFilter()},
-            owner_of_unmarked=blog_url,
         )
 
     with pytest.raises(SafetyRefusal) as refused:

@@ -16,6 +16,7 @@ import pytest
 
 from newsletter.errors import ConfigError, LedgerBusy, LedgerError
 from newsletter.ledger import RUNS_KEPT, DestinationLedger, Ledger, RunRecord, Status
+from newsletter.ledger.schema import LEDGER_VERSION
 from newsletter.models import Validators
 from newsletter.plan import select_new
 from tests.post_helpers import NOW, make_post, sent_destination
@@ -283,8 +284,9 @@ def test_a_damaged_ledger_is_named_and_left_untouched(
 
 def test_a_ledger_from_a_newer_version_asks_for_an_upgrade(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
-    path.write_text('{"version": 3, "whatever": "comes next"}\n')
-    with pytest.raises(LedgerError, match=r"newer newsletter \(ledger version 3\).*upgrade"):
+    newer = LEDGER_VERSION + 1
+    path.write_text(json.dumps({"version": newer, "whatever": "comes next"}) + "\n")
+    with pytest.raises(LedgerError, match=rf"newer newsletter \(ledger version {newer}\).*upgrade"):
         Ledger.read(path)
 
 

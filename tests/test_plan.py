@@ -53,17 +53,17 @@ def test_any_record_ends_the_first_run_not_only_a_sent_one(status: Status) -> No
 @pytest.mark.parametrize("status", [Status.BASELINE, Status.DRAFTED, Status.PENDING, Status.SENT])
 def test_any_record_of_a_feed_ends_that_feeds_first_run(status: Status) -> None:
     # With several feeds, each has its own first run: a record of any kind from that feed
-    # (or, for the feed that owns them, an older record naming no feed) ends it.
+    # (or, for the first feed, which owns them, an older record naming no feed) ends it.
     first, second = "https://a.example.org/feed/", "https://b.example.org/feed/"
-    destination = DestinationLedger("outbox")
+    destination = DestinationLedger("outbox", first_feed=first)
     post = replace(make_post(1), feed_url=second)
     destination.mark([post], status, at=NOW - timedelta(days=40), idempotency_key="k")
-    assert not destination.is_first_run_of(second, owns_unmarked=False)
-    assert destination.is_first_run_of(first, owns_unmarked=True)
-    unmarked = DestinationLedger("outbox")
+    assert not destination.is_first_run_of(second)
+    assert destination.is_first_run_of(first)
+    unmarked = DestinationLedger("outbox", first_feed=first)
     unmarked.mark([make_post(2)], status, at=NOW - timedelta(days=40), idempotency_key="k")
-    assert not unmarked.is_first_run_of(first, owns_unmarked=True)
-    assert unmarked.is_first_run_of(second, owns_unmarked=False)
+    assert not unmarked.is_first_run_of(first)
+    assert unmarked.is_first_run_of(second)
 
 
 def test_the_first_run_window_is_seven_days_to_the_second() -> None:

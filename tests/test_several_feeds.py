@@ -138,6 +138,11 @@ def send(
     )
 
 
+def of(feed: str, *ids: str) -> list[str]:
+    """How an email of several feeds names its posts: each id with its feed."""
+    return [f"{post_id} ({feed})" for post_id in ids]
+
+
 def records(folder: Path) -> dict[str, dict[str, Any]]:
     ledger = json.loads((folder / "state" / "ledger.json").read_text(encoding="utf-8"))
     posts: dict[str, dict[str, Any]] = ledger["destinations"]["fake:list"]["posts"]
@@ -172,7 +177,7 @@ def test_one_digest_groups_the_posts_under_each_feeds_label_newest_first(
     sink = provider()
     report = send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
     ((email, _key),) = sink.sent
-    assert sorted(email.post_ids) == ["g-1", "g-2", "r-1", "r-2"]
+    assert sorted(email.post_ids) == sorted(of(BLOG, "g-1", "g-2") + of(PODCAST, "r-1", "r-2"))
     text = email.text
     # The blog's group has no label of its own: its feed's title; then the podcast's label.
     start = text.index("Garden Notes\n------------")
@@ -193,7 +198,7 @@ def test_a_post_two_feeds_carry_goes_out_once(tmp_path: Path, blogs: Blogs) -> N
     blogs.bodies[BLOG] = rss("Garden Notes", "https://blog.example.org/", shared)
     sink = provider()
     report = send(two_feeds(tmp_path, mode="per-post"), sink, blogs)
-    assert [email.post_ids for email, _ in sink.sent] == [("shared",)]
+    assert [email.post_ids for email, _ in sink.sent] == [tuple(of(BLOG, "shared"))]
     assert report.plan is not None
     (twice,) = [skip for skip in report.plan.skipped if "also in the feed" in skip.reason]
     assert twice.reason == "also in the feed 'Garden Notes', sent from there"
@@ -208,14 +213,14 @@ def test_max_posts_is_shared_and_a_waiting_feed_keeps_no_validators(
     config = two_feeds(tmp_path, first_run_days=30, max_posts=3)
     send(config, sink, blogs)
     # Oldest first across feeds: Episode 8 (4 days), Compost (3), Episode 9 (2); Tomatoes waits.
-    assert sorted(sink.sent[0][0].post_ids) == ["g-2", "r-1", "r-2"]
+    assert sorted(sink.sent[0][0].post_ids) == sorted(of(BLOG, "g-2") + of(PODCAST, "r-1", "r-2"))
     ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
     feeds = ledger["destinations"]["fake:list"]["feeds"]
     assert list(feeds) == [PODCAST]  # the blog's post waits, so its ETag is not kept
     send(config, sink, blogs)
     assert blogs.asked(PODCAST)[-1].headers["if-none-match"] == blogs.etag(PODCAST)
     assert "if-none-match" not in blogs.asked(BLOG)[-1].headers
-    assert sink.sent[1][0].post_ids == ("g-1",)
+    assert sink.sent[1][0].post_ids == tuple(of(BLOG, "g-1"))
 
 
 def test_records_say_which_feed_and_status_and_check_name_it(tmp_path: Path, blogs: Blogs) -> None:
@@ -269,7 +274,7 @@ def test_a_feed_added_later_has_its_own_first_run(tmp_path: Path, blogs: Blogs) 
     )
     sink = provider()
     report = send(two_feeds(tmp_path), sink, blogs)
-    assert sorted(sink.sent[0][0].post_ids) == ["g-old", "r-1"]
+    assert sorted(sink.sent[0][0].post_ids) == of(BLOG, "g-old") + of(PODCAST, "r-1")
     assert records(tmp_path)["r-old"]["status"] == "baseline"
     assert report.plan is not None and report.plan.first_run
 
@@ -303,10 +308,10 @@ def test_feed_picks_one_feed_for_a_run(tmp_path: Path, blogs: Blogs) -> None:
     sink = provider()
     config = two_feeds(tmp_path, first_run_days=30)
     send(config, sink, blogs, feed="Podcast")
-    assert sorted(sink.sent[0][0].post_ids) == ["r-1", "r-2"]
+    assert sorted(sink.sent[0][0].post_ids) == of(PODCAST, "r-1", "r-2")
     assert blogs.asked(BLOG) == []
     send(config, sink, blogs, feed=BLOG)
-    assert sorted(sink.sent[1][0].post_ids) == ["g-1", "g-2"]
+    assert sorted(sink.sent[1][0].post_ids) == of(BLOG, "g-1", "g-2")
     with pytest.raises(ConfigError, match="--feed nowhere is none of the feeds"):
         send(config, sink, blogs, feed="nowhere")
 

@@ -57,7 +57,7 @@ def test_the_first_feeds_language_and_title_even_when_only_another_feed_changed(
     assert blogs.asked(BLOG)[1].headers.get("if-none-match") == blogs.etag(BLOG), "a 304"
 
     email = sink.sent[-1][0]
-    assert email.post_ids == ("r-10",)
+    assert email.post_ids == (f"r-10 ({PODCAST})",)
     assert email.language == "de", "the newsletter's language, not the podcast's"
     assert "Abmelden" in email.html and "Unsubscribe" not in email.html
     assert "Garden Notes" in email.text, "the newsletter's own name, the first feed's title"

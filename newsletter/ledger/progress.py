@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from newsletter.ledger.records import utc
+from newsletter.ledger.entries import utc
 
 CHECK_TEXT = "newsletter fingerprint check"
 """Fingerprinted along with the recipients: a send whose check no longer matches was

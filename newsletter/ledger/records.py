@@ -4,104 +4,28 @@ This module never touches a file: `store.py` reads and writes the JSON, `schema.
 Times here are timezone-aware `datetime`s in UTC; only the store spells them as text.
 
 A post is recognised by its id or its normalised link (`identity.py`), so a blog that changes
-guids or permalinks resends nothing (docs/architecture.md).
+guids or permalinks resends nothing (docs/architecture.md). In a newsletter of several feeds
+each feed keeps its own ids: two blogs may both number their posts `42`, so an id matches
+only a record of the same feed, while a link matches whichever feed a record came from (a
+post two feeds carry goes out once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
 from newsletter.identity import former_keys, fragment_only, permalink, post_key
+from newsletter.ledger.entries import PostRecord, RecordKey, Settled, Status, utc
 from newsletter.ledger.reached import Reached
 from newsletter.models import Post, Validators
 from newsletter.urls import normalise_link
 
 if TYPE_CHECKING:
     from newsletter.ledger.progress import Progress
-
-RUNS_KEPT = 20
-"""Only the latest runs are kept, so the file (and its git history) stays small."""
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    """Handed to the provider; no answer recorded yet (a crash leaves it so)."""
-    SENT = "sent"
-    DRAFTED = "drafted"
-    """A draft was created for review at the provider; counts as handled."""
-    BASELINE = "baseline"
-    """Already published when the newsletter started; recorded so it is never sent."""
-    SKIPPED = "skipped"
-    """Left out on purpose: its review pull request was closed without merging, or the
-    feed's category filters leave it out (the record's `reason` says which). It counts as
-    handled, and `send --post` still sends it (docs/schedule-and-review.md)."""
-
-
-REVIEW_CLOSED = "its review pull request was closed without merging"
-"""Why a post is skipped when its record gives no reason (records from before reasons)."""
-
-
-def utc(moment: datetime) -> datetime:
-    """The moment in UTC, to the second; a time without a zone is taken as UTC.
-
-    Feeds and hand-edited ledgers without a zone mean UTC far more often than the machine's
-    local time, and the ledger is written in UTC.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    id: str
-    link: str
-    title: str
-    status: Status
-    at: datetime
-    """When the status was recorded (UTC, to the second)."""
-    message_id: str | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-    """Why a skipped post was left out, in words for `check` and `status`."""
-    feed: str | None = None
-    """The feed it came from (its configured url or path), in a newsletter of several feeds."""
-
-    @property
-    def day(self) -> str:
-        """The day of `at`, as the author reads it in messages: 2026-11-19."""
-        return self.at.date().isoformat()
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    at: datetime
-    command: str
-    destination: str
-    result: str
-    posts: tuple[str, ...]
-    """The ids of the posts the run sent, drafted, baselined or left pending."""
-    detail: str = ""
-    slot: str = ""
-    """The schedule's slot this run served (`schedule.Slot.id`), when it ran for one: how a
-    later scheduled run knows the slot's issue has gone out."""
-    issue: str = ""
-    """The digest of the review file a `review` run wrote: how the send knows that the file a
-    merge approved is the one newsletter rendered and the pull request showed."""
-
-
-@dataclass(frozen=True)
-class Settled:
-    """A post `resolve` settled: the whole post, or (`in_doubt` set) only the messages of its
-    send that were in doubt, the post staying pending for the readers still owed it."""
-
-    record: PostRecord
-    in_doubt: int | None
 
 
 class DestinationLedger:
@@ -115,13 +39,20 @@ class DestinationLedger:
         validators: Mapping[str, Validators] | None = None,
         progress: Iterable[Progress] = (),
         reached: Mapping[str, Reached] | None = None,
+        first_feed: str = "",
     ) -> None:
         self.name = name
-        self._records: dict[str, PostRecord] = {record.id: record for record in records}
+        self.first_feed = first_feed
+        """The feed that records naming none belong to: the first of several feeds, where
+        the newsletter's one feed was ("" with one feed)."""
+        self._records: dict[RecordKey, PostRecord] = {}
+        self._by_id: dict[str, list[RecordKey]] = {}
+        for record in records:
+            self._put(record)
         self._validators: dict[str, Validators] = dict(validators or {})
         self._progress: dict[str, Progress] = {entry.key: entry for entry in progress}
-        self._link_owners: dict[str, list[str]] | None = None
-        self._before_pending: dict[str, PostRecord | None] = {}
+        self._link_owners: dict[str, list[RecordKey]] | None = None
+        self._before_pending: dict[RecordKey, tuple[RecordKey, PostRecord] | None] = {}
         self._reached: dict[str, Reached] = dict(reached or {})
         self._settled_sends: set[str] = set()
 
@@ -130,19 +61,16 @@ class DestinationLedger:
         """No record of any kind yet: a baseline, a draft or a pending post counts as a run."""
         return not self._records
 
-    def is_first_run_of(self, feed_url: str, *, owns_unmarked: bool) -> bool:
+    def is_first_run_of(self, feed_url: str) -> bool:
         """Whether one feed of several is on its first run here: no record came from it.
 
         Records written before the newsletter had several feeds say no feed; they count for
-        the feed that `owns_unmarked` (the first in the file, where the one feed was).
+        `first_feed`.
         """
-        return not any(
-            record.feed == feed_url or (record.feed is None and owns_unmarked)
-            for record in self._records.values()
-        )
+        return not any(self._feed_of(record) == feed_url for record in self._records.values())
 
     def records(self) -> tuple[PostRecord, ...]:
-        return tuple(self._records[key] for key in sorted(self._records))
+        return tuple(self._records[key] for key in sorted(self._records, key=_by_id_first))
 
     def validators(self, feed_url: str) -> Validators:
         """The ETag and Last-Modified this destination's last complete run of the feed got.
@@ -208,9 +136,10 @@ class DestinationLedger:
 
         A link that several recorded posts share (a feed that links every item to its home
         page) identifies none of them, and neither do `ignored_links`; a link that matches
-        only once fragments are ignored never makes two posts with guids one.
+        only once fragments are ignored never makes two posts with guids one. Ids match
+        within the post's own feed only (`_same_feed`).
         """
-        record = self._records.get(post_key(post))
+        record = self._with_id(post, post_key(post))
         if record is not None:
             return record
         owners = self._links()
@@ -218,13 +147,13 @@ class DestinationLedger:
             normalised = normalise_link(link) if link.strip() else ""
             if not normalised or normalised in ignored_links:
                 continue
-            ids = owners.get(normalised, [])
-            if len(ids) == 1:
-                candidate = self._records[ids[0]]
+            keys = owners.get(normalised, [])
+            if len(keys) == 1:
+                candidate = self._records[keys[0]]
                 if not fragment_only(post, link, candidate.link, candidate.id):
                     return candidate
         for key in former_keys(post):
-            record = self._records.get(key)
+            record = self._with_id(post, key)
             if record is not None and (post.published is None or utc(post.published) <= record.at):
                 return record
         return None
@@ -247,29 +176,37 @@ class DestinationLedger:
         """
         moment = utc(at)
         for post in posts:
-            key = post_key(post)
-            if not key:
+            post_id = post_key(post)
+            if not post_id:
                 raise ValueError("a post with neither an id nor a link cannot be recorded")
-            previous = self._records.get(key)
+            previous = self._with_id(post, post_id)
             if status is Status.BASELINE and previous is not None:
                 continue
+            key = (post.feed_url, post_id)
             if status is Status.PENDING:
-                self._before_pending.setdefault(key, previous)
+                self._before_pending.setdefault(
+                    key, None if previous is None else (previous.key, previous)
+                )
             else:
                 self._before_pending.pop(key, None)
-            self._records[key] = PostRecord(
-                id=key,
-                link=permalink(post),
-                title=" ".join(post.title.split()),
-                status=status,
-                at=moment,
-                message_id=message_id,
-                idempotency_key=idempotency_key,
-                reason=reason,
-                feed=post.feed_url or None,
+            if previous is not None:
+                # The same post's record, kept until now under no feed or another spelling
+                # of its place: one record per post.
+                self._drop(previous.key)
+            self._put(
+                PostRecord(
+                    id=post_id,
+                    link=permalink(post),
+                    title=" ".join(post.title.split()),
+                    status=status,
+                    at=moment,
+                    message_id=message_id,
+                    idempotency_key=idempotency_key,
+                    reason=reason,
+                    feed=post.feed_url or None,
+                )
             )
-        self._link_owners = None
-        self._prune()
+        self._changed()
 
     def forget(self, posts: Sequence[Post]) -> None:
         """Undo this process's `mark(..., PENDING)` after the provider certainly sent nothing.
@@ -279,16 +216,15 @@ class DestinationLedger:
         `resolve` settles those.
         """
         for post in posts:
-            key = post_key(post)
+            key = (post.feed_url, post_key(post))
             if key not in self._before_pending:
                 continue
             previous = self._before_pending.pop(key)
-            if previous is None:
-                self._records.pop(key, None)
-            else:
-                self._records[key] = previous
-        self._link_owners = None
-        self._prune()
+            if key in self._records:
+                self._drop(key)
+            if previous is not None:
+                self._put(previous[1])
+        self._changed()
 
     def resolve(self, reference: str, as_sent: bool, *, at: datetime) -> Settled:
         """Settle a post left pending by an interrupted send (`newsletter resolve`).
@@ -305,15 +241,14 @@ class DestinationLedger:
             return self._settle_in_doubt(record, reached, as_sent)
         if as_sent:
             settled = replace(record, status=Status.SENT, at=utc(at))
-            self._records[record.id] = settled
+            self._put(settled)
         else:
-            settled = self._records.pop(record.id)
-        self._link_owners = None
+            settled = self._drop(record.key)
+        self._changed()
         key = record.idempotency_key
         if key and not any(r.idempotency_key == key for r in self.pending()):
             # The author settled the whole send: how far it got no longer matters.
             self.drop_progress(key)
-        self._prune()
         return Settled(settled, in_doubt=None)
 
     def pending_record(self, reference: str) -> PostRecord:
@@ -356,29 +291,84 @@ class DestinationLedger:
 
     def _find(self, reference: str) -> PostRecord | None:
         wanted = reference.strip()
-        if wanted in self._records:
-            return self._records[wanted]
+        by_id = [self._records[key] for key in self._by_id.get(wanted, ())]
+        if by_id:
+            return _the_one(
+                by_id,
+                f"Several feeds have a pending post with the id {reference!r}; "
+                "resolve each by its link (shown by `newsletter status`).",
+            )
         link = normalise_link(wanted)
         candidates = [
             record
             for record in self._records.values()
             if record.link and normalise_link(record.link) == link
         ]
-        pending = [record for record in candidates if record.status is Status.PENDING]
-        if len(pending) > 1:
-            raise ConfigError(
-                f"Several pending posts have the link {reference!r}; resolve each by its id "
-                "(shown by `newsletter status`)."
-            )
-        if pending:
-            return pending[0]
-        return candidates[0] if candidates else None
+        return _the_one(
+            candidates,
+            f"Several pending posts have the link {reference!r}; resolve each by its id "
+            "(shown by `newsletter status`).",
+        )
 
-    def _links(self) -> dict[str, list[str]]:
+    def _feed_of(self, record: PostRecord) -> str:
+        return record.feed or self.first_feed
+
+    def _same_feed(self, record: PostRecord, post: Post) -> bool:
+        """Whether an id of `post` can name `record`: in a newsletter of one feed every record
+        is the feed's; with several, only the post's own feed's (or any, when records say no
+        feed and no feed is first)."""
+        if not post.feed_url:
+            return True
+        feed = self._feed_of(record)
+        return not feed or feed == post.feed_url
+
+    def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
+        """The record of the post's feed with this id: its own feed's first, then one kept
+        under no feed that the post's feed owns."""
+        found = [
+            self._records[key]
+            for key in self._by_id.get(post_id, ())
+            if self._same_feed(self._records[key], post)
+        ]
+        found.sort(key=lambda record: record.feed != (post.feed_url or None))
+        return found[0] if found else None
+
+    def _changed(self) -> None:
+        self._link_owners = None
+        self._prune()
+
+    def _put(self, record: PostRecord) -> None:
+        if record.key not in self._records:
+            self._by_id.setdefault(record.id, []).append(record.key)
+        self._records[record.key] = record
+
+    def _drop(self, key: RecordKey) -> PostRecord:
+        keys = self._by_id[key[1]]
+        keys.remove(key)
+        if not keys:
+            del self._by_id[key[1]]
+        return self._records.pop(key)
+
+    def _links(self) -> dict[str, list[RecordKey]]:
         if self._link_owners is None:
-            owners: dict[str, list[str]] = {}
-            for record in self._records.values():
+            owners: dict[str, list[RecordKey]] = {}
+            for key, record in self._records.items():
                 if record.link:
-                    owners.setdefault(normalise_link(record.link), []).append(record.id)
+                    owners.setdefault(normalise_link(record.link), []).append(key)
             self._link_owners = owners
         return self._link_owners
+
+
+def _by_id_first(key: RecordKey) -> tuple[str, str]:
+    return (key[1], key[0])
+
+
+def _the_one(candidates: Sequence[PostRecord], several_pending: str) -> PostRecord | None:
+    """The pending one of the records a reference names, else the first; several pending is
+    a ConfigError with `several_pending` as its message."""
+    pending = [record for record in candidates if record.status is Status.PENDING]
+    if len(pending) > 1:
+        raise ConfigError(several_pending)
+    if pending:
+        return pending[0]
+    return candidates[0] if candidates else None

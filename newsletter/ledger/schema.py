@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from newsletter.ledger.records import Status, utc
+from newsletter.ledger.entries import Status, utc
 
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 """The newest layout this release reads. Version 2 added `sends` (how far a send got while
-its posts are pending) and `reached` (whom an SMTP send reached); a file without either is
-still written as version 1, so that it stays the same bytes in git and readable by the
-releases before."""
+its posts are pending) and `reached` (whom an SMTP send reached); version 3 a post's `id`
+field, for posts of different feeds that have the same id, which are then kept under
+`"<id> (<feed>)"`. A file that needs neither is still written as version 1, so that it stays
+the same bytes in git and readable by the releases before."""
 
 
 class SchemaError(Exception):
@@ -128,7 +129,13 @@ class Record:
 VALIDATORS = Record(required={}, optional={"etag": TEXT, "last_modified": TEXT})
 POST = Record(
     required={"link": TEXT, "title": TEXT, "status": STATUS, "at": MOMENT},
-    optional={"message_id": TEXT, "idempotency_key": TEXT, "reason": TEXT, "feed": TEXT},
+    optional={
+        "message_id": TEXT,
+        "idempotency_key": TEXT,
+        "reason": TEXT,
+        "feed": TEXT,
+        "id": TEXT,
+    },
 )
 IN_DOUBT = Record(required={"batch": TEXT, "at": MOMENT, "recipients": list_of(TEXT)})
 SEND = Record(

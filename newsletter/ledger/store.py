@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import LedgerBusy, LedgerError
+from newsletter.ledger.entries import RUNS_KEPT, PostRecord, RunRecord, utc
 from newsletter.ledger.journal import (
     Journal,
     JournalDamaged,
@@ -31,7 +33,7 @@ from newsletter.ledger.journal import (
 from newsletter.ledger.lock import Held, exclusive
 from newsletter.ledger.progress import InDoubt, Progress
 from newsletter.ledger.reached import Reached
-from newsletter.ledger.records import RUNS_KEPT, DestinationLedger, PostRecord, RunRecord, utc
+from newsletter.ledger.records import DestinationLedger
 from newsletter.ledger.schema import LEDGER_VERSION, NewerLedger, SchemaError, read_document
 from newsletter.models import Validators
 
@@ -51,19 +53,25 @@ class Ledger:
         *,
         destinations: Iterable[DestinationLedger] = (),
         runs: Iterable[RunRecord] = (),
+        first_feed: str = "",
     ) -> None:
         self.path = path
+        self._first_feed = first_feed
         self._destinations = {destination.name: destination for destination in destinations}
         self._runs: list[RunRecord] = list(runs)[-RUNS_KEPT:]
         self._journal: Journal | None = None
 
     @classmethod
-    def read(cls, path: Path) -> Ledger:
-        """Read the ledger without locking it; a missing file is an empty ledger."""
+    def read(cls, path: Path, *, first_feed: str = "") -> Ledger:
+        """Read the ledger without locking it; a missing file is an empty ledger.
+
+        `first_feed`: the first of several feeds, which the records that name no feed (from
+        when the newsletter had one) belong to; "" with one feed.
+        """
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return cls(path)
+            return cls(path, first_feed=first_feed)
         except OSError as error:
             raise _unreadable(path, f"cannot be read ({error.strerror or error})") from None
         try:
@@ -84,13 +92,13 @@ class Ledger:
             ) from None
         except SchemaError as error:
             raise _unreadable(path, f"is damaged ({error})") from None
-        ledger = cls._from_values(path, values)
+        ledger = cls._from_values(path, values, first_feed)
         ledger._fold_journal()
         return ledger
 
     @classmethod
     @contextmanager
-    def locked(cls, path: Path) -> Iterator[Ledger]:
+    def locked(cls, path: Path, *, first_feed: str = "") -> Iterator[Ledger]:
         """Hold the ledger's lock for a whole run; a second run fails at once (LedgerBusy).
 
         The lock is a sibling `<name>.lock` file, so the ledger itself is only ever replaced
@@ -111,7 +119,7 @@ class Ledger:
                     f"Cannot lock the ledger {path} ({error.strerror or error}); check that "
                     "its folder exists and is writable."
                 ) from None
-            yield cls.read(path)
+            yield cls.read(path, first_feed=first_feed)
 
     def save(self) -> None:
         """Replace the file atomically: a crash leaves either the old or the new ledger."""
@@ -177,7 +185,7 @@ class Ledger:
 
     def destination(self, name: str) -> DestinationLedger:
         if name not in self._destinations:
-            self._destinations[name] = DestinationLedger(name)
+            self._destinations[name] = DestinationLedger(name, first_feed=self._first_feed)
         return self._destinations[name]
 
     def destinations(self) -> tuple[str, ...]:
@@ -217,13 +225,17 @@ class Ledger:
                 reached.journal = None
 
     @classmethod
-    def _from_values(cls, path: Path, values: Mapping[str, Any]) -> Ledger:
+    def _from_values(cls, path: Path, values: Mapping[str, Any], first_feed: str) -> Ledger:
         return cls(
             path,
+            first_feed=first_feed,
             destinations=[
                 DestinationLedger(
                     name,
-                    [PostRecord(id=key, **fields) for key, fields in value["posts"].items()],
+                    [
+                        PostRecord(**{**fields, "id": fields["id"] or key})
+                        for key, fields in value["posts"].items()
+                    ],
                     validators={
                         url: Validators(**fields) for url, fields in (value["feeds"] or {}).items()
                     },
@@ -233,6 +245,7 @@ class Ledger:
                     reached={
                         key: _reached(fields) for key, fields in (value["reached"] or {}).items()
                     },
+                    first_feed=first_feed,
                 )
                 for name, value in values["destinations"].items()
             ],
@@ -254,13 +267,19 @@ class Ledger:
         sends = any(
             ledger.progresses() or ledger.sends_reaching() for ledger in self._destinations.values()
         )
+        destinations = {
+            name: _destination_document(destination)
+            for name, destination in sorted(self._destinations.items())
+            if destination.records() or destination.all_validators() or destination.progresses()
+        }
+        shared_ids = any(
+            "id" in post
+            for document in destinations.values()
+            for post in document["posts"].values()
+        )
         return {
-            "version": LEDGER_VERSION if sends else 1,
-            "destinations": {
-                name: _destination_document(destination)
-                for name, destination in sorted(self._destinations.items())
-                if destination.records() or destination.all_validators() or destination.progresses()
-            },
+            "version": LEDGER_VERSION if shared_ids else 2 if sends else 1,
+            "destinations": destinations,
             "runs": [_run_document(run) for run in self._runs],
         }
 
@@ -277,9 +296,7 @@ def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _destination_document(destination: DestinationLedger) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "posts": {record.id: _record_document(record) for record in destination.records()}
-    }
+    document: dict[str, Any] = {"posts": _posts_document(destination.records())}
     validators = destination.all_validators()
     if validators:
         document["feeds"] = {
@@ -291,6 +308,24 @@ def _destination_document(destination: DestinationLedger) -> dict[str, Any]:
     if reaching := destination.sends_reaching():
         document["reached"] = {key: _reached_document(entry) for key, entry in reaching.items()}
     return document
+
+
+def _posts_document(records: Sequence[PostRecord]) -> dict[str, Any]:
+    """The records by id; where feeds share an id, each but the one kept under no feed is
+    kept under `"<id> (<feed>)"` and says its id."""
+    shared = Counter(record.id for record in records)
+    posts: dict[str, Any] = {}
+    for record in records:
+        fields = _record_document(record)
+        key = record.id
+        if shared[record.id] > 1 and record.feed is not None:
+            key, fields["id"] = record.reference, record.id
+        while key in posts:
+            # Only an id that is itself spelled "<id> (<feed>)" could get here.
+            key += " "
+            fields["id"] = record.id
+        posts[key] = fields
+    return posts
 
 
 def _progress(key: str, fields: Mapping[str, Any]) -> Progress:

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from newsletter.excerpt.opening import opening
 from newsletter.headers import one_line
+from newsletter.identity import post_reference
 from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
@@ -120,18 +121,24 @@ def build_emails(
     headers = _headers(settings, unsubscribe, blog.title)
     if digest:
         groups: list[Group] = []
+        names: list[str] = []
         for part, chosen in by_feed(items, feed):
-            groups.append(views(part, chosen, 1 + sum(len(g.posts) for g in groups)))
-        emails = [(groups, several)]
+            groups.append(views(part, chosen, 1 + len(names)))
+            names += [post_reference(post) for post, _excerpt in chosen]
+        emails = [(groups, several, names)]
     else:
         emails = [
-            ([views(part_of(post, feed), [(post, excerpt)], 1)], False) for post, excerpt in items
+            ([views(part_of(post, feed), [(post, excerpt)], 1)], False, [post_reference(post)])
+            for post, excerpt in items
         ]
     return [
-        _build_email(
-            env, chosen_groups, feeds, grouped, blog, settings, unsubscribe, locale, headers
+        replace(
+            _build_email(
+                env, chosen_groups, feeds, grouped, blog, settings, unsubscribe, locale, headers
+            ),
+            post_ids=tuple(names),
         )
-        for chosen_groups, grouped in emails
+        for chosen_groups, grouped, names in emails
     ]
 
 
@@ -204,7 +211,6 @@ def _build_email(
         text=text.strip() + "\n",
         headers=headers,
         sender=settings.sender,
-        post_ids=tuple(post.id for post in posts),
         # The header gets the tag as `lang` has it (en_US -> en-US), and none when unknown.
         language=locale.tag if locale.declared else None,
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Unpack
 from newsletter.config import Config
 from newsletter.delivery import Batch, Delivery, refuse_unsafe_retry
 from newsletter.errors import ConfigError, SafetyRefusal
+from newsletter.identity import post_reference
 from newsletter.ledger import DestinationLedger, Ledger, PostRecord, RunRecord
 from newsletter.models import Email, Feed, Post, Receipt
 from newsletter.plan import Plan
@@ -54,7 +55,7 @@ def send_approved(
     given = seams.get("provider")
     traits = given.traits if given is not None else traits_for(config)
     place = review_place(config)
-    with Ledger.locked(config.state.path) as ledger:
+    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
         records = ledger.destination(traits.destination)
         with github_from(environ) as github:
             settlement = settle(github, records, issue_path=place.repository_issue_file, at=started)
@@ -140,7 +141,7 @@ def _deliver(
 ) -> tuple[list[Email], list[Receipt]]:
     """Send each approved email; an interrupted earlier send of it is retried with its key,
     where the provider recognises keys (otherwise the author settles it with `resolve`)."""
-    posts = {post.id: post.as_post() for post in issue.posts}
+    posts = {post_reference(post): post for post in (item.as_post() for item in issue.posts)}
     pending = records.pending()
     if not pending:
         receipts = [
@@ -149,7 +150,7 @@ def _deliver(
         ]
         return list(issue.emails), receipts
     refuse_unsafe_retry(pending, delivery.provider.traits, now=now)
-    strangers = [record for record in pending if record.id not in posts]
+    strangers = [record for record in pending if record.reference not in posts]
     if strangers:
         listing = ", ".join(f"{record.title!r} ({record.link})" for record in strangers)
         raise SafetyRefusal(
@@ -163,13 +164,13 @@ def _deliver(
 def _batches(pending: Sequence[PostRecord], posts: Mapping[str, Post]) -> tuple[Batch, ...]:
     by_key: dict[str, list[Post]] = {}
     for record in pending:
-        by_key.setdefault(record.idempotency_key or "", []).append(posts[record.id])
+        by_key.setdefault(record.idempotency_key or "", []).append(posts[record.reference])
     return tuple(Batch(key, tuple(group)) for key, group in by_key.items())
 
 
 def _emails_for(issue: ReviewIssue, group: Sequence[Post]) -> list[Email]:
-    ids = {post.id for post in group}
-    return [email for email in issue.emails if ids & set(email.post_ids)]
+    names = {post_reference(post) for post in group}
+    return [email for email in issue.emails if names & set(email.post_ids)]
 
 
 def _plan_of(issue: ReviewIssue, records: DestinationLedger) -> Plan:

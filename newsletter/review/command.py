@@ -79,7 +79,10 @@ def review(
         )
     run = Run(config, environ, notify, **seams)
     place = review_place(config)
-    with Ledger.locked(config.state.path) as ledger, github_from(environ) as github:
+    with (
+        Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+        github_from(environ) as github,
+    ):
         records = ledger.destination(run.traits.destination)
         settlement = settle(github, records, issue_path=place.repository_issue_file, at=run.started)
         notes = record_settlement(ledger, records, settlement, run.started)

@@ -9,7 +9,7 @@ any more: a post edited or deleted after the review changes nothing.
     {"format": 1,
      "destination": "buttondown", "slot": "2026-03-10 08:00 Europe/London",
      "slot_starts": "2026-03-10T08:00:00Z", "created_at": "2026-03-09T08:00:03Z",
-     "posts": [{"id", "link", "title", "published"?}],
+     "posts": [{"id", "link", "title", "published"?, "feed"?}],
      "emails": [{"subject", "preheader", "sender", "language", "post_ids", "headers",
                  "html", "text"}],
      "digest": "sha256:<hex of the canonical JSON of everything above>"}
@@ -43,6 +43,9 @@ class ReviewPost:
     link: str
     title: str
     published: datetime | None = None
+    feed: str = ""
+    """The feed it came from, in a newsletter of several feeds (the ledger keeps each feed's
+    ids apart); absent from the file otherwise, so older review files keep their digest."""
 
     def as_post(self) -> Post:
         """A post the ledger can record: the identity is all it reads."""
@@ -54,6 +57,7 @@ class ReviewPost:
             published=self.published,
             updated=None,
             html="",
+            feed_url=self.feed,
         )
 
 
@@ -100,6 +104,7 @@ def review_from(
                 link=(post.orig_link or post.link).strip(),
                 title=" ".join(post.title.split()),
                 published=_utc(post.published) if post.published else None,
+                feed=post.feed_url,
             )
             for post in posts
         ),
@@ -148,15 +153,7 @@ def _content(issue: ReviewIssue) -> dict[str, Any]:
         "slot": issue.slot,
         "slot_starts": _stamp(issue.slot_starts) if issue.slot_starts else None,
         "created_at": _stamp(issue.created_at),
-        "posts": [
-            {
-                "id": post.id,
-                "link": post.link,
-                "title": post.title,
-                "published": _stamp(post.published) if post.published else None,
-            }
-            for post in issue.posts
-        ],
+        "posts": [_post_content(post) for post in issue.posts],
         "emails": [
             {
                 "subject": email.subject,
@@ -173,6 +170,18 @@ def _content(issue: ReviewIssue) -> dict[str, Any]:
     }
 
 
+def _post_content(post: ReviewPost) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "id": post.id,
+        "link": post.link,
+        "title": post.title,
+        "published": _stamp(post.published) if post.published else None,
+    }
+    if post.feed:
+        content["feed"] = post.feed
+    return content
+
+
 def _parse(document: Mapping[str, Any]) -> ReviewIssue:
     posts = tuple(
         ReviewPost(
@@ -180,6 +189,7 @@ def _parse(document: Mapping[str, Any]) -> ReviewIssue:
             link=_text(item["link"]),
             title=_text(item["title"]),
             published=_moment(item.get("published")),
+            feed=_text(item.get("feed", "")),
         )
         for item in _list(document["posts"])
     )

@@ -1,0 +1,213 @@
+"""Each feed keeps its own identities: two blogs may both call a post `42` (a bare number, a
+slug), so an id names a record of the same feed only, while a link names a post whichever
+feed carries it, so a post two feeds carry still goes out once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ConfigError
+from newsletter.ledger import DestinationLedger, Ledger, Status
+from newsletter.models import Email
+from newsletter.review.issue import dump_issue, load_issue, review_from
+from tests.post_helpers import make_post
+from tests.test_several_feeds import (
+    BLOG,
+    NOW,
+    PODCAST,
+    Blogs,
+    Item,
+    provider,
+    records,
+    rss,
+    send,
+    two_feeds,
+)
+from tests.test_several_feeds import (
+    blogs as blogs,  # the fixture
+)
+
+
+def number_42s(blogs: Blogs) -> None:
+    """Both feeds number their posts, and both have a post 42 this week."""
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes", "https://blog.example.org/", Item("42", "Tomatoes", timedelta(days=1))
+    )
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio", "https://radio.example.org/", Item("42", "Episode 42", timedelta(days=2))
+    )
+
+
+def test_two_feeds_may_give_different_posts_the_same_bare_id(tmp_path: Path, blogs: Blogs) -> None:
+    number_42s(blogs)
+    sink = provider()
+    report = send(two_feeds(tmp_path), sink, blogs)
+    ((email, _key),) = sink.sent
+    assert email.post_ids == (f"42 ({BLOG})", f"42 ({PODCAST})")
+    assert "Tomatoes" in email.html and "Episode 42" in email.html
+    assert report.plan is not None
+    assert not [skip for skip in report.plan.skipped if "also in the feed" in skip.reason]
+
+    saved = records(tmp_path)
+    assert saved[f"42 ({BLOG})"] == {**saved[f"42 ({BLOG})"], "id": "42", "feed": BLOG}
+    assert saved[f"42 ({PODCAST})"]["title"] == "Episode 42"
+    ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
+    assert ledger["version"] == 3  # a release that cannot tell them apart must not read it
+
+    # Read back, each is its own feed's post 42: nothing is new.
+    send(two_feeds(tmp_path), sink, blogs)
+    assert len(sink.sent) == 1
+    # One feed's post 42 being replaced by another leaves the other feed's record alone.
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio",
+        "https://radio.example.org/",
+        Item("42", "Episode 42", timedelta(days=2)),
+        Item("43", "Episode 43", timedelta(hours=1)),
+    )
+    send(two_feeds(tmp_path), sink, blogs)
+    assert sink.sent[1][0].post_ids == (f"43 ({PODCAST})",)
+
+
+def test_records_from_the_one_feed_days_belong_to_the_first_feed_only(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # The newsletter had one feed; its post 42 went out (the record names no feed) ...
+    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
+    earlier = make_post(1, id="42", link="https://blog.example.org/42/", days_ago=1)
+    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
+    ledger.save()
+    # ... and now a podcast that numbers its episodes too is added: its 42 is another post.
+    number_42s(blogs)
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs)
+    ((email, _key),) = sink.sent
+    assert email.post_ids == (f"42 ({PODCAST})",)
+    assert "Episode 42" in email.html and "Tomatoes" not in email.html
+    saved = records(tmp_path)
+    assert saved["42"]["title"] == "Post 1" and "feed" not in saved["42"]
+    assert saved[f"42 ({PODCAST})"]["feed"] == PODCAST
+
+
+def test_a_post_two_feeds_carry_under_different_ids_goes_out_once(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # A category feed on another host gives the same post its own guid: the link decides.
+    link = "https://blog.example.org/2026/both/"
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes", "https://blog.example.org/", Item("g-9", "Both", timedelta(days=1), link)
+    )
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio", "https://radio.example.org/", Item("9", "Both", timedelta(days=1), link)
+    )
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs)
+    assert [email.post_ids for email, _ in sink.sent] == [(f"g-9 ({BLOG})",)]
+    send(two_feeds(tmp_path), sink, blogs)
+    assert len(sink.sent) == 1
+
+
+def test_marking_the_first_feeds_post_keeps_one_record_for_it() -> None:
+    # A post left pending while the newsletter had one feed is settled by a run of several:
+    # its record moves to the first feed, it does not gain a second one.
+    destination = DestinationLedger("outbox", first_feed=BLOG)
+    alone = make_post(1, id="42", link="https://blog.example.org/1/")
+    destination.mark([alone], Status.PENDING, at=NOW, idempotency_key="k")
+    gathered = replace(alone, feed_url=BLOG)
+    assert destination.match(gathered) is not None
+    destination.mark([gathered], Status.SENT, at=NOW)
+    (record,) = destination.records()
+    assert (record.id, record.feed, record.status) == ("42", BLOG, Status.SENT)
+    assert destination.pending() == ()
+
+
+def test_an_id_names_no_record_of_another_feed_but_a_link_does() -> None:
+    destination = DestinationLedger("outbox", first_feed=BLOG)
+    blog_post = replace(make_post(1, id="42", link="https://blog.example.org/1/"), feed_url=BLOG)
+    destination.mark([blog_post], Status.SENT, at=NOW)
+    other = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
+    assert destination.match(other) is None
+    same_link = replace(other, link=blog_post.link)
+    assert destination.match(same_link) is not None
+    # Back to one feed, a post's id names the record whichever feed wrote it.
+    assert destination.match(replace(other, feed_url="")) is not None
+
+
+def test_resolving_an_id_two_feeds_left_pending_asks_for_the_link() -> None:
+    destination = DestinationLedger("outbox", first_feed=BLOG)
+    blog_post = replace(make_post(1, id="42", link="https://blog.example.org/1/"), feed_url=BLOG)
+    episode = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
+    destination.mark([blog_post, episode], Status.PENDING, at=NOW, idempotency_key="k")
+    with pytest.raises(ConfigError, match="Several feeds have a pending post with the id '42'"):
+        destination.resolve("42", True, at=NOW)
+    settled = destination.resolve(episode.link, True, at=NOW)
+    assert (settled.record.feed, settled.record.status) == (PODCAST, Status.SENT)
+    assert [record.feed for record in destination.pending()] == [BLOG]
+    # Once only one of them is pending, its id is enough.
+    assert destination.resolve("42", False, at=NOW).record.feed == BLOG
+
+
+def test_the_ledger_file_keeps_shared_ids_apart_and_reads_them_back(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.json"
+    ledger = Ledger.read(path, first_feed=BLOG)
+    alone = make_post(1, id="42", link="https://blog.example.org/1/")
+    episode = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
+    ledger.destination("outbox").mark([alone, episode], Status.SENT, at=NOW)
+    ledger.save()
+    posts = json.loads(path.read_text(encoding="utf-8"))["destinations"]["outbox"]["posts"]
+    assert sorted(posts) == ["42", f"42 ({PODCAST})"]
+    assert "id" not in posts["42"] and posts[f"42 ({PODCAST})"]["id"] == "42"
+    again = Ledger.read(path, first_feed=BLOG).destination("outbox")
+    assert [(record.id, record.feed) for record in again.records()] == [
+        ("42", None),
+        ("42", PODCAST),
+    ]
+    assert again.match(replace(alone, feed_url=BLOG, link="https://elsewhere/")) is not None
+    found = again.match(replace(episode, link="https://elsewhere/"))
+    assert found is not None and found.feed == PODCAST
+
+
+def test_a_review_file_keeps_each_posts_feed_and_older_files_their_digest() -> None:
+    email = Email(
+        subject="S",
+        preheader="",
+        sender="a@example.org",
+        language="en",
+        post_ids=("42",),
+        headers={},
+        html="<p>x</p>",
+        text="x",
+    )
+    episode = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
+    plain = make_post(1, id="41", link="https://blog.example.org/1/")
+    issue = review_from(
+        destination="outbox",
+        posts=[episode, plain],
+        emails=[email],
+        slot=None,
+        slot_starts=None,
+        created_at=datetime(2026, 11, 30, tzinfo=UTC),
+    )
+    data = dump_issue(issue)
+    document = json.loads(data)
+    assert document["posts"][0]["feed"] == PODCAST
+    assert "feed" not in document["posts"][1]  # as files before feeds were recorded
+    loaded = load_issue(data, "issue.json")
+    assert [post.as_post().feed_url for post in loaded.posts] == [PODCAST, ""]
+
+
+def test_send_post_with_an_id_two_feeds_share_asks_for_the_link(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    number_42s(blogs)
+    sink = provider()
+    with pytest.raises(ConfigError, match=r"--post 42 names posts of 2 feeds; use the link"):
+        send(two_feeds(tmp_path), sink, blogs, posts=("42",))
+    assert sink.sent == []
+    send(two_feeds(tmp_path), sink, blogs, posts=("https://radio.example.org/42/",))
+    ((email, _key),) = sink.sent
+    assert email.post_ids == (f"42 ({PODCAST})",)
