@@ -264,6 +264,19 @@ def test_a_bad_date_in_an_authors_template_names_the_template(tmp_path: Path) ->
         german_digest(templates_dir=tmp_path)
 
 
+def test_a_lone_percent_sign_in_an_authors_text_says_to_double_it(tmp_path: Path) -> None:
+    footer = tmp_path / "_footer.txt.j2"
+    footer.write_text('{{ _("Save 50% this week") }}\n', encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"_footer\.txt\.j2.*line 1.*a % in a _\(\) text is written %%"
+    ):
+        german_digest(templates_dir=tmp_path)
+    doubled = tmp_path / "doubled"
+    doubled.mkdir()
+    (doubled / "_footer.txt.j2").write_text('{{ _("Save 50%% this week") }}\n', encoding="utf-8")
+    assert "Save 50% this week" in german_digest(templates_dir=doubled)[2]
+
+
 def test_check_names_a_configured_language_cldr_does_not_know(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

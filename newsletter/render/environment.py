@@ -204,7 +204,12 @@ def _template_frame(tb: TracebackType | None) -> tuple[str | None, int | None]:
 def _reason(error: Exception) -> str:
     if isinstance(error, jinja2.UndefinedError):
         return error.message or "undefined variable"
-    return str(error) or type(error).__name__
+    reason = str(error) or type(error).__name__
+    if isinstance(error, (ValueError, TypeError)) and "format" in reason:
+        # `_()` fills in its `%(name)s` placeholders with Python's % operator, so a percent
+        # sign of the text itself must be doubled (README.md, "In your own templates").
+        reason += "; a % in a _() text is written %%"
+    return reason
 
 
 def display_name(filename: str | None) -> str:
