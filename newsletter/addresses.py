@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 # RFC 5322 atext, as email-validator allows it in a dot-atom local part.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-# A DNS label without "--" anywhere: that would be an IDNA (`xn--`) or reserved label, whose
-# checks and normalised form are email-validator's business.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?!-)){0,62}(?<!-)"
+# A DNS label: 1 to 63 letters, digits and hyphens, neither first nor last a hyphen. A domain
+# with "--" anywhere is refused after the match: that would be an IDNA (`xn--`) or reserved
+# label, whose checks and normalised form are email-validator's business. (Checked apart, the
+# pattern needs no lookaround at each character, which made it about twice as slow.)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN = re.compile(
     rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>(?:{_LABEL}\.)+(?P<top>[A-Za-z]{{2,63}}))",
     re.ASCII,
@@ -42,12 +44,13 @@ def plain_address(text: str) -> str | None:
     if len(text) > 254:
         return None
     match = _PLAIN.fullmatch(text)
-    if match is None or len(match["local"]) > 64:
+    if match is None:
         return None
-    domain = match["domain"].lower()
-    if match["top"].lower() in SPECIAL_USE_DOMAINS or len(domain) > 253:
+    local, domain, top = match.group("local", "domain", "top")
+    # 254 characters in all leave the domain within its limit of 253.
+    if len(local) > 64 or "--" in domain or top.lower() in SPECIAL_USE_DOMAINS:
         return None
-    return f"{match['local']}@{domain}"
+    return f"{local}@{domain.lower()}"
 
 
 def check_address(text: str) -> CheckedAddress:

@@ -178,3 +178,14 @@ def test_a_fingerprint_is_per_send_and_ignores_the_case_of_the_address() -> None
     assert fingerprint(KEY, "Ada@Example.net") == fingerprint(KEY, "ada@example.net")
     assert fingerprint(KEY, "ada@example.net") != fingerprint(KEY + "x", "ada@example.net")
     assert len(fingerprint(KEY, "ada@example.net")) == 16
+
+
+def test_fingerprints_remembered_per_address_are_the_ledgers_keyed_hash() -> None:
+    from newsletter.ledger.progress import Fingerprints
+    from newsletter.ledger.progress import fingerprint as keyed
+
+    remembered = Fingerprints("secret-1")
+    for address in ("ada@example.net", " Ada@Example.NET ", "zoë@bücher.example", ""):
+        assert remembered(address) == keyed("secret-1", address)
+        assert remembered(address) == keyed("secret-1", address)  # asked again: the same
+    assert Fingerprints("secret-2")("ada@example.net") != remembered("ada@example.net")

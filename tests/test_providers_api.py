@@ -292,6 +292,56 @@ def test_a_failed_batch_says_how_much_had_gone_out(api: EchoApi) -> None:
         http.map_concurrently(work, range(4))
 
 
+def test_the_first_batch_goes_out_before_the_last_is_prepared(api: EchoApi) -> None:
+    """Batches come from a generator: the first request must not wait for all of them."""
+    http = client(api.url, SleepRecorder(), concurrency=2)
+    first_sent = threading.Event()
+
+    def batches() -> Iterator[int]:
+        yield from (0, 1, 2)
+        # Prepared only once batch 0 was sent; a consumer that read every batch before
+        # starting any would wait here for ever (bounded, so the test fails instead).
+        assert first_sent.wait(timeout=10), "no batch left before the last was prepared"
+        yield 3
+
+    def work(n: int) -> int:
+        status = http.request("GET", f"/{n}").status_code
+        if n == 0:
+            first_sent.set()
+        return status
+
+    assert http.map_concurrently(work, batches()) == [200] * 4
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_failed_batch_counts_the_batches_never_started(api: EchoApi, concurrency: int) -> None:
+    http = client(api.url, SleepRecorder(), concurrency=concurrency)
+    started: list[int] = []
+
+    def work(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            raise ProviderError("Acme rejected the email.", maybe_sent=True)
+        time.sleep(0.05)
+        return n
+
+    with pytest.raises(ProviderError, match=r"\d of 6 batches had been sent"):
+        http.map_concurrently(work, (n for n in range(6)))
+    if concurrency == 1:
+        assert started == [0]
+
+
+def test_a_single_batch_fails_with_its_own_words(api: EchoApi) -> None:
+    http = client(api.url, SleepRecorder(), concurrency=4)
+
+    def work(n: int) -> int:
+        raise ProviderError("Acme rejected the email.", maybe_sent=True)
+
+    with pytest.raises(ProviderError) as raised:
+        http.map_concurrently(work, (n for n in range(1)))
+    assert raised.value.message == "Acme rejected the email."
+
+
 # --- whether the email may have gone out (decides if posts stay `pending`) ----------------
 
 

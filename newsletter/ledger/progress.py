@@ -34,6 +34,25 @@ def fingerprint(secret: str, address: str) -> str:
     return digest.hexdigest()[:16]
 
 
+class Fingerprints:
+    """`fingerprint` with one secret, keyed once and remembered for each address: a send asks
+    for every subscriber's (the journal of each batch, the list owed, each email of a
+    per-post run), and a run may send to the same 10,000 several times. Safe to share
+    between threads (a copy of the keyed hash is taken under its own lock)."""
+
+    def __init__(self, secret: str) -> None:
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        self._known: dict[str, str] = {}
+
+    def __call__(self, address: str) -> str:
+        known = self._known.get(address)
+        if known is None:
+            digest = self._keyed.copy()
+            digest.update(address.strip().lower().encode())
+            known = self._known[address] = digest.hexdigest()[:16]
+        return known
+
+
 def batch_id(key: str, began: datetime, number: int) -> str:
     """The id batch `number` of the send with `key`, begun at `began`, carries.
 

@@ -12,9 +12,11 @@ to wait is `newsletter.http`'s one rule. What the author is told:
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 import httpx
@@ -33,7 +35,7 @@ from newsletter.http import (
     one_line,
     send_with_retries,
 )
-from newsletter.ledger.progress import fingerprint
+from newsletter.ledger.progress import Fingerprints
 from newsletter.providers.base import Api
 
 T = TypeVar("T")
@@ -67,7 +69,7 @@ class ApiClient:
         self._sleep = sleep
         self._jitter = jitter
         self.redact = Redactor(secret, basic_user=api.basic_user)
-        self._secret = secret
+        self._fingerprints = Fingerprints(secret)
         self._client = make_client(
             base_url=base_url,
             headers={**api.auth_headers(secret), "User-Agent": user_agent},
@@ -140,7 +142,7 @@ class ApiClient:
     def fingerprint(self, address: str) -> str:
         """A recipient as the ledger may record it: keyed with this provider's secret, so the
         committed ledger never shows, nor lets anyone test for, a reader's address."""
-        return fingerprint(self._secret, address)
+        return self._fingerprints(address)
 
     def same_origin(self, url: str) -> bool:
         """Whether `url` (a next-page link a provider returned) is on the API's own scheme,
@@ -161,14 +163,32 @@ class ApiClient:
     def map_concurrently(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run `work` over `items` on at most `concurrency` connections, results in order.
 
-        On the first failure the batches not yet started are cancelled and the error says
-        how many had already gone out, so the author knows the list was partly sent.
+        `items` are taken as they come: a generator that prepares each batch lets the first
+        request leave while later batches are still being prepared. On the first failure no
+        further batch is started, those queued are cancelled, and the error says how many
+        had already gone out, so the author knows the list was partly sent.
         """
-        batches = list(items)
-        if len(batches) <= 1 or self.concurrency == 1:
-            return self._in_sequence(work, batches)
+        stream = iter(items)
+        opening = list(islice(stream, 2))
+        if len(opening) <= 1 or self.concurrency == 1:
+            return self._in_sequence(work, chain(opening, stream))
+        stream = chain(opening, stream)
+        failing = threading.Event()
+
+        def watch(future: Future[R]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                failing.set()
+
+        futures: list[Future[R]] = []
+        unstarted = 0
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = [pool.submit(work, batch) for batch in batches]
+            for item in stream:
+                if failing.is_set():
+                    unstarted = 1 + sum(1 for _ in stream)
+                    break
+                future = pool.submit(work, item)
+                future.add_done_callback(watch)
+                futures.append(future)
             wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in futures if f.done() and f.exception()), None)
             if failed is None:
@@ -180,20 +200,21 @@ class ApiClient:
             error = failed.exception()
             if not isinstance(error, ProviderError):
                 raise error  # type: ignore[misc]
-            raise _partial(error, done, len(batches)) from None
+            raise _partial(error, done, len(futures) + unstarted) from None
 
     def close(self) -> None:
         self._client.close()
 
-    def _in_sequence(self, work: Callable[[T], R], batches: list[T]) -> list[R]:
+    def _in_sequence(self, work: Callable[[T], R], batches: Iterator[T]) -> list[R]:
         results: list[R] = []
         for batch in batches:
             try:
                 results.append(work(batch))
             except ProviderError as error:
-                if len(batches) == 1:
+                total = len(results) + 1 + sum(1 for _ in batches)
+                if total == 1:
                     raise
-                raise _partial(error, len(results), len(batches)) from None
+                raise _partial(error, len(results), total) from None
         return results
 
     def _wait_hint(self, response: httpx.Response) -> float | None:

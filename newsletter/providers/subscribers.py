@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formataddr, quote
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from newsletter.addresses import check_address
+from newsletter.addresses import check_address, plain_address
 from newsletter.errors import ProviderSetupError
 from newsletter.models import Rejection
+
+if TYPE_CHECKING:
+    import _csv
+
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+"""What makes `email.utils.formataddr` put an ASCII name in quotes (its own `specialsre`)."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +35,18 @@ class Subscriber:
     email: str
     name: str = ""
 
-    @property
+    @cached_property
     def to_header(self) -> str:
-        """`Name <address>` with the name quoted/encoded as needed, or the bare address."""
+        """`Name <address>` with the name quoted/encoded as needed, or the bare address.
+
+        Worked out once per subscriber (every email of a run and every batch reuses it)."""
         if not self.name:
             return self.email
         if self.email.isascii():
+            if self.name.isascii() and _SPECIALS.search(self.name) is None:
+                # What formataddr returns for such a name, without its encode checks and
+                # escaping (nothing to escape: both characters it escapes are specials).
+                return f"{self.name} <{self.email}>"
             return formataddr((self.name, self.email))
         # formataddr refuses an address beyond ASCII; such mail goes out with SMTPUTF8,
         # where the name may be UTF-8 as well, so quoting it is enough.
@@ -87,35 +101,46 @@ def load_subscribers(path: Path, *, key: str = "provider.subscribers") -> Subscr
 def parse_subscribers(text: str, *, source: str) -> SubscriberList:
     # strict: a quote opened and never closed is an error, not the rest of the file read
     # into one field (every later subscriber silently dropped).
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = _rows(reader, source)
-    columns = {(name or "").strip().lower(): name for name in next(rows, None) or []}
+    header = next(rows, None) or []
+    # By position, as a dict of the header's names would be: a name repeated means its last
+    # column, and only the header's columns count (cells past them are ignored).
+    columns = {name.strip().lower(): index for index, name in enumerate(header)}
     if "email" not in columns:
         raise ProviderSetupError(
             f"The subscribers file {source} has no 'email' column; its first row must be a "
             "header such as: email,name"
         )
     email_column, name_column = columns["email"], columns.get("name")
+    # A row without an address is reported when it has something else in the header's
+    # columns (once per distinct name, as a dict of the row would hold it).
+    counted = tuple({name: index for index, name in enumerate(header)}.values())
     subscribers: list[Subscriber] = []
     skipped: list[Rejection] = []
     seen: set[str] = set()
     for row in rows:
         line = reader.line_num
-        raw = (row.get(email_column) or "").strip()
+        raw = row[email_column].strip() if email_column < len(row) else ""
         if not raw:
-            if any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            if any(row[index].strip() for index in counted if index < len(row)):
                 skipped.append(Rejection(address="", reason=f"line {line}: no email address"))
             continue
-        checked = check_address(raw)
-        if checked.problem is not None:
-            skipped.append(Rejection(address=raw, reason=f"line {line}: {checked.problem}"))
-            continue
-        address = checked.address
-        if address.lower() in seen:
+        address = plain_address(raw)  # the common case, without building a CheckedAddress
+        if address is None:
+            checked = check_address(raw)
+            if checked.problem is not None:
+                skipped.append(Rejection(address=raw, reason=f"line {line}: {checked.problem}"))
+                continue
+            address = checked.address
+        folded = address.lower()
+        if folded in seen:
             skipped.append(Rejection(address=address, reason=f"line {line}: duplicate address"))
             continue
-        seen.add(address.lower())
-        name = " ".join((row.get(name_column) or "").split()) if name_column else ""
+        seen.add(folded)
+        name = ""
+        if name_column is not None and name_column < len(row):
+            name = " ".join(row[name_column].split())
         subscribers.append(Subscriber(email=address, name=name))
     if not subscribers:
         raise ProviderSetupError(
@@ -125,17 +150,17 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
     return SubscriberList(subscribers=tuple(subscribers), skipped=tuple(skipped))
 
 
-def _rows(reader: csv.DictReader[str], source: str) -> Iterator[Any]:
-    """The header's field names, then each row; malformed CSV names the line it starts on."""
+def _rows(reader: _csv.Reader, source: str) -> Iterator[list[str]]:
+    """The header row (even a blank one, which names no column), then each row that is not
+    blank, as csv.DictReader gives them; malformed CSV names the line after the last good row."""
     start = 1
     try:
-        yield reader.fieldnames
-        while True:
-            start = reader.line_num + 1
-            row = next(reader, None)
-            if row is None:
-                return
-            yield row
+        yield next(reader, [])
+        start = reader.line_num + 1
+        for row in reader:
+            if row:
+                yield row
+                start = reader.line_num + 1
     except csv.Error as error:
         raise ProviderSetupError(
             f"The subscribers file {source} is not valid CSV from line {start} on ({error}); "
