@@ -20,7 +20,7 @@ from datetime import datetime
 from newsletter.categories import CategoryFilter
 from newsletter.config import Config
 from newsletter.errors import SafetyRefusal
-from newsletter.identity import link_keys, post_key
+from newsletter.identity import link_keys
 from newsletter.ledger import DestinationLedger, PostRecord
 from newsletter.models import Feed, Post
 from newsletter.plan import Limits, Plan, Request, Skip, decide, oldest_first
@@ -140,26 +140,24 @@ def holds_back(plan: Plan, location: str) -> bool:
 
 
 def _once_each(plans: list[Plan]) -> tuple[tuple[Post, ...], tuple[Skip, ...]]:
-    """Every feed's new posts, oldest first, each once: a post an earlier feed in the file
-    also carries (same link, or same id within one feed) is that feed's."""
+    """Every feed's new posts, oldest first, each once: a post that a feed earlier in the file
+    also carries (the same link) is that feed's. Posts of one feed are compared by
+    `plan.decide` alone, where a link that several posts share (a news page every item links
+    to) tells none of them apart, and ids only ever compare within a feed."""
     new: list[Post] = []
     twice: list[Skip] = []
-    ids: set[tuple[str, str]] = set()
-    links: set[str] = set()
+    earlier: dict[str, Post] = {}
     for plan in plans:
+        own: dict[str, Post] = {}
         for post in plan.to_send:
-            key, own_links = (post.feed_url, post_key(post)), link_keys(post)
-            if key in ids or own_links & links:
-                earlier = next(
-                    p for p in new if (p.feed_url, post_key(p)) == key or link_keys(p) & own_links
-                )
-                twice.append(
-                    Skip(post, f"also in the feed {earlier.feed_label!r}, sent from there")
-                )
+            links = link_keys(post)
+            found = next((earlier[link] for link in links if link in earlier), None)
+            if found is not None:
+                twice.append(Skip(post, f"also in the feed {found.feed_label!r}, sent from there"))
                 continue
             new.append(post)
-            ids.add(key)
-            links |= own_links
+            own.update(dict.fromkeys(links, post))
+        earlier.update(own)
     return tuple(sorted(new, key=oldest_first)), tuple(twice)
 
 

@@ -173,14 +173,14 @@ def resolve_from_records(
         reached = len(progress.served)
         if owed == 0:
             for record in posts:
-                records.resolve(record.id, True, at=now)
+                records.resolve(record, True, at=now)
             review.notes.append(
                 f"{vendor}'s records show {_titles(posts)} reached everyone on the list: "
                 "marked sent."
             )
         elif reached == 0:
             for record in posts:
-                records.resolve(record.id, False, at=now)
+                records.resolve(record, False, at=now)
             review.notes.append(
                 f"{vendor}'s records show {_titles(posts)} reached nobody: marked unsent, so "
                 "the next send sends it."

@@ -22,6 +22,7 @@ from tests.test_several_feeds import (
     PODCAST,
     Blogs,
     Item,
+    config_of,
     provider,
     records,
     rss,
@@ -125,16 +126,21 @@ def test_marking_the_first_feeds_post_keeps_one_record_for_it() -> None:
     assert destination.pending() == ()
 
 
-def test_an_id_names_no_record_of_another_feed_but_a_link_does() -> None:
+def test_an_id_alone_names_its_own_feeds_record_and_with_the_title_any_other() -> None:
     destination = DestinationLedger("outbox", first_feed=BLOG)
     blog_post = replace(make_post(1, id="42", link="https://blog.example.org/1/"), feed_url=BLOG)
     destination.mark([blog_post], Status.SENT, at=NOW)
+    retitled = replace(blog_post, title="Post 1, edited", link="https://blog.example.org/new/")
+    assert destination.match(retitled) is not None  # its own feed's: the id is enough
     other = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
-    assert destination.match(other) is None
-    same_link = replace(other, link=blog_post.link)
-    assert destination.match(same_link) is not None
-    # Back to one feed, a post's id names the record whichever feed wrote it.
-    assert destination.match(replace(other, feed_url="")) is not None
+    assert destination.match(other) is None  # another feed's post 42
+    assert destination.match(replace(other, link=blog_post.link)) is not None  # a link reaches
+    # The feed's address changed (a moved blog keeps guids and titles): the title agrees.
+    moved = replace(blog_post, feed_url="https://new.example.org/feed/", link="https://n/1/")
+    assert destination.match(moved) is not None
+    # Back to one feed: the other feed's record is named only where the title agrees too.
+    assert destination.match(replace(other, feed_url="")) is None
+    assert destination.match(replace(moved, feed_url="")) is not None
 
 
 def test_resolving_an_id_two_feeds_left_pending_asks_for_the_link() -> None:
@@ -211,3 +217,93 @@ def test_send_post_with_an_id_two_feeds_share_asks_for_the_link(
     send(two_feeds(tmp_path), sink, blogs, posts=("https://radio.example.org/42/",))
     ((email, _key),) = sink.sent
     assert email.post_ids == (f"42 ({PODCAST})",)
+
+
+def test_a_feed_whose_address_changes_resends_nothing(tmp_path: Path, blogs: Blogs) -> None:
+    sink = provider()
+    config = two_feeds(tmp_path, first_run_days=30)
+    send(config, sink, blogs)
+    assert len(sink.sent) == 1
+    # The podcast moves: new feed address, new permalinks, the same guids and titles.
+    moved = "https://audio.example.net/feed.rss"
+    blogs.bodies[moved] = rss(
+        "Kitchen Radio",
+        "https://audio.example.net/",
+        Item("r-1", "Episode 9", timedelta(days=2), link="https://audio.example.net/9/"),
+        Item("r-2", "Episode 8", timedelta(days=4), link="https://audio.example.net/8/"),
+    )
+    after = config_of(
+        tmp_path,
+        {"url": BLOG, "exclude_categories": ["no-newsletter", "sponsored"]},
+        {"url": moved, "label": "Podcast"},
+        first_run_days=30,
+    )
+    report = send(after, sink, blogs)
+    assert len(sink.sent) == 1
+    assert report.plan is not None and report.plan.to_send == ()
+
+
+def test_going_back_to_one_feed_loses_no_post_the_other_feed_numbered_alike(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    number_42s(blogs)
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs)
+    # The podcast is dropped from the newsletter; the blog's next post is its own 43, while
+    # the podcast had an episode 43 recorded too.
+    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
+    episode = replace(
+        make_post(3, id="43", link="https://radio.example.org/43/", title="Episode 43"),
+        feed_url=PODCAST,
+    )
+    ledger.destination("fake:list").mark([episode], Status.SENT, at=NOW)
+    ledger.save()
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes",
+        "https://blog.example.org/",
+        Item("43", "Beans", timedelta(hours=2)),
+        Item("42", "Tomatoes", timedelta(days=1)),
+    )
+    one = config_of(tmp_path, {"url": BLOG})
+    send(one, sink, blogs)
+    assert sink.sent[-1][0].post_ids == ("43",)
+    assert "Beans" in sink.sent[-1][0].html and "Tomatoes" not in sink.sent[-1][0].html
+
+
+def test_reordered_feeds_keep_the_one_feed_days_records_by_title(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # The one-feed days sent the blog's post 42; the author then lists the podcast first.
+    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
+    earlier = make_post(1, id="42", link="https://blog.example.org/old-42/", title="Tomatoes")
+    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
+    ledger.save()
+    number_42s(blogs)  # the blog's 42 now has a new permalink; the podcast has its own 42
+    reordered = config_of(tmp_path, {"url": PODCAST, "label": "Podcast"}, {"url": BLOG})
+    sink = provider()
+    send(reordered, sink, blogs)
+    ((email, _key),) = sink.sent
+    assert email.post_ids == (f"42 ({PODCAST})",)
+
+
+def test_posts_of_one_feed_that_share_a_link_all_go_out_among_several_feeds(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # Every item of the blog's news feed links to its one news page: two posts, one link.
+    page = "https://blog.example.org/news/"
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes",
+        "https://blog.example.org/",
+        Item("n-1", "Opening hours", timedelta(days=1), link=page),
+        Item("n-2", "Seed swap", timedelta(days=2), link=page),
+    )
+    sink = provider()
+    report = send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
+    ((email, _key),) = sink.sent
+    assert sorted(email.post_ids) == sorted(
+        [f"n-1 ({BLOG})", f"n-2 ({BLOG})", f"r-1 ({PODCAST})", f"r-2 ({PODCAST})"]
+    )
+    assert report.plan is not None
+    assert not [skip for skip in report.plan.skipped if "also in the feed" in skip.reason]
+    send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
+    assert len(sink.sent) == 1

@@ -517,3 +517,43 @@ def test_a_run_killed_before_its_first_batch_is_finished_by_the_next_without_res
     assert status(tmp_path) == "sent"
     assert len(received(fake)) == 700 and set(received(fake).values()) == {1}
     assert any("reached 0 recipient(s); 700 more" in note for note in notes)
+
+
+def test_resolve_settles_two_feeds_posts_that_share_an_id(tmp_path: Path) -> None:
+    """Two feeds both have a post 42 in the email: settling the send from Postmark's records
+    settles each by its record, never asking which 42 the author meant (nobody named one)."""
+    published = T0 - timedelta(hours=2)
+    for name, title in (("blog.xml", "Tomatoes"), ("radio.xml", "Episode 42")):
+        (tmp_path / name).write_text(
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+            f"<link>https://{name}.example.org/</link><item><title>{title}</title>"
+            f"<link>https://{name}.example.org/42/</link>"
+            '<guid isPermaLink="false">42</guid>'
+            f"<pubDate>{published.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+            "<description>Words.</description></item></channel></rss>",
+            encoding="utf-8",
+        )
+    with PostmarkFake(SECRET) as fake:
+        path = write_subscribers(tmp_path, ["reader1@example.net", "reader2@example.net"])
+        settings = parse_config(
+            {
+                "feed": [{"url": "blog.xml"}, {"url": "radio.xml"}],
+                "newsletter": {"from": "B <n@b.example.org>"},
+                "provider": {"name": "postmark", "base_url": fake.url, "subscribers": str(path)},
+            },
+            path=tmp_path / "newsletter.toml",
+        )
+        fake.fail_next(
+            500, {"ErrorCode": 0, "Message": "Internal Server Error"}, path="/email/batch"
+        )
+        with pytest.raises(ProviderError):
+            send(settings, T0)
+        posts = ledger(tmp_path)["destinations"][DESTINATION]["posts"]
+        assert [post["status"] for post in posts.values()] == ["pending", "pending"]
+        report = resolve(settings, T0 + timedelta(minutes=30))
+        assert "reached nobody: marked unsent" in report.outcome
+        assert not ledger(tmp_path)["destinations"].get(DESTINATION, {}).get("posts")
+        send(settings, T0 + timedelta(minutes=31))
+    assert set(received(fake).values()) == {1} and len(received(fake)) == 2
+    posts = ledger(tmp_path)["destinations"][DESTINATION]["posts"]
+    assert sorted(post["title"] for post in posts.values()) == ["Episode 42", "Tomatoes"]

@@ -5,9 +5,10 @@ Times here are timezone-aware `datetime`s in UTC; only the store spells them as 
 
 A post is recognised by its id or its normalised link (`identity.py`), so a blog that changes
 guids or permalinks resends nothing (docs/architecture.md). In a newsletter of several feeds
-each feed keeps its own ids: two blogs may both number their posts `42`, so an id matches
-only a record of the same feed, while a link matches whichever feed a record came from (a
-post two feeds carry goes out once).
+each feed keeps its own ids: two blogs may both number their posts `42`, so an id alone
+names a record of the post's own feed only; a record from elsewhere (another feed, the days
+of one feed, a feed whose address has changed) it names only if the titles agree too. A
+link names a record whichever feed it came from, so a post two feeds carry goes out once.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class DestinationLedger:
 
         A link that several recorded posts share (a feed that links every item to its home
         page) identifies none of them, and neither do `ignored_links`; a link that matches
-        only once fragments are ignored never makes two posts with guids one. Ids match
-        within the post's own feed only (`_same_feed`).
+        only once fragments are ignored never makes two posts with guids one. How far an id
+        reaches beyond the post's own feed: `_with_id`.
         """
         record = self._with_id(post, post_key(post))
         if record is not None:
@@ -226,16 +227,16 @@ class DestinationLedger:
                 self._put(previous[1])
         self._changed()
 
-    def resolve(self, reference: str, as_sent: bool, *, at: datetime) -> Settled:
+    def resolve(self, reference: str | PostRecord, as_sent: bool, *, at: datetime) -> Settled:
         """Settle a post left pending by an interrupted send (`newsletter resolve`).
 
-        `reference` is the post's id or link. Where the send recorded each recipient, only
-        the messages in doubt are settled: as sent they count as served, as unsent they are
-        owed again, and the post stays pending until the next send has reached everyone
-        else. Otherwise, as sent, the record becomes `sent`; as unsent, the record is removed
-        so the next run sends the post to the whole list.
+        `reference` is the post's id or link, or its pending record. Where the send recorded
+        each recipient, only the messages in doubt are settled: as sent they count as served,
+        as unsent they are owed again, and the post stays pending until the next send has
+        reached everyone else. Otherwise, as sent, the record becomes `sent`; as unsent, the
+        record is removed so the next run sends the post to the whole list.
         """
-        record = self.pending_record(reference)
+        record = reference if isinstance(reference, PostRecord) else self.pending_record(reference)
         reached = self.reached(record.idempotency_key)
         if reached is not None and reached.known:
             return self._settle_in_doubt(record, reached, as_sent)
@@ -313,25 +314,24 @@ class DestinationLedger:
     def _feed_of(self, record: PostRecord) -> str:
         return record.feed or self.first_feed
 
-    def _same_feed(self, record: PostRecord, post: Post) -> bool:
-        """Whether an id of `post` can name `record`: in a newsletter of one feed every record
-        is the feed's; with several, only the post's own feed's (or any, when records say no
-        feed and no feed is first)."""
-        if not post.feed_url:
-            return True
-        feed = self._feed_of(record)
-        return not feed or feed == post.feed_url
-
     def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
-        """The record of the post's feed with this id: its own feed's first, then one kept
-        under no feed that the post's feed owns."""
-        found = [
-            self._records[key]
-            for key in self._by_id.get(post_id, ())
-            if self._same_feed(self._records[key], post)
-        ]
-        found.sort(key=lambda record: record.feed != (post.feed_url or None))
-        return found[0] if found else None
+        """The record this id names for `post`.
+
+        A record of the post's own feed (as the run names it: "" with one feed) is named by
+        the id alone, so an edited title changes nothing. Any other record with the id (from
+        another of several feeds, from before the newsletter had several, or from a feed whose
+        address has changed since) only when its title is the post's too: two blogs may both
+        call different posts `42`, while a blog that moved keeps its guids and its titles.
+        """
+        title = _plain(post.title)
+        elsewhere = None
+        for key in self._by_id.get(post_id, ()):
+            record = self._records[key]
+            if (record.feed or "") == post.feed_url:
+                return record
+            if elsewhere is None and _plain(record.title) == title:
+                elsewhere = record
+        return elsewhere
 
     def _changed(self) -> None:
         self._link_owners = None
@@ -357,6 +357,10 @@ class DestinationLedger:
                     owners.setdefault(normalise_link(record.link), []).append(key)
             self._link_owners = owners
         return self._link_owners
+
+
+def _plain(title: str) -> str:
+    return " ".join(title.split()).casefold()
 
 
 def _by_id_first(key: RecordKey) -> tuple[str, str]:
