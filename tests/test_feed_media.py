@@ -83,6 +83,44 @@ def test_blogger_thumbnail_is_asked_for_at_a_column_size_and_marked_as_a_crop() 
     )
 
 
+@pytest.mark.parametrize(
+    ("start", "asked_for"),
+    [
+        # Today's Blogger writes the crop's size as several options joined by "-".
+        ("Binding", "AVvXsEj98/s1104/binding.jpg"),
+        ("Basting", "AVvXsEj97/s1104/basting.png"),
+    ],
+)
+def test_blogger_thumbnails_in_todays_spellings_are_crops_asked_for_at_a_column_size(
+    start: str, asked_for: str
+) -> None:
+    post = post_titled(read("blogger.xml"), start)
+    assert post.image == FeaturedImage(
+        f"https://blogger.googleusercontent.com/img/b/R29vZ2xl/{asked_for}", crop=True
+    )
+
+
+@pytest.mark.parametrize(
+    "size",
+    ["s72-c", "s72-w640-c-h360", "s72-w629-h285-c", "w640-h360-p-k-no-nu", "s1600"],
+)
+def test_a_blogger_size_folder_or_ending_names_the_same_picture(size: str) -> None:
+    folder = "https://blogger.googleusercontent.com/img/b/R29vZ2xl/AVvXsEj98"
+    assert same_picture(f"{folder}/{size}/binding.jpg", f"{folder}/s640/binding.jpg")
+    assert same_picture(f"{folder}={size}", f"{folder}=s1600")
+    # Only the size is set aside: another file, or a folder of the address, still differs.
+    assert not same_picture(f"{folder}/{size}/binding.jpg", f"{folder}/{size}/basting.jpg")
+    assert not same_picture(
+        f"https://blogger.googleusercontent.com/img/b/{size}/AVvXsEj98/binding.jpg",
+        "https://blogger.googleusercontent.com/img/b/s640/AVvXsEj98/binding.jpg",
+    )
+    # Elsewhere such a folder is part of the address, not a size.
+    assert not same_picture(
+        f"https://pictures.example.com/{size}/binding.jpg",
+        "https://pictures.example.com/s640/binding.jpg",
+    )
+
+
 def test_podcast_episode_art_audio_and_durations_in_all_three_forms() -> None:
     parsed = read("podcast.xml")
     assert parsed.image == "https://radio.example.org/art/show.jpg"

@@ -104,6 +104,22 @@ def test_blogger_crop_is_shown_larger_but_the_posts_own_picture_wins() -> None:
     assert sources(email_of(parsed, longer).html) == [own]
 
 
+def test_blogger_crops_in_todays_spellings_are_never_shown_at_72_px() -> None:
+    parsed = read("blogger.xml")
+    # No picture of its own: the crop, asked for at a size fit for the column.
+    basting = email_of(parsed, titled(parsed, "Basting")).html
+    assert sources(basting) == [
+        "https://blogger.googleusercontent.com/img/b/R29vZ2xl/AVvXsEj97/s1104/basting.png"
+    ]
+    # Its own picture after the jump break wins over the crop.
+    binding = email_of(parsed, titled(parsed, "Binding")).html
+    assert sources(binding) == [
+        "https://blogger.googleusercontent.com/img/b/R29vZ2xl/AVvXsEj98/s640/binding.jpg"
+    ]
+    for html in (basting, binding):
+        assert all(image.get("width") != "72" for image in images(html))
+
+
 def test_the_featured_image_is_not_added_when_the_excerpt_shows_a_picture() -> None:
     parsed = read("wordpress-featured.xml")
     post = titled(parsed, "Sweet peas")

@@ -25,7 +25,13 @@ scheme: they describe the show for a directory, not the post for its readers."""
 _AVATARS = ("gravatar.com/avatar", "secure.gravatar.com/", "/avatar/")
 _IMAGE_ENDINGS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 _BLOGGER_HOSTS = ("blogger.googleusercontent.com", ".bp.blogspot.com", ".googleusercontent.com")
-_BLOGGER_SIZE = re.compile(r"/s\d+(?:-c)?/|/w\d+-h\d+(?:-[a-z]+)*/|=s\d+(?:-c)?$")
+_BLOGGER_OPTIONS = r"(?:[a-z]{1,3}\d*-)*[swh]\d+(?:-[a-z]{1,3}\d*)*"
+"""How Blogger's image hosts are asked for a size: options joined by `-`, at least one of
+them a size (`s72`, `w640`, `h360`), the others short flags such as `c` (crop), `p`, `k`,
+`no`, `rw`. Current feeds write `s72-c`, `s72-w640-c-h360` or `s72-w629-h285-c`."""
+_BLOGGER_SIZE = re.compile(rf"/{_BLOGGER_OPTIONS}/(?=[^/]*$)|={_BLOGGER_OPTIONS}$")
+"""The size part of a Blogger image address: the folder just before the file name, or the
+`=...` ending of an address with no file name."""
 _WORDPRESS_COM_HOSTS = ("files.wordpress.com", ".wp.com")
 _DURATION = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?")
 
