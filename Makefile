@@ -29,8 +29,9 @@ format:  ## reformat and apply safe lint fixes
 typecheck:  ## mypy --strict on the package
 	$(PYTHON) -m mypy --strict newsletter
 
-templates:  ## after changing a built-in template: store its compiled code (newsletter/render/precompiled.py)
+templates:  ## after changing a built-in template, a catalogue or Babel: store their compiled code and CLDR answers (newsletter/render/precompiled.py, cldr.py)
 	$(PYTHON) -c 'from newsletter.render import precompiled; precompiled.write()'
+	$(PYTHON) -c 'from newsletter.render import cldr; cldr.write()'
 
 bench:  ## the quick benchmark run, under a minute (printed; bench/README.md explains it)
 	$(PYTHON) bench/run.py --quick --output $(or $(TMPDIR),/tmp)/newsletter-bench-quick.md

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -45,12 +47,13 @@ HEAVY = frozenset(
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Bench Notes</title><link>https://notes.example.org/</link>
-<description>Notes</description>
+<description>Notes</description><language>{language}</language>
 <item><title>A first note</title><link>https://notes.example.org/first/</link>
-<guid>https://notes.example.org/first/</guid><pubDate>Mon, 02 Nov 2026 08:00:00 GMT</pubDate>
+<guid>https://notes.example.org/first/</guid><pubDate>{published}</pubDate>
 <description>The opening of the first note.</description></item>
 </channel></rss>
 """
+"""A post from yesterday, so that a first send takes it and renders an email."""
 
 CONFIG = """[feed]
 url = "feed.xml"
@@ -79,8 +82,8 @@ print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - before)}), f
 """
 
 
-def loaded_by(arguments: list[str], folder: Path) -> set[str]:
-    """Top-level packages and `newsletter.*` modules a command imports beyond a bare start."""
+def modules_loaded_by(arguments: list[str], folder: Path) -> set[str]:
+    """Every module a command imports beyond a bare start."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *arguments],
         capture_output=True,
@@ -91,13 +94,24 @@ def loaded_by(arguments: list[str], folder: Path) -> set[str]:
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] == 0, done.stdout + done.stderr
-    names: list[str] = report["loaded"]
+    return set(report["loaded"])
+
+
+def loaded_by(arguments: list[str], folder: Path) -> set[str]:
+    """Top-level packages and `newsletter.*` modules a command imports beyond a bare start."""
+    names = modules_loaded_by(arguments, folder)
     return {name if name.startswith("newsletter") else name.split(".")[0] for name in names}
+
+
+def write_feed(folder: Path, language: str = "en-GB") -> None:
+    published = format_datetime(datetime.now(UTC) - timedelta(days=1))
+    feed = FEED.format(language=language, published=published)
+    (folder / "feed.xml").write_text(feed, encoding="utf-8")
 
 
 @pytest.fixture
 def blog(tmp_path: Path) -> Path:
-    (tmp_path / "feed.xml").write_text(FEED, encoding="utf-8")
+    write_feed(tmp_path)
     (tmp_path / "newsletter.toml").write_text(CONFIG, encoding="utf-8")
     return tmp_path
 

@@ -7,7 +7,9 @@ Dates follow CLDR's rules for the locale; the email's fixed words come from the 
 catalogues in `newsletter/locale/` (the README says how to add or correct a language).
 
 Babel is imported here and only here, and this module only when an email is rendered, so
-`newsletter --help` or `status` never pay for it.
+`newsletter --help` or `status` never pay for it; and Babel's answers for the shipped
+languages are stored with the package (render/cldr.py), so a run in one of them reads those
+instead of loading Babel's dates and CLDR data.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import babel
-import babel.dates
 import jinja2
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from newsletter.errors import ConfigError
+from newsletter.render import cldr as cldr_table
+
+if TYPE_CHECKING:
+    import babel
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "newsletter"
@@ -99,6 +103,17 @@ def parse_locale(value: str) -> NewsletterLocale | None:
     subtags = _subtags(value)
     if not subtags:
         return None
+    known = cldr_table.known_tag(subtags)
+    if known is not None:
+        tag, identifier, catalogue, direction = known
+        return NewsletterLocale(tag, identifier, catalogue, direction, declared=True)
+    return babel_locale(subtags)
+
+
+def babel_locale(subtags: list[str]) -> NewsletterLocale | None:
+    """What Babel reads in a tag split into subtags (what render/cldr.py stores)."""
+    import babel
+
     try:
         locale = babel.Locale.parse("-".join(subtags), sep="-")
     except (ValueError, babel.UnknownLocaleError):
@@ -147,6 +162,11 @@ def format_date(moment: object, cldr: str, format: str = "long") -> str:
         return ""
     else:
         raise ValueError(f"the date filter needs a date, not {type(moment).__name__}")
+    stored = cldr_table.named_date(day, cldr, format)
+    if stored is not None:
+        return stored
+    import babel.dates
+
     return str(babel.dates.format_date(day, format, locale=cldr))
 
 
