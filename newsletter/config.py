@@ -16,13 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from newsletter import __version__, checks
 from newsletter.categories import DEFAULT_EXCLUDED, CategoryFilter
 from newsletter.errors import ConfigError
 from newsletter.providers import PROVIDER_NAMES, spec_for
-from newsletter.schedule import Schedule, parse_days, parse_time, parse_timezone
+
+if TYPE_CHECKING:
+    from newsletter.schedule import Schedule
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG_NAME = "newsletter.toml"
@@ -112,13 +114,32 @@ class StateConfig:
     path: Path = field(default=Path("state/ledger.json"), metadata=rule(checks.path))
 
 
+# schedule.py (and zoneinfo) is loaded only when a [schedule] is read: most runs have none.
+def _timezone(value: object) -> str:
+    from newsletter.schedule import parse_timezone
+
+    return parse_timezone(value)
+
+
+def _days(value: object) -> tuple[int, ...]:
+    from newsletter.schedule import parse_days
+
+    return parse_days(value)
+
+
+def _time(value: object) -> time:
+    from newsletter.schedule import parse_time
+
+    return parse_time(value)
+
+
 @dataclass(frozen=True)
 class ScheduleConfig:
     """[schedule] as written; all three keys or none (`Config.schedule` is the result)."""
 
-    timezone: str | None = field(default=None, metadata=rule(parse_timezone))
-    days: tuple[int, ...] = field(default=(), metadata=rule(parse_days))
-    time: time | None = field(default=None, metadata=rule(parse_time))
+    timezone: str | None = field(default=None, metadata=rule(_timezone))
+    days: tuple[int, ...] = field(default=(), metadata=rule(_days))
+    time: time | None = field(default=None, metadata=rule(_time))
 
 
 @dataclass(frozen=True)
@@ -314,6 +335,8 @@ class _Reader:
                 f'{", ".join(missing)}, for example timezone = "Europe/London", '
                 'days = ["tuesday"], time = "08:00".'
             )
+        from newsletter.schedule import Schedule
+
         return Schedule(written.timezone, written.days, written.time)
 
     def feeds(self, raw: Mapping[str, Any]) -> tuple[FeedConfig, ...]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import base64
 import re
-import unicodedata
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import TYPE_CHECKING, Any
+
+from newsletter.header_text import one_line as one_line
 
 if TYPE_CHECKING:
     _Policy = EmailPolicy[EmailMessage]
@@ -37,17 +38,6 @@ _ENCODED_WORD_LOOKALIKE = "=?"
 _ZERO_WIDTH_SPACE = "\u200b"
 _PLAIN_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 """Words RFC 5322 lets a display name hold without quotes."""
-
-
-def one_line(text: str) -> str:
-    """`text` as one line of header text: every run of whitespace (including CR, LF, NEL,
-    U+2028 and U+2029) one space, and other control characters removed."""
-    visible = "".join(
-        character
-        for character in text
-        if character.isspace() or unicodedata.category(character) != "Cc"
-    )
-    return " ".join(visible.split())
 
 
 def needs_encoding(text: str) -> bool:

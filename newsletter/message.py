@@ -10,6 +10,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from newsletter.header_text import sender_domain as sender_domain
 from newsletter.headers import VERBATIM, folded, folded_mailbox, one_line
 from newsletter.models import Email
 
@@ -43,13 +44,6 @@ def _list_id(value: str) -> str:
     if not identifier or not value.rstrip().endswith(">"):
         return value
     return folded_mailbox("List-Id", display, identifier)
-
-
-def sender_domain(sender: str) -> str:
-    """The domain of the From address, so Message-IDs look like the sender's own."""
-    address = parseaddr(sender)[1]
-    local, at, domain = address.rpartition("@")
-    return domain if at and local and domain else "localhost"
 
 
 def pop_header(headers: dict[str, str], name: str) -> str | None:

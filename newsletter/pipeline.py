@@ -17,31 +17,32 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from newsletter import report as words
 from newsletter import source
 from newsletter.compose import refuse_oversized, size_warnings
 from newsletter.config import Config
-from newsletter.delivery import pending_batches, refuse_unsafe_retry
-from newsletter.drift import moved_posts
 from newsletter.errors import ConfigError, SafetyRefusal
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Email, Post, Receipt
 from newsletter.plan import Plan, latest
 from newsletter.providers.base import Settles
-from newsletter.reconcile import look_up_pending, require_records, settle_before_resuming
 from newsletter.refusals import archive_sentence, flood_sentence
-from newsletter.report import Report, StatusReport
+from newsletter.report import Report
 from newsletter.run import Notify as Notify
 from newsletter.run import Run, Sender, remember
 from newsletter.run import Seams as Seams
 from newsletter.run import SendOptions as SendOptions
-from newsletter.scheduled import scheduled_gate, sends_approved_issue
 from newsletter.source import STARTER_FEED_URL as STARTER_FEED_URL
 from newsletter.source import feed_location
-from newsletter.status import read_status
-from newsletter.verify import verify, verify_configured
+
+if TYPE_CHECKING:
+    from newsletter.status import StatusReport
+
+# The modules only some commands need (drift, verify, scheduled, delivery, reconcile, status)
+# are imported by those commands: a dry run loads neither them nor their dataclasses, whose
+# generated methods Python compiles at every start (tests/test_lazy_imports.py).
 
 # --- commands --------------------------------------------------------------------------------
 
@@ -53,6 +54,9 @@ def check(
     notify: Notify,
     **seams: Unpack[Seams],
 ) -> Report:
+    from newsletter.drift import moved_posts
+    from newsletter.verify import verify, verify_configured
+
     if config.newsletter.language:
         # A tag CLDR does not know stops `send` when it renders; check says so first.
         from newsletter.render.i18n import resolve_locale
@@ -134,14 +138,19 @@ def send(
             f"The {run.traits.name} provider has no drafts; --draft works with Buttondown and "
             "Resend."
         )
-    if options.scheduled and sends_approved_issue(options, config.review):
-        from newsletter.review.approved import send_approved
+    if options.scheduled:
+        from newsletter.scheduled import sends_approved_issue
 
-        return send_approved(config, environ, notify, draft=options.draft, **seams)
+        if sends_approved_issue(options, config.review):
+            from newsletter.review.approved import send_approved
+
+            return send_approved(config, environ, notify, draft=options.draft, **seams)
     if options.test_to:
         return _send_test(run, options, options.test_to)
     if options.dry_run:
         return _dry_run(run, options)
+    from newsletter.scheduled import scheduled_gate
+
     feed_location(config, options.feed)  # a usage error must not even create the lock file
     with (
         Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
@@ -219,6 +228,8 @@ def resolve(
 ) -> Report:
     """Settle pending posts as the author says (`as_sent`), or, with None, from the
     provider's own records (reconcile.py)."""
+    from newsletter.reconcile import look_up_pending, require_records
+
     run = Run(config, environ or {}, notify, **seams)
     if as_sent is None:
         require_records(run.traits)
@@ -241,6 +252,8 @@ def resolve(
 
 def status(config: Config) -> StatusReport:
     """What the ledger holds: per destination, its counts, latest sends and pending posts."""
+    from newsletter.status import read_status
+
     return read_status(config)
 
 
@@ -294,6 +307,9 @@ class Retried:
 
 
 def _retry_pending(run: Run, ledger: Ledger, sender: Sender, options: SendOptions) -> Retried:
+    from newsletter.delivery import pending_batches, refuse_unsafe_retry
+    from newsletter.reconcile import settle_before_resuming
+
     records = ledger.destination(run.traits.destination)
     pending = records.pending()
     refuse_unsafe_retry(pending, run.traits, now=run.started, records=records)

@@ -4,7 +4,7 @@ The pipeline returns a `Report` (what happened, as data, with its one-line outco
 module words it, for the terminal (`plan_lines`) and for the GitHub Actions
 step summary (`markdown_summary`, `failure_summary`). A change to what the author reads
 after a command goes here; `cli.py` only prints these lines. What `status` shows is in
-status.py, re-exported here.
+status.py, which a run that sends does not load.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ from pathlib import Path
 from newsletter.ledger import Settled
 from newsletter.models import Email, Post, Receipt
 from newsletter.plan import Plan
-from newsletter.status import DestinationStatus as DestinationStatus
-from newsletter.status import StatusReport as StatusReport
-from newsletter.status import status_lines as status_lines
-from newsletter.status import status_of as status_of
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,17 @@ from typing import TYPE_CHECKING, TypedDict
 from newsletter import source
 from newsletter.compose import compose
 from newsletter.config import Config
-from newsletter.delivery import Delivery
 from newsletter.gather import holds_back, plan_for
 from newsletter.ledger import DestinationLedger, Ledger, RunRecord
 from newsletter.models import Email, Feed, Post, Receipt
 from newsletter.plan import Limits, Plan, Request
 from newsletter.providers import traits_for
 from newsletter.report import Report
-from newsletter.scheduled import slot_note
-from newsletter.verify import verify
 
 if TYPE_CHECKING:
     import httpx
 
+    from newsletter.delivery import Delivery
     from newsletter.providers.base import Provider, Traits
     from newsletter.schedule import SlotDecision
 
@@ -131,6 +129,8 @@ class Run:
     def open_provider(self, *, send: bool = True) -> Iterator[Provider]:
         """The injected provider, else the configured one; closed once the command is done.
         Before it sends, its own settings are checked (verify.py)."""
+        from newsletter.verify import verify
+
         if self.provider is not None:
             provider = self.provider
         else:
@@ -147,6 +147,8 @@ class Run:
     @contextmanager
     def deliver(self, ledger: Ledger, *, draft: bool) -> Iterator[Delivery]:
         """The provider, opened for sending, behind the unit that records each email."""
+        from newsletter.delivery import Delivery
+
         with self.open_provider() as provider:
             yield Delivery(ledger, provider, clock=self.now, notify=self.notify, draft=draft)
 
@@ -188,6 +190,8 @@ class Run:
         """Record the run in the ledger (with the slot it served, if any), save (through
         `save`, a delivery's, once emails went out), and report."""
         if gate is not None:
+            from newsletter.scheduled import slot_note
+
             outcome += slot_note(gate)
         ledger.add_run(run_record(self.started, command, plan, outcome, bool(receipts), gate))
         (save or ledger.save)()

@@ -37,7 +37,9 @@ def test_the_table_is_what_babel_answers_now() -> None:
 
 
 def test_the_table_is_used_with_the_babel_installed() -> None:
+    assert cldr.installed_babel() == babel.__version__
     assert STORED["babel"] == babel.__version__
+    assert cldr.read_table(cldr.TABLE, None) == {}
     assert len(STORED["tags"]) > 300  # every region of every shipped language
 
 

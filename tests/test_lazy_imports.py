@@ -168,7 +168,62 @@ def test_check_of_a_local_feed_loads_the_parser_and_nothing_that_renders_or_send
 def test_a_real_send_loads_what_the_test_above_keeps_out(blog: Path) -> None:
     # The pins above would pass vacuously if the probe saw no imports at all.
     loaded = loaded_by(["send", "--dry-run", "-q"], blog)
-    assert {"feedparser", "jinja2", "lxml", "mjml", "nh3", "babel"} <= loaded
+    assert {"feedparser", "jinja2", "lxml", "mjml", "nh3"} <= loaded
+
+
+SENDING_ONLY = frozenset(
+    {
+        "newsletter.delivery",
+        "newsletter.reconcile",
+        "newsletter.drift",
+        "newsletter.verify",
+        "newsletter.scheduled",
+        "newsletter.schedule",
+        "newsletter.status",
+        "newsletter.http",
+        "newsletter.message",
+        "newsletter.headers",
+        "newsletter.providers.api",
+        "newsletter.providers.subscribers",
+    }
+)
+"""What sending, checking, scheduling or reading the status needs, and a dry run does not."""
+
+
+@pytest.mark.parametrize("language", ["de-DE", "pt-BR", "ja", "ar"])
+def test_a_dry_run_of_a_file_feed_renders_and_loads_nothing_only_sending_needs(
+    blog: Path, language: str
+) -> None:
+    write_feed(blog, language)
+    loaded = modules_loaded_by(["send", "--dry-run", "-q"], blog)
+    top = {name.split(".")[0] for name in loaded}
+    assert {"feedparser", "jinja2", "lxml", "mjml", "nh3", "newsletter.render"} <= top | loaded
+    # No network client for a file feed, no address library (a plain ASCII sender).
+    assert not top & {
+        "httpx",
+        "httpcore",
+        "email_validator",
+        "idna",
+        "dns",
+        "cssselect",
+        "filelock",
+        "playwright",
+        "asyncio",
+        "logging",
+        "zoneinfo",
+    }
+    # The language's locale and dates come from the stored CLDR answers (render/cldr.py),
+    # and no message is built, so neither Babel nor the email package's policies load.
+    assert not {name for name in loaded if name.startswith("babel")}
+    assert not loaded & {"email.policy", "email.headerregistry"}
+    assert not loaded & SENDING_ONLY
+    assert not {name for name in loaded if name.startswith("newsletter.review")}
+
+
+def test_a_language_the_stored_answers_do_not_cover_still_goes_to_babel(blog: Path) -> None:
+    write_feed(blog, "el")
+    loaded = modules_loaded_by(["send", "--dry-run", "-q"], blog)
+    assert {"babel.dates", "newsletter.render"} <= loaded
 
 
 def test_the_help_text_is_what_argparse_prints(

@@ -12,7 +12,7 @@ from newsletter.errors import SafetyRefusal
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Feed
 from newsletter.plan import Limits, Request, decide
-from newsletter.report import status_lines, status_of
+from newsletter.status import status_lines, status_of
 from tests.post_helpers import NOW, make_post, sent_destination
 
 LIMITS = Limits(first_run_days=7, max_posts=10, flood_limit=10)

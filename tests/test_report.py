@@ -8,7 +8,8 @@ from pathlib import Path
 from newsletter.ledger import Ledger, RunRecord, Status
 from newsletter.models import Email, Feed, Post, Receipt, Rejection
 from newsletter.plan import Plan
-from newsletter.report import Report, markdown_summary, status_lines, status_of
+from newsletter.report import Report, markdown_summary
+from newsletter.status import status_lines, status_of
 
 
 def test_step_summary_lists_posts_subject_provider_and_result() -> None:

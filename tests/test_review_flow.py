@@ -28,10 +28,11 @@ from newsletter.models import Email, Receipt
 from newsletter.pipeline import SendOptions, send
 from newsletter.providers import create
 from newsletter.providers.base import Provider, Traits
-from newsletter.report import Report, status_lines, status_of
+from newsletter.report import Report
 from newsletter.review.command import ReviewOptions, review
 from newsletter.review.issue import load_issue
 from newsletter.review.publish import BRANCH
+from newsletter.status import status_lines, status_of
 from tests.cli_harness import FeedPost, rss
 from tests.fakes.github import GitHubFake
 

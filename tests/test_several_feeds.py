@@ -21,7 +21,8 @@ from newsletter.errors import ConfigError, FeedError, SafetyRefusal
 from newsletter.ledger import Ledger, Status
 from newsletter.pipeline import SendOptions
 from newsletter.providers.base import Traits, Unsubscribe
-from newsletter.report import plan_lines, status_lines
+from newsletter.report import plan_lines
+from newsletter.status import status_lines
 from tests.post_helpers import make_post
 from tests.test_pipeline import RecordingProvider, quiet
 

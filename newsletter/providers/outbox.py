@@ -12,7 +12,6 @@ from pathlib import Path
 
 from newsletter import checks
 from newsletter.errors import ProviderError
-from newsletter.message import build_message
 from newsletter.models import Email, Receipt
 from newsletter.providers.base import Option, ProviderSpec, Traits, mailto_sender
 
@@ -33,6 +32,9 @@ class OutboxProvider:
         """Nothing to release: each email is written and closed at once."""
 
     def _write(self, email: Email, *, to: str) -> Receipt:
+        # Here, not at the top: a dry run loads this module for its traits and writes nothing.
+        from newsletter.message import build_message
+
         message = build_message(email, to=to)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         name = f"{stamp}-{slugify(email.subject)}"

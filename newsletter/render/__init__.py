@@ -16,9 +16,8 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from newsletter.excerpt.opening import opening
-from newsletter.headers import one_line
+from newsletter.header_text import one_line, sender_domain
 from newsletter.identity import post_reference
-from newsletter.message import sender_domain
 from newsletter.models import Email, Excerpt, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render.compiler import compile_mjml

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import date
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -34,17 +36,30 @@ Known = tuple[str, str, str, str]
 """What a tag names: (BCP 47 tag, CLDR identifier, catalogue, direction)."""
 
 
-def installed_babel() -> str:
-    """The version of the Babel installed; its package module is small (dates are not)."""
-    import babel
-
-    return str(babel.__version__)
+_VERSION_LINE = re.compile(r"""^__version__ = ['"]([^'"]+)['"]""", re.MULTILINE)
 
 
 @functools.cache
-def read_table(path: Path, babel_version: str) -> dict[str, Any]:
-    """The stored answers, or nothing when they came from another Babel release or the file
-    cannot be read (then Babel answers everything)."""
+def installed_babel() -> str | None:
+    """The version of the Babel installed, read from its package's `__init__.py`: importing
+    Babel only to ask would cost a run a good part of what the table saves. None when it
+    cannot be read, and then Babel answers everything."""
+    spec = find_spec("babel")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        found = _VERSION_LINE.search(Path(spec.origin).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+@functools.cache
+def read_table(path: Path, babel_version: str | None) -> dict[str, Any]:
+    """The stored answers, or nothing when they came from another Babel release (or it is
+    unknown) or the file cannot be read (then Babel answers everything)."""
+    if babel_version is None:
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
