@@ -60,6 +60,7 @@ def test_the_wheel_carries_templates_starter_files_and_licence(built: tuple[Path
         metadata = email.message_from_bytes(archive.read(f"{dist_info}/METADATA"))
         shipped_workflow = archive.read("newsletter/starter/newsletter.yml")
         shipped_compiled = archive.read("newsletter/render/compiled.json")
+        shipped_cldr = archive.read("newsletter/render/cldr.json")
         shipped_templates = {
             name: archive.read(f"newsletter/templates/{name}")
             for name in TEMPLATES
@@ -72,6 +73,9 @@ def test_the_wheel_carries_templates_starter_files_and_licence(built: tuple[Path
     assert {f"newsletter/starter/{name}" for name in STARTER} <= names
     # The built-in templates' compiled code (render/precompiled.py), as the repository has it.
     assert shipped_compiled == (PACKAGE / "render" / "compiled.json").read_bytes()
+    # Babel's answers for the shipped languages (render/cldr.py): without them every run
+    # loads Babel's dates and CLDR data again, slower but the same emails.
+    assert shipped_cldr == (PACKAGE / "render" / "cldr.json").read_bytes()
     # Without its catalogue, a newsletter in German silently comes out in English.
     assert {f"newsletter/{path.relative_to(PACKAGE)}" for path in CATALOGUES} <= names
     assert f"{dist_info}/licenses/LICENSE" in names
