@@ -14,7 +14,7 @@ from jinja2 import nodes
 
 from newsletter.compose import compose
 from newsletter.config import parse_config
-from newsletter.models import Category, Enclosure, Feed, Post
+from newsletter.models import Category, Enclosure, FeaturedImage, Feed, Post
 from newsletter.providers.base import Unsubscribe
 from newsletter.render.context import BlogView, PostView
 from newsletter.render.environment import environment
@@ -167,3 +167,31 @@ def test_the_example_template_shows_tags_and_hides_the_button_of_notes(
     plain = replace(note, categories=())
     (again,) = compose(config, feed_with(plain), [plain], Unsubscribe("https://u/"))
     assert ">Continue reading</a>" in again.html
+
+
+def test_the_example_template_keeps_the_watch_card_of_a_video(example_templates: Path) -> None:
+    config = parse_config(
+        {
+            "newsletter": {
+                "from": "G <n@garden.example.org>",
+                "mode": "per-post",
+                "templates": str(example_templates),
+            }
+        }
+    )
+    film = "https://garden.example.org/media/pruning.mp4"
+    still = "https://garden.example.org/media/pruning.jpg"
+    video = replace(
+        post(3, "Garden"),
+        enclosures=(Enclosure(film, "video/mp4"),),
+        image=FeaturedImage(still),
+        duration=125,
+    )
+    (email,) = compose(config, feed_with(video), [video], Unsubscribe("https://u/"))
+    # The still, linked to the film, then the strip with the play sign, "Watch" and the length.
+    assert re.search(rf'<a href="{film}"><img src="{still}" alt="Play video: Post 3"', email.html)
+    (strip,) = re.findall(rf'<a href="{film}" class="nl-button"[^>]*>(.*?)</a>', email.html)
+    assert strip.startswith('<span aria-hidden="true">&#9654;')
+    assert "Watch" in strip and ">2:05</time>" in strip
+    # The tags of the example are still there.
+    assert re.findall(r'<span class="tag"[^>]*>([^<]*)</span>', email.html) == ["Garden"]
