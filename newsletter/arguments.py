@@ -77,7 +77,10 @@ def _global_options(parser: argparse.ArgumentParser, *, default: bool) -> None:
 
 def _feed_options(command: argparse.ArgumentParser, *, since: bool = True) -> None:
     command.add_argument(
-        "--feed", metavar="URL_OR_PATH", help="read this feed instead of [feed] url"
+        "--feed",
+        metavar="URL_OR_PATH",
+        help="read this feed instead of [feed] url (with several [[feed]] tables: the one with "
+        "this label or url)",
     )
     if since:
         command.add_argument(

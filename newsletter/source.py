@@ -12,8 +12,10 @@ read before anything is sent, and a feed that cannot be read stops the run by na
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.config import Config, FeedConfig
@@ -59,18 +61,19 @@ def feed_location(config: Config, override: str | None) -> str:
 def chosen_feeds(config: Config, override: str | None) -> tuple[FeedConfig, ...]:
     """The feeds this run reads: all of the configuration's, or the one `--feed` names.
 
-    With one feed, `--feed` replaces its url. With several, it picks one of them by its url
-    or its label (each keeps its own filters, label and validators).
+    With one feed, `--feed` replaces its url. With several, it picks one of them by its
+    label or its url: as newsletter.toml writes it (a relative path read from the file's
+    folder, as the configuration reads it) or resolved (each keeps its own filters, label and
+    validators).
     """
     feeds = config.all_feeds
     if override and config.several_feeds:
-        wanted = override.strip()
-        picked = [feed for feed in feeds if wanted in (feed.url, feed.label)]
+        picked = [feed for feed in feeds if _names(override.strip(), feed, config.base_dir)]
         if not picked:
-            names = ", ".join(feed.label or feed.url or "" for feed in feeds)
+            choices = "; ".join(_choices(feed, config.base_dir) for feed in feeds)
             raise ConfigError(
-                f"--feed {override} is none of the feeds in newsletter.toml ({names}); give "
-                "one of their urls or labels."
+                f"--feed {override} is none of the feeds in newsletter.toml; give a feed's "
+                f"label or its url as newsletter.toml writes it: {choices}."
             )
         feeds = (picked[0],)
     elif override:
@@ -157,6 +160,30 @@ def read(
     feed = gathered(fetched, config)
     assert feed is not None
     return feed
+
+
+def _names(wanted: str, feed: FeedConfig, base_dir: Path) -> bool:
+    """Whether `--feed wanted` names this one of several feeds: its label, its url, or a
+    path that leads to its file from the configuration's folder."""
+    if not wanted or not feed.url:
+        return False
+    if wanted == feed.url or wanted == feed.label:
+        return True
+    if "://" in wanted or "://" in feed.url:
+        return False
+    path = Path(wanted).expanduser()
+    return os.path.normpath(path if path.is_absolute() else base_dir / path) == feed.url
+
+
+def _choices(feed: FeedConfig, base_dir: Path) -> str:
+    """How `--feed` may name this feed: its label, or its url as the file writes it (a path
+    in the configuration's folder relative to it, as authors write them)."""
+    url = feed.url or ""
+    if url and "://" not in url:
+        relative = os.path.relpath(url, base_dir)
+        if not relative.startswith(os.pardir):
+            url = relative
+    return f"{feed.label!r} or {url}" if feed.label else url
 
 
 def _check_location(location: str | None, *, several: bool) -> None:
