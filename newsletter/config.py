@@ -170,6 +170,9 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     """Every feed, in the file's order, when it has several `[[feed]]` tables (then `feed`
     is the first of them); () for one feed."""
+    feed_table: str = "[feed]"
+    """How the file names the feed's settings, `[feed]` or `[[feed]]` (even for one such
+    table), so that a sentence saying what to fix names the table the author wrote."""
 
     @property
     def all_feeds(self) -> tuple[FeedConfig, ...]:
@@ -265,6 +268,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         **sections,
         feed=feeds[0],
         feeds=feeds if len(feeds) > 1 else (),
+        feed_table="[[feed]]" if isinstance(raw.get("feed"), list) else "[feed]",
         provider=reader.provider(raw),
         schedule=reader.schedule(raw),
         source=path,

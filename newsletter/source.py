@@ -79,7 +79,7 @@ def chosen_feeds(config: Config, override: str | None) -> tuple[FeedConfig, ...]
     elif override:
         feeds = (replace(feeds[0], url=override),)
     for feed in feeds:
-        _check_location(feed.url, several=config.several_feeds)
+        _check_location(feed.url, config.feed_table)
     return feeds
 
 
@@ -108,6 +108,7 @@ def fetch_all(
                 timeout=settings.timeout,
                 user_agent=settings.user_agent,
                 transport=transport,
+                table=config.feed_table,
             )
         except NewsletterError as error:
             if not config.several_feeds:
@@ -186,8 +187,7 @@ def _choices(feed: FeedConfig, base_dir: Path) -> str:
     return f"{feed.label!r} or {url}" if feed.label else url
 
 
-def _check_location(location: str | None, *, several: bool) -> None:
-    table = "[[feed]]" if several else "[feed]"
+def _check_location(location: str | None, table: str) -> None:
     if not location:
         raise ConfigError(
             f"No feed to read: set url under {table} in newsletter.toml, or pass --feed "

@@ -29,8 +29,10 @@ def load(
     user_agent: str,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    table: str = "[feed]",
 ) -> tuple[Feed | None, FetchResult]:
-    """Fetch and parse; `(None, result)` when the server said nothing changed (304)."""
+    """Fetch and parse; `(None, result)` when the server said nothing changed (304).
+    `table` names the author's feed settings (`[feed]` or `[[feed]]`) in what to fix."""
     result = fetch(
         location,
         validators=validators,
@@ -38,7 +40,8 @@ def load(
         user_agent=user_agent,
         transport=transport,
         sleep=sleep,
+        table=table,
     )
     if result.body is None:
         return None, result
-    return parse(result.body, url=result.url, headers=result.headers), result
+    return parse(result.body, url=result.url, headers=result.headers, table=table), result

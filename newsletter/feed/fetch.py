@@ -70,20 +70,22 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
     jitter: Jitter | None = None,
     transport: httpx.BaseTransport | None = None,
+    table: str = "[feed]",
 ) -> FetchResult:
     """Fetch the feed; a 304 (nothing changed since `validators`) gives `body=None`.
 
     `timeout` bounds each read, and the whole request gets a few times that. `transport`
     replaces the network (an `httpx.MockTransport` in tests); `sleep` and `jitter` are how
-    retries wait.
+    retries wait. `table` is how the author's newsletter.toml names the feed's settings
+    (`[feed]`, or `[[feed]]`), for the sentences that say what to fix.
     """
     if not is_remote(location):
         if _SCHEME.match(location) and not location[:7].lower().startswith("file://"):
             raise ConfigError(
                 f"The feed address {location} must start with http:// or https:// (or be a "
-                "local file path); fix [feed] url or the --feed value."
+                f"local file path); fix {table} url or the --feed value."
             )
-        return _read_local(location, max_bytes)
+        return _read_local(location, max_bytes, table)
     # Imported here so that `newsletter --help` does not pay for httpx.
     import httpx
 
@@ -95,7 +97,7 @@ def fetch(
         host = ""
     if not _plausible_host(host):
         raise ConfigError(
-            f"The feed address {location} is not a valid URL; fix [feed] url or the --feed value."
+            f"The feed address {location} is not a valid URL; fix {table} url or the --feed value."
         )
 
     headers = {"User-Agent": user_agent, "Accept": ACCEPT}
@@ -112,11 +114,13 @@ def fetch(
     )
     # Seen before httpx follows a redirect: one to a file, FTP, data: or javascript: address
     # is refused at once rather than tried as if the network had failed.
-    client.event_hooks = {"response": [lambda response: _refuse_odd_redirect(response, location)]}
+    client.event_hooks = {
+        "response": [lambda response: _refuse_odd_redirect(response, location, table)]
+    }
     with client:
         try:
             outcome = send_with_retries(
-                lambda: _get(client, location, max_bytes),
+                lambda: _get(client, location, max_bytes, table),
                 policy=retry or retry_policy(),
                 repeatable=True,
                 deadline=timeout * DEADLINE_FACTOR,
@@ -129,14 +133,14 @@ def fetch(
             raise FeedError(
                 f"The feed at {location} redirects in a loop (or more than {MAX_REDIRECTS} "
                 "times); open it in a browser to find where the feed really is, and set "
-                "[feed] url to that."
+                f"{table} url to that."
             ) from None
     response = outcome.response
     if response.status_code == 304:
         return FetchResult(url=str(response.url), body=None, headers={}, validators=Validators())
     if response.status_code >= 400:
         status = response.status_code
-        raise FeedError(_status_sentence(location, status, response.reason_phrase))
+        raise FeedError(_status_sentence(location, status, response.reason_phrase, table))
     return FetchResult(
         url=str(response.url),
         body=response.content,
@@ -148,7 +152,7 @@ def fetch(
     )
 
 
-def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
+def _get(client: httpx.Client, location: str, max_bytes: int, table: str) -> httpx.Response:
     """One GET; the body is read (up to `max_bytes`) only for an answer that has one."""
     import httpx
 
@@ -157,14 +161,14 @@ def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
             return response
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
-            raise FeedError(_too_big_sentence(location, max_bytes))
+            raise FeedError(_too_big_sentence(location, max_bytes, table))
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise FeedError(_too_big_sentence(location, max_bytes))
+                    raise FeedError(_too_big_sentence(location, max_bytes, table))
                 chunks.append(chunk)
         except httpx.DecodingError:
             encoding = response.headers.get("content-encoding", "compressed")
@@ -181,7 +185,7 @@ def _get(client: httpx.Client, location: str, max_bytes: int) -> httpx.Response:
     )
 
 
-def _refuse_odd_redirect(response: httpx.Response, location: str) -> None:
+def _refuse_odd_redirect(response: httpx.Response, location: str, table: str) -> None:
     import httpx
 
     if not response.is_redirect:
@@ -196,21 +200,21 @@ def _refuse_odd_redirect(response: httpx.Response, location: str) -> None:
         raise FeedError(
             f"The feed at {location} redirects to {where}, not to a web page, so it was not "
             "followed; open it in a browser to find where the feed really is, and set "
-            "[feed] url to that."
+            f"{table} url to that."
         )
 
 
-def _read_local(location: str, max_bytes: int) -> FetchResult:
+def _read_local(location: str, max_bytes: int, table: str) -> FetchResult:
     path = (
         Path(unquote(urlsplit(location).path)) if location.startswith("file://") else Path(location)
     )
     try:
         if path.stat().st_size > max_bytes:
-            raise FeedError(_too_big_sentence(str(path), max_bytes))
+            raise FeedError(_too_big_sentence(str(path), max_bytes, table))
         body = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            f"The feed file {path} does not exist; check [feed] url or the --feed path."
+            f"The feed file {path} does not exist; check {table} url or the --feed path."
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"The feed path {path} is a folder, not a feed file.") from None
@@ -219,21 +223,21 @@ def _read_local(location: str, max_bytes: int) -> FetchResult:
     return FetchResult(url=path.resolve().as_uri(), body=body, headers={}, validators=Validators())
 
 
-def _status_sentence(location: str, status: int, reason: str) -> str:
+def _status_sentence(location: str, status: int, reason: str, table: str) -> str:
     if status in (401, 403):
         return (
             f"The feed at {location} refused access ({status} {reason}); some hosts block "
-            "unknown clients, so check the URL opens in a browser, or set [feed] user_agent."
+            f"unknown clients, so check the URL opens in a browser, or set {table} user_agent."
         )
     if status in (404, 410):
-        return f"The feed at {location} was not found ({status} {reason}); check [feed] url."
-    return f"The feed at {location} answered {status} {reason}; check [feed] url."
+        return f"The feed at {location} was not found ({status} {reason}); check {table} url."
+    return f"The feed at {location} answered {status} {reason}; check {table} url."
 
 
-def _too_big_sentence(location: str, max_bytes: int) -> str:
+def _too_big_sentence(location: str, max_bytes: int, table: str) -> str:
     return (
         f"The feed at {location} is larger than {max_bytes // (1024 * 1024)} MB, which no blog "
-        "feed should be; check that [feed] url points at the feed itself."
+        f"feed should be; check that {table} url points at the feed itself."
     )
 
 

@@ -24,8 +24,12 @@ from newsletter.urls import is_web_url, normalise_link
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> Feed:
-    """Parse feed bytes; raise FeedError when they are not a feed at all.
+def parse(
+    body: bytes, *, url: str, headers: Mapping[str, str] | None = None, table: str = "[feed]"
+) -> Feed:
+    """Parse feed bytes; raise FeedError when they are not a feed at all. `table` is how the
+    author's newsletter.toml names the feed's settings (`[feed]` or `[[feed]]`), for the
+    sentence that says what to fix.
 
     feedparser is given bytes (so it honours the XML declaration and BOM) and lower-cased
     headers with an absolute content-location; HTML sanitising and URL resolution are left
@@ -52,7 +56,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) ->
     entries = parsed.entries
     channel = parsed.feed
     if not parsed.get("version") and not entries:
-        _refuse_what_is_not_a_feed(url, body, response_headers.get("content-type", ""))
+        _refuse_what_is_not_a_feed(url, body, response_headers.get("content-type", ""), table)
     warnings: list[str] = []
     problem = parsed.get("bozo_exception")
     if parsed.bozo and _cut_off(body, problem):
@@ -165,20 +169,21 @@ def _base_uri_memo() -> Iterator[None]:
         mixin.make_safe_absolute_uri = resolve
 
 
-def _refuse_what_is_not_a_feed(url: str, body: bytes, content_type: str) -> None:
+def _refuse_what_is_not_a_feed(url: str, body: bytes, content_type: str, table: str) -> None:
     """A web page or other bytes where the feed should be: the address is wrong (exit 2);
     an empty answer may pass, so it is a failure of this run (exit 1)."""
     head = body[:2048].lstrip().lower()
     if content_type.startswith(HTML_TYPES) or head.startswith((b"<!doctype html", b"<html")):
         raise ConfigError(
-            f"{url} is a web page, not a feed; set [feed] url to the blog's RSS or Atom feed "
+            f"{url} is a web page, not a feed; set {table} url to the blog's RSS or Atom feed "
             "(often /feed/, /rss.xml, /atom.xml or /index.xml)."
         )
     if not body.strip():
         raise FeedError(
-            f"{url} is empty, not a feed; run again later, and if it stays empty, check [feed] url."
+            f"{url} is empty, not a feed; run again later, and if it stays empty, check "
+            f"{table} url."
         )
-    raise ConfigError(f"{url} does not contain an RSS or Atom feed; check [feed] url.")
+    raise ConfigError(f"{url} does not contain an RSS or Atom feed; check {table} url.")
 
 
 _ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.I | re.S)
