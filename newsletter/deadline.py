@@ -53,7 +53,10 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
+        # As a memoryview: httpcore's loop slices off what each partial send wrote, and a
+        # slice of bytes copies the rest of a body that may be megabytes (a Postmark batch).
+        view: Any = memoryview(buffer)
+        self._stream.write(view, _remaining(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()

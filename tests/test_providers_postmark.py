@@ -14,7 +14,8 @@ import pytest
 from newsletter.errors import ProviderError
 from newsletter.providers import create, traits_for
 from newsletter.providers.base import Provider
-from newsletter.providers.postmark import PostmarkProvider, batch_body
+from newsletter.providers.postmark import PostmarkProvider
+from newsletter.providers.postmark_batches import batch_body, split_batches
 from newsletter.providers.subscribers import Subscriber
 from tests.fakes.helpers import (
     SECRET,
@@ -257,12 +258,10 @@ def test_batches_also_stay_under_postmarks_50_mb(tmp_path: Path, fake: PostmarkF
 def test_split_batches_measures_the_bodies_exactly() -> None:
     from itertools import pairwise
 
-    from newsletter.providers import postmark
-
     shared = b'"Subject":"x"}'
     people = [Subscriber(f"r{i}@example.net", "Zoë" * (i % 3)) for i in range(9)]
     for limit in range(60, 400, 7):
-        batches = postmark.split_batches(shared, people, max_bytes=limit)
+        batches = split_batches(shared, people, max_bytes=limit)
         assert [s for b in batches for s in b] == people
         for batch in batches:
             assert len(batch) == 1 or len(batch_body(shared, batch)) <= limit

@@ -12,7 +12,8 @@ proves nothing went out.
 A batch carries a full copy of the email in every message (a 40 kB digest to 10,000
 subscribers is ~500 MB of JSON), so the fields every message shares are encoded once per
 send and each batch body is spliced together as bytes around the recipients' `To` and the
-batch's marks.
+batch's marks (`postmark_batches.py`). Each batch's fingerprints and `To`s are prepared by
+the sending thread while the connections wait for Postmark's answers.
 
 Every message carries `Metadata` naming its send and its batch, so that a batch left in
 doubt (a timeout, a 5xx, a killed run) can be found again with Postmark's outbound message
@@ -22,12 +23,10 @@ search (`look_up`), and the send finished for the subscribers it did not reach
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,18 +50,20 @@ from newsletter.providers.base import (
     placeholder,
     timely_finding,
 )
+from newsletter.providers.postmark_batches import (
+    MARK_BATCH,
+    encode_json,
+    encode_text,
+    iter_batches,
+    marks,
+    spliced_body,
+)
 from newsletter.providers.subscribers import Subscriber, SubscribersFile
 
 if TYPE_CHECKING:
     from newsletter.providers.api import ApiClient
 
-MAX_BATCH = 500
-MAX_BATCH_BYTES = 50 * 1000 * 1000
-"""Postmark's other batch limit, "50 MB" (read as decimal, the smaller): 500 copies of a
-digest near Gmail's 102 kB clipping limit come to ~60 MB of JSON."""
 INACTIVE_RECIPIENT = 406
-MARK_SEND = "newsletter_send"
-MARK_BATCH = "newsletter_batch"
 SEARCH_PAGE = 500
 SEARCH_LIMIT = 10_000
 """The message search returns at most 500 messages a page, and no further than the
@@ -73,6 +74,14 @@ long after a batch, a message missing from the search may simply not be listed y
 RETENTION = timedelta(days=7)
 """Postmark keeps messages 45 days by default, and an account can lower that to 7: a batch
 older than this may be missing because its records were deleted."""
+
+
+@dataclass(frozen=True)
+class _Batch:
+    subscribers: Sequence[Subscriber]
+    fingerprints: list[str]
+    tos: list[bytes]
+    """Each subscriber's `To` as JSON."""
 
 
 @dataclass
@@ -107,7 +116,9 @@ class PostmarkProvider:
             owed = [s for s in owed if self.fingerprint(s.email) not in served]
         shared = self._shared_fields(email)
         widest = marks(idempotency_key, batch_id(idempotency_key, datetime.now(UTC), 1))
-        batches = iter_batches(shared, owed, marks=widest)
+        # Prepared by this thread while the connections' threads wait for Postmark's answers:
+        # work done on theirs would delay each connection's next request.
+        batches = (self._prepare(batch) for batch in iter_batches(shared, owed, marks=widest))
         outcomes = self.http.map_concurrently(
             lambda batch: self._send_batch(shared, batch, idempotency_key, journal), batches
         )
@@ -223,12 +234,19 @@ class PostmarkProvider:
             ),
         )
 
+    def _prepare(self, batch: Sequence[Subscriber]) -> _Batch:
+        return _Batch(
+            batch,
+            [self.fingerprint(subscriber.email) for subscriber in batch],
+            [encode_text(subscriber.to_header) for subscriber in batch],
+        )
+
     def _send_batch(
-        self, shared: bytes, batch: Sequence[Subscriber], key: str, journal: Journal
+        self, shared: bytes, prepared: _Batch, key: str, journal: Journal
     ) -> _BatchOutcome:
-        fingerprints = [self.fingerprint(subscriber.email) for subscriber in batch]
+        batch, fingerprints = prepared.subscribers, prepared.fingerprints
         batch_mark = journal.posting(fingerprints)
-        body = batch_body(shared, batch, marks=marks(key, batch_mark))
+        body = spliced_body(shared, prepared.tos, marks=marks(key, batch_mark))
         try:
             response = self.http.request("POST", "/email/batch", content=body)
         except ProviderError as error:
@@ -280,62 +298,7 @@ class PostmarkProvider:
         """Every field but `To`, encoded once: the members of a JSON object without its `{`."""
         shared = self._message(email, "")
         del shared["To"]
-        return _encode(shared)[1:]
-
-
-def split_batches(
-    shared: bytes,
-    subscribers: Sequence[Subscriber],
-    *,
-    marks: bytes = b"",
-    max_bytes: int = MAX_BATCH_BYTES,
-) -> list[Sequence[Subscriber]]:
-    """Consecutive batches of at most MAX_BATCH messages whose `batch_body` is at most
-    `max_bytes` (a single message over it still goes alone, for Postmark to refuse).
-    `marks` are as long as any batch's will be."""
-    return list(iter_batches(shared, subscribers, marks=marks, max_bytes=max_bytes))
-
-
-def iter_batches(
-    shared: bytes,
-    subscribers: Sequence[Subscriber],
-    *,
-    marks: bytes = b"",
-    max_bytes: int = MAX_BATCH_BYTES,
-) -> Iterator[Sequence[Subscriber]]:
-    """`split_batches`, each batch given as soon as it is measured: a send's first request
-    need not wait for 10,000 subscribers' `To` to be worked out."""
-    start, size = 0, 2  # the array's brackets
-    marked = len(marks) + 1 if marks else 0
-    for index, subscriber in enumerate(subscribers):
-        message = len(b'{"To":,') + len(_encode_text(subscriber.to_header)) + marked + len(shared)
-        if index > start and (index - start == MAX_BATCH or size + 1 + message > max_bytes):
-            yield subscribers[start:index]
-            start, size = index, 2
-        size += message + (1 if index > start else 0)  # and the comma between messages
-    if start < len(subscribers):
-        yield subscribers[start:]
-
-
-def batch_body(shared: bytes, batch: Sequence[Subscriber], *, marks: bytes = b"") -> bytes:
-    """The JSON array of one message per subscriber: `{"To":…,`, the batch's `marks` (a
-    `"Metadata":{…}` member), then the shared members.
-
-    JSON object members are unordered, so putting `To` first is the same message.
-    """
-    pieces = [b"["]
-    marked = marks + b"," if marks else b""
-    for index, subscriber in enumerate(batch):
-        if index:
-            pieces.append(b",")
-        pieces += (b'{"To":', _encode_text(subscriber.to_header), b",", marked, shared)
-    pieces.append(b"]")
-    return b"".join(pieces)
-
-
-def marks(key: str, batch: str) -> bytes:
-    """The `Metadata` member every message of a batch carries: its send and its batch."""
-    return b'"Metadata":' + _encode({MARK_SEND: key, MARK_BATCH: batch})
+        return encode_json(shared)[1:]
 
 
 def _recipients(message: Any, batch: str) -> list[str]:
@@ -353,17 +316,6 @@ def _recipients(message: Any, batch: str) -> list[str]:
     if isinstance(to, list):
         return [str(entry.get("Email", "")) for entry in to if isinstance(entry, dict)]
     return []
-
-
-def _encode(value: Any) -> bytes:
-    # As httpx encodes `json=`: UTF-8, compact.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _encode_text(text: str) -> bytes:
-    """`_encode` of a string, exactly (json.dumps hands a string with ensure_ascii=False to
-    this same function), without building an encoder for each of 10,000 recipients."""
-    return encode_basestring(text).encode()
 
 
 PROVIDER = ProviderSpec(

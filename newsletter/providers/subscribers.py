@@ -141,7 +141,7 @@ def parse_subscribers(text: str, *, source: str) -> SubscriberList:
         name = ""
         if name_column is not None and name_column < len(row):
             name = " ".join(row[name_column].split())
-        subscribers.append(Subscriber(email=address, name=name))
+        subscribers.append(Subscriber(address, name))
     if not subscribers:
         raise ProviderSetupError(
             f"The subscribers file {source} has no valid address to send to; add at least one "
