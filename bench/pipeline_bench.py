@@ -232,9 +232,10 @@ if __name__ == "__main__":
     main(sys.argv[1:])
 
 
-def whole_process(*, quick: bool) -> Table:
+def whole_process(*, quick: bool) -> tuple[Table, str]:
     """`newsletter send --dry-run` against the like-for-like floor, whole processes, paired;
-    and against the same floor with the run's other libraries imported (floor.py --libraries)."""
+    and against the same floor with the run's other libraries imported (floor.py --libraries).
+    Returns the table and the sentence that judges the 1.5x goal on it."""
     from bench import installed
     from bench.paired import paired
 
@@ -250,6 +251,7 @@ def whole_process(*, quick: bool) -> Table:
         ]
     )
     floor = [installed.python(), str(Path(__file__).with_name("floor.py")), "feed.xml"]
+    judged: list[str] = []
     for size in (11, 100, 1000):
         runs = 5 if quick or size >= 1000 else 15
         with tempfile.TemporaryDirectory(prefix=f"bench-weekly-{size}-") as name:
@@ -271,7 +273,9 @@ def whole_process(*, quick: bool) -> Table:
                 f"{ratio(libraries.ratio('cpu'))} (floor {seconds(libraries.median('b', 'cpu'))})",
             ]
         )
-    return table
+        cpu = pairs.ratio("cpu")
+        judged.append(f"{size:,} posts {ratio(cpu)} ({'met' if cpu <= 1.5 else 'NOT met'})")
+    return table, "Against the 1.5× goal (CPU, per pair): " + ", ".join(judged) + "."
 
 
 def section(*, quick: bool) -> Section:
@@ -297,7 +301,9 @@ def section(*, quick: bool) -> Section:
             ]
         results.append(timing)
     report = _report(results)
-    report.tables.insert(0, whole_process(quick=quick))
+    table, judged = whole_process(quick=quick)
+    report.tables.insert(0, table)
+    report.verdict = f"{judged} {report.verdict}"
     return report
 
 
