@@ -184,10 +184,10 @@ class Config:
         return len(self.feeds) > 1
 
     @property
-    def first_feed(self) -> str:
-        """With several feeds, the first one's address: the ledger's records from when the
-        newsletter had one feed (which name no feed) are its records. "" with one feed."""
-        return (self.feeds[0].url or "") if self.several_feeds else ""
+    def feed_addresses(self) -> tuple[str, ...]:
+        """With several feeds, each one's address in the file's order, by which the ledger
+        keeps each feed's ids apart; () with one feed."""
+        return tuple(feed.url or "" for feed in self.feeds) if self.several_feeds else ()
 
 
 SECTIONS: dict[str, type[Any]] = {

@@ -65,7 +65,7 @@ def check(
     run = Run(config, environ, notify, **seams)
     # `send` refuses a flood and sends the author here to see why so many posts look new, so
     # check lists them all and says that send would refuse, instead of refusing too.
-    ledger = Ledger.read(config.state.path, first_feed=config.first_feed)
+    ledger = Ledger.read(config.state.path, feeds=config.feed_addresses)
     plan = run.plan(ledger, run.read_feed(options), options, force=True)
     warnings = list(plan.feed.warnings)
     risks: list[str] = []
@@ -153,7 +153,7 @@ def send(
 
     feed_location(config, options.feed)  # a usage error must not even create the lock file
     with (
-        Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+        Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger,
         ExitStack() as stack,
     ):
         records = ledger.destination(run.traits.destination)
@@ -205,7 +205,7 @@ def baseline(
 ) -> Report:
     run = Run(config, environ, notify, **seams)
     feed_location(config, options.feed)
-    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
+    with Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger:
         records = ledger.destination(run.traits.destination)
         feed = run.read_feed(options)
         unseen = tuple(post for post in feed.posts if records.match(post) is None)
@@ -234,12 +234,12 @@ def resolve(
     if as_sent is None:
         require_records(run.traits)
         with (
-            Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+            Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger,
             run.open_provider(send=False) as provider,
         ):
             outcome = look_up_pending(ledger, run.traits, provider, references, now=run.now)
         return run.report("resolve", None, outcome=outcome)
-    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
+    with Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger:
         records = ledger.destination(run.traits.destination)
         # Every reference is checked before anything is saved: one typo settles nothing.
         settled = [records.resolve(reference, as_sent, at=run.started) for reference in references]

@@ -119,7 +119,7 @@ class Run:
 
     def look(self, options: SendOptions, *, force: bool) -> Plan:
         """The plan of a command that takes no lock: the ledger as it is, the whole feed."""
-        ledger = Ledger.read(self.config.state.path, first_feed=self.config.first_feed)
+        ledger = Ledger.read(self.config.state.path, feeds=self.config.feed_addresses)
         return self.plan(ledger, self.read_feed(options), options, force=force)
 
     def compose(self, feed: Feed, posts: Sequence[Post]) -> list[Email]:

@@ -172,7 +172,10 @@ def _names(wanted: str, feed: FeedConfig, base_dir: Path) -> bool:
         return True
     if "://" in wanted or "://" in feed.url:
         return False
-    path = Path(wanted).expanduser()
+    try:
+        path = Path(wanted).expanduser()
+    except RuntimeError:  # `~name/...` for a user this machine does not have
+        return False
     return os.path.normpath(path if path.is_absolute() else base_dir / path) == feed.url
 
 

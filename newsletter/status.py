@@ -49,7 +49,7 @@ class StatusReport:
 def read_status(config: Config) -> StatusReport:
     """The status of the configured ledger, with the configured feeds' labels."""
     labels = {feed.url: feed.label for feed in config.all_feeds if feed.url and feed.label}
-    return status_of(Ledger.read(config.state.path, first_feed=config.first_feed), labels)
+    return status_of(Ledger.read(config.state.path, feeds=config.feed_addresses), labels)
 
 
 def status_of(ledger: Ledger, feed_labels: Mapping[str, str] | None = None) -> StatusReport:

@@ -75,3 +75,13 @@ def test_a_value_naming_no_feed_is_refused_with_the_ways_to_name_each(config: Co
         "--feed b.xml is none of the feeds in newsletter.toml; give a feed's label or its url "
         "as newsletter.toml writes it: a.xml; 'The pond' or feeds/b.xml."
     )
+
+
+def test_a_home_folder_of_nobody_on_this_machine_is_refused_like_any_other_value(
+    config: Config,
+) -> None:
+    # Path.expanduser raises for `~name` when the machine has no such user.
+    with pytest.raises(
+        ConfigError, match=r"--feed ~nobody-here-[0-9]+/a\.xml is none of the feeds"
+    ):
+        titles_checked(config, "~nobody-here-4711/a.xml")

@@ -115,7 +115,7 @@ def test_a_post_two_feeds_carry_under_different_ids_goes_out_once(
 def test_marking_the_first_feeds_post_keeps_one_record_for_it() -> None:
     # A post left pending while the newsletter had one feed is settled by a run of several:
     # its record moves to the first feed, it does not gain a second one.
-    destination = DestinationLedger("outbox", first_feed=BLOG)
+    destination = DestinationLedger("outbox", feeds=(BLOG, PODCAST))
     alone = make_post(1, id="42", link="https://blog.example.org/1/")
     destination.mark([alone], Status.PENDING, at=NOW, idempotency_key="k")
     gathered = replace(alone, feed_url=BLOG)
@@ -127,7 +127,7 @@ def test_marking_the_first_feeds_post_keeps_one_record_for_it() -> None:
 
 
 def test_an_id_alone_names_its_own_feeds_record_and_with_the_title_any_other() -> None:
-    destination = DestinationLedger("outbox", first_feed=BLOG)
+    destination = DestinationLedger("outbox", feeds=(BLOG, PODCAST))
     blog_post = replace(make_post(1, id="42", link="https://blog.example.org/1/"), feed_url=BLOG)
     destination.mark([blog_post], Status.SENT, at=NOW)
     retitled = replace(blog_post, title="Post 1, edited", link="https://blog.example.org/new/")
@@ -135,16 +135,43 @@ def test_an_id_alone_names_its_own_feeds_record_and_with_the_title_any_other() -
     other = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
     assert destination.match(other) is None  # another feed's post 42
     assert destination.match(replace(other, link=blog_post.link)) is not None  # a link reaches
-    # The feed's address changed (a moved blog keeps guids and titles): the title agrees.
-    moved = replace(blog_post, feed_url="https://new.example.org/feed/", link="https://n/1/")
-    assert destination.match(moved) is not None
+    # Another feed's post 42 of the same title is still another post while both are read.
+    assert destination.match(replace(other, title=blog_post.title)) is None
+    # The blog's feed moved (a moved blog keeps guids and titles): its records are history,
+    # which the id names where the title agrees too.
+    new_address = "https://new.example.org/feed/"
+    after_move = DestinationLedger("outbox", destination.records(), feeds=(new_address, PODCAST))
+    moved = replace(blog_post, feed_url=new_address, link="https://n/1/")
+    assert after_move.match(moved) is not None
+    assert after_move.match(replace(moved, title="Another post")) is None
     # Back to one feed: the other feed's record is named only where the title agrees too.
-    assert destination.match(replace(other, feed_url="")) is None
-    assert destination.match(replace(moved, feed_url="")) is not None
+    alone = DestinationLedger("outbox", destination.records())
+    assert alone.match(replace(other, feed_url="")) is None
+    assert alone.match(replace(moved, feed_url="")) is not None
+
+
+def test_two_feeds_posts_of_the_same_id_and_title_keep_a_record_each(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # Both feeds have a post 42 called "Weekly links": two posts, two records, sent once each.
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes", "https://blog.example.org/", Item("42", "Weekly links", timedelta(days=1))
+    )
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio", "https://radio.example.org/", Item("42", "Weekly links", timedelta(days=2))
+    )
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs)
+    assert sink.sent[0][0].post_ids == (f"42 ({BLOG})", f"42 ({PODCAST})")
+    assert sorted(records(tmp_path)) == [f"42 ({BLOG})", f"42 ({PODCAST})"]
+    # The blog corrects its title: still its own post 42, nothing new.
+    blogs.bodies[BLOG] = blogs.bodies[BLOG].replace("Weekly links", "Weekly links, corrected")
+    send(two_feeds(tmp_path), sink, blogs)
+    assert len(sink.sent) == 1
 
 
 def test_resolving_an_id_two_feeds_left_pending_asks_for_the_link() -> None:
-    destination = DestinationLedger("outbox", first_feed=BLOG)
+    destination = DestinationLedger("outbox", feeds=(BLOG, PODCAST))
     blog_post = replace(make_post(1, id="42", link="https://blog.example.org/1/"), feed_url=BLOG)
     episode = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
     destination.mark([blog_post, episode], Status.PENDING, at=NOW, idempotency_key="k")
@@ -159,7 +186,7 @@ def test_resolving_an_id_two_feeds_left_pending_asks_for_the_link() -> None:
 
 def test_the_ledger_file_keeps_shared_ids_apart_and_reads_them_back(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
-    ledger = Ledger.read(path, first_feed=BLOG)
+    ledger = Ledger.read(path, feeds=(BLOG, PODCAST))
     alone = make_post(1, id="42", link="https://blog.example.org/1/")
     episode = replace(make_post(2, id="42", link="https://radio.example.org/2/"), feed_url=PODCAST)
     ledger.destination("outbox").mark([alone, episode], Status.SENT, at=NOW)
@@ -167,7 +194,7 @@ def test_the_ledger_file_keeps_shared_ids_apart_and_reads_them_back(tmp_path: Pa
     posts = json.loads(path.read_text(encoding="utf-8"))["destinations"]["outbox"]["posts"]
     assert sorted(posts) == ["42", f"42 ({PODCAST})"]
     assert "id" not in posts["42"] and posts[f"42 ({PODCAST})"]["id"] == "42"
-    again = Ledger.read(path, first_feed=BLOG).destination("outbox")
+    again = Ledger.read(path, feeds=(BLOG, PODCAST)).destination("outbox")
     assert [(record.id, record.feed) for record in again.records()] == [
         ("42", None),
         ("42", PODCAST),

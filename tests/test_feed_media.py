@@ -265,3 +265,11 @@ def test_itunes_duration_forms(raw: str | None, seconds: int | None) -> None:
 )
 def test_same_picture_at_another_size(first: str, second: str, same: bool) -> None:
     assert same_picture(first, second) is same
+
+
+def test_a_blogger_size_has_at_most_six_flags_on_each_side() -> None:
+    # Bounded, so that a long crafted address cannot make the pattern backtrack for long.
+    folder = "https://blogger.googleusercontent.com/img/b/R29vZ2xl/AVvXsEj98"
+    six, seven = "s72" + "-c" * 6, "s72" + "-c" * 7
+    assert same_picture(f"{folder}/{six}/binding.jpg", f"{folder}/s640/binding.jpg")
+    assert not same_picture(f"{folder}/{seven}/binding.jpg", f"{folder}/s640/binding.jpg")

@@ -55,12 +55,12 @@ def test_any_record_of_a_feed_ends_that_feeds_first_run(status: Status) -> None:
     # With several feeds, each has its own first run: a record of any kind from that feed
     # (or, for the first feed, which owns them, an older record naming no feed) ends it.
     first, second = "https://a.example.org/feed/", "https://b.example.org/feed/"
-    destination = DestinationLedger("outbox", first_feed=first)
+    destination = DestinationLedger("outbox", feeds=(first, second))
     post = replace(make_post(1), feed_url=second)
     destination.mark([post], status, at=NOW - timedelta(days=40), idempotency_key="k")
     assert not destination.is_first_run_of(second)
     assert destination.is_first_run_of(first)
-    unmarked = DestinationLedger("outbox", first_feed=first)
+    unmarked = DestinationLedger("outbox", feeds=(first, second))
     unmarked.mark([make_post(2)], status, at=NOW - timedelta(days=40), idempotency_key="k")
     assert not unmarked.is_first_run_of(first)
     assert unmarked.is_first_run_of(second)

@@ -25,10 +25,11 @@ scheme: they describe the show for a directory, not the post for its readers."""
 _AVATARS = ("gravatar.com/avatar", "secure.gravatar.com/", "/avatar/")
 _IMAGE_ENDINGS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 _BLOGGER_HOSTS = ("blogger.googleusercontent.com", ".bp.blogspot.com", ".googleusercontent.com")
-_BLOGGER_OPTIONS = r"(?:[a-z]{1,3}\d*-)*[swh]\d+(?:-[a-z]{1,3}\d*)*"
+_BLOGGER_OPTIONS = r"(?:[a-z]{1,3}\d*-){0,6}[swh]\d+(?:-[a-z]{1,3}\d*){0,6}"
 """How Blogger's image hosts are asked for a size: options joined by `-`, at least one of
 them a size (`s72`, `w640`, `h360`), the others short flags such as `c` (crop), `p`, `k`,
-`no`, `rw`. Current feeds write `s72-c`, `s72-w640-c-h360` or `s72-w629-h285-c`."""
+`no`, `rw`. Current feeds write `s72-c`, `s72-w640-c-h360` or `s72-w629-h285-c`. At most six
+flags on each side: unbounded, the two repeats backtrack over a long crafted address."""
 _BLOGGER_SIZE = re.compile(rf"/{_BLOGGER_OPTIONS}/(?=[^/]*$)|={_BLOGGER_OPTIONS}$")
 """The size part of a Blogger image address: the folder just before the file name, or the
 `=...` ending of an address with no file name."""

@@ -5,10 +5,11 @@ Times here are timezone-aware `datetime`s in UTC; only the store spells them as 
 
 A post is recognised by its id or its normalised link (`identity.py`), so a blog that changes
 guids or permalinks resends nothing (docs/architecture.md). In a newsletter of several feeds
-each feed keeps its own ids: two blogs may both number their posts `42`, so an id alone
-names a record of the post's own feed only; a record from elsewhere (another feed, the days
-of one feed, a feed whose address has changed) it names only if the titles agree too. A
-link names a record whichever feed it came from, so a post two feeds carry goes out once.
+each feed keeps its own ids: two blogs may both number their posts `42`, so an id names a
+record of the post's own feed, never one of another feed the newsletter reads; a record of
+its history (from the days of one feed, or of a feed whose address has since changed) only
+if the titles agree too. A link names a record whichever feed it came from, so a post two
+feeds carry goes out once.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ class DestinationLedger:
         validators: Mapping[str, Validators] | None = None,
         progress: Iterable[Progress] = (),
         reached: Mapping[str, Reached] | None = None,
-        first_feed: str = "",
+        feeds: tuple[str, ...] = (),
     ) -> None:
         self.name = name
-        self.first_feed = first_feed
-        """The feed that records naming none belong to: the first of several feeds, where
-        the newsletter's one feed was ("" with one feed)."""
+        self.feeds = feeds
+        """With several feeds, their addresses in the file's order (the first is where the
+        newsletter's one feed was); () with one feed."""
         self._records: dict[RecordKey, PostRecord] = {}
         self._by_id: dict[str, list[RecordKey]] = {}
         for record in records:
@@ -66,7 +67,7 @@ class DestinationLedger:
         """Whether one feed of several is on its first run here: no record came from it.
 
         Records written before the newsletter had several feeds say no feed; they count for
-        `first_feed`.
+        the first feed.
         """
         return not any(self._feed_of(record) == feed_url for record in self._records.values())
 
@@ -181,6 +182,8 @@ class DestinationLedger:
             if not post_id:
                 raise ValueError("a post with neither an id nor a link cannot be recorded")
             previous = self._with_id(post, post_id)
+            if previous is not None and not self._own_or_history(previous, post):
+                previous = None  # another feed's post: it keeps its own record
             if status is Status.BASELINE and previous is not None:
                 continue
             key = (post.feed_url, post_id)
@@ -191,8 +194,8 @@ class DestinationLedger:
             else:
                 self._before_pending.pop(key, None)
             if previous is not None:
-                # The same post's record, kept until now under no feed or another spelling
-                # of its place: one record per post.
+                # The same post's record, kept until now under no feed or under the feed's
+                # former address: one record per post, under its feed's address now.
                 self._drop(previous.key)
             self._put(
                 PostRecord(
@@ -312,26 +315,34 @@ class DestinationLedger:
         )
 
     def _feed_of(self, record: PostRecord) -> str:
-        return record.feed or self.first_feed
+        return record.feed or (self.feeds[0] if self.feeds else "")
+
+    def _own_or_history(self, record: PostRecord, post: Post) -> bool:
+        """Whether `record` is of the post's own feed, or of no feed the newsletter reads
+        now (the days of one feed, a feed whose address changed, one it no longer reads)."""
+        feed = record.feed or ""
+        return feed == post.feed_url or feed not in self.feeds
 
     def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
         """The record this id names for `post`.
 
         A record of the post's own feed (as the run names it: "" with one feed) is named by
-        the id alone, so an edited title changes nothing. Any other record with the id (from
-        another of several feeds, from before the newsletter had several, or from a feed whose
-        address has changed since) only when its title is the post's too: two blogs may both
-        call different posts `42`, while a blog that moved keeps its guids and its titles.
+        the id alone, so an edited title changes nothing; a record of another feed the
+        newsletter reads, never (two blogs may both call different posts `42`). A record of
+        no feed read now (from before the newsletter had several, or from a feed whose
+        address has changed since) is named when its title is the post's too: a blog that
+        moved keeps its guids and its titles.
         """
         title = _plain(post.title)
-        elsewhere = None
+        history = None
         for key in self._by_id.get(post_id, ()):
             record = self._records[key]
             if (record.feed or "") == post.feed_url:
                 return record
-            if elsewhere is None and _plain(record.title) == title:
-                elsewhere = record
-        return elsewhere
+            of_history = (record.feed or "") not in self.feeds
+            if history is None and of_history and _plain(record.title) == title:
+                history = record
+        return history
 
     def _changed(self) -> None:
         self._link_owners = None

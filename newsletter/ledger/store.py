@@ -53,25 +53,25 @@ class Ledger:
         *,
         destinations: Iterable[DestinationLedger] = (),
         runs: Iterable[RunRecord] = (),
-        first_feed: str = "",
+        feeds: tuple[str, ...] = (),
     ) -> None:
         self.path = path
-        self._first_feed = first_feed
+        self._feeds = feeds
         self._destinations = {destination.name: destination for destination in destinations}
         self._runs: list[RunRecord] = list(runs)[-RUNS_KEPT:]
         self._journal: Journal | None = None
 
     @classmethod
-    def read(cls, path: Path, *, first_feed: str = "") -> Ledger:
+    def read(cls, path: Path, *, feeds: tuple[str, ...] = ()) -> Ledger:
         """Read the ledger without locking it; a missing file is an empty ledger.
 
-        `first_feed`: the first of several feeds, which the records that name no feed (from
-        when the newsletter had one) belong to; "" with one feed.
+        `feeds`: with several feeds, their addresses in the file's order, by which each
+        feed's ids are kept apart (`DestinationLedger`); () with one feed.
         """
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return cls(path, first_feed=first_feed)
+            return cls(path, feeds=feeds)
         except OSError as error:
             raise _unreadable(path, f"cannot be read ({error.strerror or error})") from None
         try:
@@ -92,13 +92,13 @@ class Ledger:
             ) from None
         except SchemaError as error:
             raise _unreadable(path, f"is damaged ({error})") from None
-        ledger = cls._from_values(path, values, first_feed)
+        ledger = cls._from_values(path, values, feeds)
         ledger._fold_journal()
         return ledger
 
     @classmethod
     @contextmanager
-    def locked(cls, path: Path, *, first_feed: str = "") -> Iterator[Ledger]:
+    def locked(cls, path: Path, *, feeds: tuple[str, ...] = ()) -> Iterator[Ledger]:
         """Hold the ledger's lock for a whole run; a second run fails at once (LedgerBusy).
 
         The lock is a sibling `<name>.lock` file, so the ledger itself is only ever replaced
@@ -119,7 +119,7 @@ class Ledger:
                     f"Cannot lock the ledger {path} ({error.strerror or error}); check that "
                     "its folder exists and is writable."
                 ) from None
-            yield cls.read(path, first_feed=first_feed)
+            yield cls.read(path, feeds=feeds)
 
     def save(self) -> None:
         """Replace the file atomically: a crash leaves either the old or the new ledger."""
@@ -185,7 +185,7 @@ class Ledger:
 
     def destination(self, name: str) -> DestinationLedger:
         if name not in self._destinations:
-            self._destinations[name] = DestinationLedger(name, first_feed=self._first_feed)
+            self._destinations[name] = DestinationLedger(name, feeds=self._feeds)
         return self._destinations[name]
 
     def destinations(self) -> tuple[str, ...]:
@@ -225,10 +225,10 @@ class Ledger:
                 reached.journal = None
 
     @classmethod
-    def _from_values(cls, path: Path, values: Mapping[str, Any], first_feed: str) -> Ledger:
+    def _from_values(cls, path: Path, values: Mapping[str, Any], feeds: tuple[str, ...]) -> Ledger:
         return cls(
             path,
-            first_feed=first_feed,
+            feeds=feeds,
             destinations=[
                 DestinationLedger(
                     name,
@@ -245,7 +245,7 @@ class Ledger:
                     reached={
                         key: _reached(fields) for key, fields in (value["reached"] or {}).items()
                     },
-                    first_feed=first_feed,
+                    feeds=feeds,
                 )
                 for name, value in values["destinations"].items()
             ],

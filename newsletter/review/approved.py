@@ -55,7 +55,7 @@ def send_approved(
     given = seams.get("provider")
     traits = given.traits if given is not None else traits_for(config)
     place = review_place(config)
-    with Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger:
+    with Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger:
         records = ledger.destination(traits.destination)
         with github_from(environ) as github:
             settlement = settle(github, records, issue_path=place.repository_issue_file, at=started)

@@ -80,7 +80,7 @@ def review(
     run = Run(config, environ, notify, **seams)
     place = review_place(config)
     with (
-        Ledger.locked(config.state.path, first_feed=config.first_feed) as ledger,
+        Ledger.locked(config.state.path, feeds=config.feed_addresses) as ledger,
         github_from(environ) as github,
     ):
         records = ledger.destination(run.traits.destination)
