@@ -424,7 +424,11 @@ def pending_batches(
     """The feed's posts for each pending record, grouped by the send (key) that left them."""
     by_key: dict[str, list[Post]] = {}
     for record in pending:
-        post = next((p for p in feed.posts if records.match(p) == record), None)
+        # The copy of the feed the record came from first: a post two feeds carry matches
+        # the record by its link from either, and must settle the record it left pending.
+        copies = [p for p in feed.posts if records.match(p) == record]
+        post = next((p for p in copies if post_reference(p) == record.reference), None)
+        post = post or next(iter(copies), None)
         if post is None or not record.idempotency_key:
             raise SafetyRefusal(
                 f"{record.title!r} is pending from an interrupted send but is no longer in the "

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, ProviderError
 from newsletter.ledger import DestinationLedger, Ledger, Status
 from newsletter.models import Email
+from newsletter.providers.base import Traits, Unsubscribe
 from newsletter.review.issue import dump_issue, load_issue, review_from
 from tests.post_helpers import make_post
+from tests.test_pipeline import RecordingProvider
 from tests.test_several_feeds import (
     BLOG,
     NOW,
@@ -333,4 +335,74 @@ def test_posts_of_one_feed_that_share_a_link_all_go_out_among_several_feeds(
     assert report.plan is not None
     assert not [skip for skip in report.plan.skipped if "also in the feed" in skip.reason]
     send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
+    assert len(sink.sent) == 1
+
+
+def same_posts_in_both(blogs: Blogs, *items: Item) -> None:
+    """The blog's main feed and one of its category feeds: the same posts, guids and links."""
+    blogs.bodies[BLOG] = rss("Garden Notes", "https://blog.example.org/", *items)
+    blogs.bodies[PODCAST] = rss("Garden Notes: Vegetables", "https://blog.example.org/", *items)
+
+
+def test_a_post_two_feeds_carry_keeps_one_record_and_its_link_still_names_it(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    spring = Item("post-1", "Spring planting", timedelta(days=3), "https://blog.example.org/s/")
+    autumn = Item("post-2", "Autumn", timedelta(days=30), "https://blog.example.org/a/")
+    same_posts_in_both(blogs, spring, autumn)
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs)
+    assert sorted(records(tmp_path)) == ["post-1", "post-2"]  # one record each, as one feed
+    ledger = json.loads((tmp_path / "state" / "ledger.json").read_text(encoding="utf-8"))
+    assert ledger["version"] == 1
+    # The blog changes the old post's guid and keeps its link: nothing is new.
+    moved = Item("https://blog.example.org/?p=2", "Autumn", timedelta(days=30), autumn.link)
+    same_posts_in_both(blogs, spring, moved)
+    send(two_feeds(tmp_path), sink, blogs, at=NOW + timedelta(days=1))
+    assert len(sink.sent) == 1
+
+
+def test_a_post_of_the_one_feed_days_stays_its_feeds_when_another_feed_claims_it(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # One feed sent its post 42 "Hello world"; a second blog, added later, has its own 42 of
+    # the same title, which the author sends on purpose.
+    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
+    earlier = make_post(1, id="42", link="https://blog.example.org/42/", title="Hello world")
+    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
+    ledger.save()
+    blogs.bodies[BLOG] = rss(
+        "Garden Notes", "https://blog.example.org/", Item("42", "Hello world", timedelta(days=1))
+    )
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio", "https://radio.example.org/", Item("42", "Hello world", timedelta(days=1))
+    )
+    sink = provider()
+    send(two_feeds(tmp_path), sink, blogs, posts=("https://radio.example.org/42/",), force=True)
+    assert sink.sent[0][0].post_ids == (f"42 ({PODCAST})",)
+    saved = records(tmp_path)
+    assert saved["42"]["title"] == "Hello world" and "feed" not in saved["42"]
+    send(two_feeds(tmp_path), sink, blogs)
+    assert len(sink.sent) == 1  # the blog's own 42 is still known: not mailed again
+
+
+def test_an_interrupted_send_of_a_post_two_feeds_carry_is_finished_as_its_own_record(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    same_posts_in_both(blogs, Item("42", "New post", timedelta(hours=2)))
+    sink = RecordingProvider(
+        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=True),
+        fail_with=ProviderError("the connection dropped", maybe_sent=True),
+    )
+    with pytest.raises(ProviderError):
+        send(two_feeds(tmp_path), sink, blogs)
+    assert [post["status"] for post in records(tmp_path).values()] == ["pending"]
+    # The author lists the category feed first now; the retry settles the same record.
+    sink.fail_with = None
+    reordered = config_of(tmp_path, {"url": PODCAST}, {"url": BLOG})
+    send(reordered, sink, blogs, at=NOW + timedelta(hours=1))
+    assert [(post["status"], post["feed"]) for post in records(tmp_path).values()] == [
+        ("sent", BLOG)
+    ]
+    send(reordered, sink, blogs, at=NOW + timedelta(days=2))
     assert len(sink.sent) == 1

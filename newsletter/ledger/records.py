@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
-from newsletter.identity import former_keys, fragment_only, permalink, post_key
+from newsletter.identity import former_keys, fragment_only, link_keys, permalink, post_key
 from newsletter.ledger.entries import PostRecord, RecordKey, Settled, Status, utc
 from newsletter.ledger.reached import Reached
 from newsletter.models import Post, Validators
@@ -150,8 +150,9 @@ class DestinationLedger:
             if not normalised or normalised in ignored_links:
                 continue
             keys = owners.get(normalised, [])
-            if len(keys) == 1:
-                candidate = self._records[keys[0]]
+            # Several records of one post (its copies in two feeds) still name one post.
+            if len({self._records[key].id for key in keys}) == 1:
+                candidate = self._pick(keys, post)
                 if not fragment_only(post, link, candidate.link, candidate.id):
                     return candidate
         for key in former_keys(post):
@@ -182,10 +183,10 @@ class DestinationLedger:
             if not post_id:
                 raise ValueError("a post with neither an id nor a link cannot be recorded")
             previous = self._with_id(post, post_id)
-            if previous is not None and not self._own_or_history(previous, post):
-                previous = None  # another feed's post: it keeps its own record
-            if status is Status.BASELINE and previous is not None:
-                continue
+            if status is Status.BASELINE and (previous or self._carried(post, post_id)):
+                continue  # known already, here or as another feed's copy of the post
+            if previous is not None and not self._replaces(previous, post):
+                previous = None  # another feed's, or history it may not claim: kept as it is
             key = (post.feed_url, post_id)
             if status is Status.PENDING:
                 self._before_pending.setdefault(
@@ -317,11 +318,21 @@ class DestinationLedger:
     def _feed_of(self, record: PostRecord) -> str:
         return record.feed or (self.feeds[0] if self.feeds else "")
 
-    def _own_or_history(self, record: PostRecord, post: Post) -> bool:
-        """Whether `record` is of the post's own feed, or of no feed the newsletter reads
-        now (the days of one feed, a feed whose address changed, one it no longer reads)."""
-        feed = record.feed or ""
-        return feed == post.feed_url or feed not in self.feeds
+    def _replaces(self, record: PostRecord, post: Post) -> bool:
+        """Whether marking `post` may take `record`'s place: a record of the post's own feed,
+        one of the days of one feed when the post's feed is the first (where the one feed
+        was), or any record in a newsletter of one feed."""
+        if (record.feed or "") == post.feed_url or not self.feeds:
+            return True
+        return record.feed is None and post.feed_url == self.feeds[0]
+
+    def _carried(self, post: Post, post_id: str) -> bool:
+        """Whether another feed's record is of this very post (same id, same link): a post
+        that two feeds carry needs one record, which either feed's copy matches by link."""
+        links = link_keys(post)
+        return any(
+            normalise_link(self._records[key].link) in links for key in self._by_id.get(post_id, ())
+        )
 
     def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
         """The record this id names for `post`.
@@ -343,6 +354,11 @@ class DestinationLedger:
             if history is None and of_history and _plain(record.title) == title:
                 history = record
         return history
+
+    def _pick(self, keys: Sequence[RecordKey], post: Post) -> PostRecord:
+        """Of records of one post, the one of the post's own feed, else the first."""
+        own = [key for key in keys if key[0] == post.feed_url]
+        return self._records[(own or list(keys))[0]]
 
     def _changed(self) -> None:
         self._link_owners = None
