@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -425,16 +425,21 @@ def pending_batches(
     by_key: dict[str, list[Post]] = {}
     for record in pending:
         # The copy of the feed the record came from first: a post two feeds carry matches
-        # the record by its link from either, and must settle the record it left pending.
+        # the record by its link from either.
         copies = [p for p in feed.posts if records.match(p) == record]
         post = next((p for p in copies if post_reference(p) == record.reference), None)
         post = post or next(iter(copies), None)
         if post is None or not record.idempotency_key:
             raise SafetyRefusal(
-                f"{record.title!r} is pending from an interrupted send but is no longer in the "
-                f"feed; run `newsletter resolve --post {record.link or record.id} --as sent` "
-                "or `--as unsent`."
+                f"{record.title!r} is pending from an interrupted send but is not in the feeds "
+                "this run read. If you chose one with --feed, run `newsletter send` without it "
+                "to finish that send; if the post has left the feed, run `newsletter resolve "
+                f"--post {record.link or record.id} --as sent` or `--as unsent`."
             )
+        if post_reference(post) != record.reference:
+            # Matched by its link, title or another feed's copy: it finishes that record, so
+            # it is recorded under the record's id and feed, and no pending record is left.
+            post = replace(post, id=record.id, feed_url=record.feed or "")
         by_key.setdefault(record.idempotency_key, []).append(post)
     return tuple(Batch(key, tuple(posts)) for key, posts in by_key.items())
 

@@ -158,7 +158,10 @@ def test_a_pending_post_gone_from_the_feed_asks_for_resolve() -> None:
     records = DestinationLedger("fake:list")
     records.mark([make_post(1)], Status.PENDING, at=NOW, idempotency_key="k")
     empty = Feed("B", "", "", None, (make_post(2),))
-    with pytest.raises(SafetyRefusal, match=r"no longer in the feed.*newsletter resolve --post"):
+    with pytest.raises(
+        SafetyRefusal,
+        match=r"not in the feeds this run read.*without it.*newsletter resolve --post",
+    ):
         pending_batches(records.pending(), empty, records)
 
 

@@ -299,18 +299,18 @@ def test_going_back_to_one_feed_loses_no_post_the_other_feed_numbered_alike(
     assert "Beans" in sink.sent[-1][0].html and "Tomatoes" not in sink.sent[-1][0].html
 
 
-def test_reordered_feeds_keep_the_one_feed_days_records_by_title(
+def test_the_first_feed_keeps_its_one_feed_days_records_by_id_alone(
     tmp_path: Path, blogs: Blogs
 ) -> None:
-    # The one-feed days sent the blog's post 42; the author then lists the podcast first.
+    # The one-feed days sent the blog's post 42; since then its title and permalink were
+    # edited. A podcast is added after it, as the README says: still nothing to resend.
     ledger = Ledger.read(tmp_path / "state" / "ledger.json")
-    earlier = make_post(1, id="42", link="https://blog.example.org/old-42/", title="Tomatoes")
+    earlier = make_post(1, id="42", link="https://blog.example.org/old-42/", title="Tomato")
     ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
     ledger.save()
-    number_42s(blogs)  # the blog's 42 now has a new permalink; the podcast has its own 42
-    reordered = config_of(tmp_path, {"url": PODCAST, "label": "Podcast"}, {"url": BLOG})
+    number_42s(blogs)  # the blog's 42 is now "Tomatoes" at a new link; the podcast has a 42
     sink = provider()
-    send(reordered, sink, blogs)
+    send(two_feeds(tmp_path), sink, blogs)
     ((email, _key),) = sink.sent
     assert email.post_ids == (f"42 ({PODCAST})",)
 
@@ -405,4 +405,51 @@ def test_an_interrupted_send_of_a_post_two_feeds_carry_is_finished_as_its_own_re
         ("sent", BLOG)
     ]
     send(reordered, sink, blogs, at=NOW + timedelta(days=2))
+    assert len(sink.sent) == 1
+
+
+def test_a_category_feed_whose_items_share_one_link_sends_nothing_twice(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    # The main feed and its News category carry the same items, each linking to one page.
+    page = "https://blog.example.org/news/"
+    items = [
+        Item("n-1", "Opening hours", timedelta(days=1), link=page),
+        Item("n-2", "Seed swap", timedelta(days=2), link=page),
+    ]
+    same_posts_in_both(blogs, *items)
+    sink = provider()
+    send(two_feeds(tmp_path, first_run_days=30), sink, blogs)
+    assert sorted(sink.sent[0][0].post_ids) == [f"n-1 ({BLOG})", f"n-2 ({BLOG})"]
+    # The blog edits a title: the category feed's copies are still the same posts.
+    same_posts_in_both(blogs, items[0], replace(items[1], title="Seed swap, moved"))
+    send(two_feeds(tmp_path, first_run_days=30), sink, blogs, at=NOW + timedelta(days=1))
+    assert len(sink.sent) == 1
+    assert sorted(records(tmp_path)) == ["n-1", "n-2"]
+
+
+def test_a_retry_after_the_feeds_address_changed_settles_the_pending_record(
+    tmp_path: Path, blogs: Blogs
+) -> None:
+    blogs.bodies[PODCAST] = rss(
+        "Kitchen Radio", "https://radio.example.org/", Item("r-9", "Episode 9", timedelta(hours=2))
+    )
+    sink = RecordingProvider(
+        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=True),
+        fail_with=ProviderError("the connection dropped", maybe_sent=True),
+    )
+    with pytest.raises(ProviderError):
+        send(two_feeds(tmp_path), sink, blogs)
+    moved = "https://audio.example.net/feed.rss"
+    blogs.bodies[moved] = blogs.bodies[PODCAST]
+    after = config_of(
+        tmp_path,
+        {"url": BLOG, "exclude_categories": ["no-newsletter", "sponsored"]},
+        {"url": moved, "label": "Podcast"},
+    )
+    sink.fail_with = None
+    send(after, sink, blogs, at=NOW + timedelta(hours=1))
+    statuses = {key: post["status"] for key, post in records(tmp_path).items()}
+    assert statuses["r-9"] == "sent" and "pending" not in statuses.values()
+    send(after, sink, blogs, at=NOW + timedelta(days=2))
     assert len(sink.sent) == 1

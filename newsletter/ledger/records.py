@@ -5,11 +5,9 @@ Times here are timezone-aware `datetime`s in UTC; only the store spells them as 
 
 A post is recognised by its id or its normalised link (`identity.py`), so a blog that changes
 guids or permalinks resends nothing (docs/architecture.md). In a newsletter of several feeds
-each feed keeps its own ids: two blogs may both number their posts `42`, so an id names a
-record of the post's own feed, never one of another feed the newsletter reads; a record of
-its history (from the days of one feed, or of a feed whose address has since changed) only
-if the titles agree too. A link names a record whichever feed it came from, so a post two
-feeds carry goes out once.
+each feed keeps its own ids: two blogs may both number their posts `42`, so how far an id
+reaches beyond the post's own feed is `_with_id`'s rule. A link names a record whichever
+feed it came from, so a post two feeds carry goes out once.
 """
 
 from __future__ import annotations
@@ -183,7 +181,7 @@ class DestinationLedger:
             if not post_id:
                 raise ValueError("a post with neither an id nor a link cannot be recorded")
             previous = self._with_id(post, post_id)
-            if status is Status.BASELINE and (previous or self._carried(post, post_id)):
+            if status is Status.BASELINE and previous is not None:
                 continue  # known already, here or as another feed's copy of the post
             if previous is not None and not self._replaces(previous, post):
                 previous = None  # another feed's, or history it may not claim: kept as it is
@@ -326,34 +324,29 @@ class DestinationLedger:
             return True
         return record.feed is None and post.feed_url == self.feeds[0]
 
-    def _carried(self, post: Post, post_id: str) -> bool:
-        """Whether another feed's record is of this very post (same id, same link): a post
-        that two feeds carry needs one record, which either feed's copy matches by link."""
-        links = link_keys(post)
-        return any(
-            normalise_link(self._records[key].link) in links for key in self._by_id.get(post_id, ())
-        )
-
     def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
         """The record this id names for `post`.
 
-        A record of the post's own feed (as the run names it: "" with one feed) is named by
-        the id alone, so an edited title changes nothing; a record of another feed the
-        newsletter reads, never (two blogs may both call different posts `42`). A record of
-        no feed read now (from before the newsletter had several, or from a feed whose
-        address has changed since) is named when its title is the post's too: a blog that
-        moved keeps its guids and its titles.
+        A record of the post's own feed (as the run names it: "" with one feed; with several,
+        the first also owns the records of the days of one feed) is named by the id alone,
+        so an edited title changes nothing. A record of another feed the newsletter reads
+        only when its link is the post's too: the same post, carried by both (a blog's main
+        and category feeds), while two blogs may both call different posts `42`. Any other
+        record (of the days of one feed, or of a feed whose address has changed since) when
+        its title is the post's too: a blog that moved keeps its guids and its titles.
         """
-        title = _plain(post.title)
-        history = None
+        title, links = _plain(post.title), link_keys(post)
+        carried = history = None
         for key in self._by_id.get(post_id, ()):
             record = self._records[key]
-            if (record.feed or "") == post.feed_url:
+            if self._feed_of(record) == post.feed_url:
                 return record
-            of_history = (record.feed or "") not in self.feeds
-            if history is None and of_history and _plain(record.title) == title:
+            if (record.feed or "") in self.feeds:
+                if carried is None and normalise_link(record.link) in links:
+                    carried = record
+            elif history is None and _plain(record.title) == title:
                 history = record
-        return history
+        return carried or history
 
     def _pick(self, keys: Sequence[RecordKey], post: Post) -> PostRecord:
         """Of records of one post, the one of the post's own feed, else the first."""
