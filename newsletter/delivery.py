@@ -437,9 +437,10 @@ def pending_batches(
                 f"--post {record.link or record.id} --as sent` or `--as unsent`."
             )
         if post_reference(post) != record.reference:
-            # Matched by its link, title or another feed's copy: it finishes that record, so
-            # it is recorded under the record's id and feed, and no pending record is left.
-            post = replace(post, id=record.id, feed_url=record.feed or "")
+            # Matched by link, title or another feed's copy: it finishes that record, under
+            # its id and feed (the one-feed days' are the first feed's), leaving none pending.
+            first = records.feeds[0] if records.feeds else ""
+            post = replace(post, id=record.id, feed_url=record.feed or first)
         by_key.setdefault(record.idempotency_key, []).append(post)
     return tuple(Batch(key, tuple(posts)) for key, posts in by_key.items())
 
