@@ -438,9 +438,8 @@ def pending_batches(
             )
         if post_reference(post) != record.reference:
             # Matched by link, title or another feed's copy: it finishes that record, under
-            # its id and feed (the one-feed days' are the first feed's), leaving none pending.
-            first = records.feeds[0] if records.feeds else ""
-            post = replace(post, id=record.id, feed_url=record.feed or first)
+            # its id and feed, leaving none pending.
+            post = replace(post, id=record.id, feed_url=records.feed_of(record))
         by_key.setdefault(record.idempotency_key, []).append(post)
     return tuple(Batch(key, tuple(posts)) for key, posts in by_key.items())
 

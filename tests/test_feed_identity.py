@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.errors import ConfigError, ProviderError
 from newsletter.ledger import DestinationLedger, Ledger, Status
-from newsletter.models import Email
+from newsletter.models import Email, Post
 from newsletter.providers.base import Traits, Unsubscribe
 from newsletter.review.issue import dump_issue, load_issue, review_from
 from tests.post_helpers import make_post
@@ -43,6 +43,21 @@ def number_42s(blogs: Blogs) -> None:
     )
     blogs.bodies[PODCAST] = rss(
         "Kitchen Radio", "https://radio.example.org/", Item("42", "Episode 42", timedelta(days=2))
+    )
+
+
+def sent_before(folder: Path, post: Post) -> None:
+    """The ledger of a newsletter that had one feed: `post` went out an hour ago."""
+    ledger = Ledger.read(folder / "state" / "ledger.json")
+    ledger.destination("fake:list").mark([post], Status.SENT, at=NOW - timedelta(hours=1))
+    ledger.save()
+
+
+def interrupting_provider() -> RecordingProvider:
+    """An idempotent provider whose next send is interrupted after it may have gone out."""
+    return RecordingProvider(
+        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=True),
+        fail_with=ProviderError("the connection dropped", maybe_sent=True),
     )
 
 
@@ -80,10 +95,7 @@ def test_records_from_the_one_feed_days_belong_to_the_first_feed_only(
     tmp_path: Path, blogs: Blogs
 ) -> None:
     # The newsletter had one feed; its post 42 went out (the record names no feed) ...
-    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
-    earlier = make_post(1, id="42", link="https://blog.example.org/42/", days_ago=1)
-    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
-    ledger.save()
+    sent_before(tmp_path, make_post(1, id="42", link="https://blog.example.org/42/", days_ago=1))
     # ... and now a podcast that numbers its episodes too is added: its 42 is another post.
     number_42s(blogs)
     sink = provider()
@@ -304,10 +316,9 @@ def test_the_first_feed_keeps_its_one_feed_days_records_by_id_alone(
 ) -> None:
     # The one-feed days sent the blog's post 42; since then its title and permalink were
     # edited. A podcast is added after it, as the README says: still nothing to resend.
-    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
-    earlier = make_post(1, id="42", link="https://blog.example.org/old-42/", title="Tomato")
-    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
-    ledger.save()
+    sent_before(
+        tmp_path, make_post(1, id="42", link="https://blog.example.org/old-42/", title="Tomato")
+    )
     number_42s(blogs)  # the blog's 42 is now "Tomatoes" at a new link; the podcast has a 42
     sink = provider()
     send(two_feeds(tmp_path), sink, blogs)
@@ -367,10 +378,9 @@ def test_a_post_of_the_one_feed_days_stays_its_feeds_when_another_feed_claims_it
 ) -> None:
     # One feed sent its post 42 "Hello world"; a second blog, added later, has its own 42 of
     # the same title, which the author sends on purpose.
-    ledger = Ledger.read(tmp_path / "state" / "ledger.json")
-    earlier = make_post(1, id="42", link="https://blog.example.org/42/", title="Hello world")
-    ledger.destination("fake:list").mark([earlier], Status.SENT, at=NOW - timedelta(hours=1))
-    ledger.save()
+    sent_before(
+        tmp_path, make_post(1, id="42", link="https://blog.example.org/42/", title="Hello world")
+    )
     blogs.bodies[BLOG] = rss(
         "Garden Notes", "https://blog.example.org/", Item("42", "Hello world", timedelta(days=1))
     )
@@ -390,10 +400,7 @@ def test_an_interrupted_send_of_a_post_two_feeds_carry_is_finished_as_its_own_re
     tmp_path: Path, blogs: Blogs
 ) -> None:
     same_posts_in_both(blogs, Item("42", "New post", timedelta(hours=2)))
-    sink = RecordingProvider(
-        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=True),
-        fail_with=ProviderError("the connection dropped", maybe_sent=True),
-    )
+    sink = interrupting_provider()
     with pytest.raises(ProviderError):
         send(two_feeds(tmp_path), sink, blogs)
     assert [post["status"] for post in records(tmp_path).values()] == ["pending"]
@@ -434,10 +441,7 @@ def test_a_retry_after_the_feeds_address_changed_settles_the_pending_record(
     blogs.bodies[PODCAST] = rss(
         "Kitchen Radio", "https://radio.example.org/", Item("r-9", "Episode 9", timedelta(hours=2))
     )
-    sink = RecordingProvider(
-        Traits("fake", "fake:list", Unsubscribe("{{ unsubscribe_url }}"), idempotent=True),
-        fail_with=ProviderError("the connection dropped", maybe_sent=True),
-    )
+    sink = interrupting_provider()
     with pytest.raises(ProviderError):
         send(two_feeds(tmp_path), sink, blogs)
     moved = "https://audio.example.net/feed.rss"

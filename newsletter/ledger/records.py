@@ -67,7 +67,7 @@ class DestinationLedger:
         Records written before the newsletter had several feeds say no feed; they count for
         the first feed.
         """
-        return not any(self._feed_of(record) == feed_url for record in self._records.values())
+        return not any(self.feed_of(record) == feed_url for record in self._records.values())
 
     def records(self) -> tuple[PostRecord, ...]:
         return tuple(self._records[key] for key in sorted(self._records, key=_by_id_first))
@@ -313,16 +313,15 @@ class DestinationLedger:
             "(shown by `newsletter status`).",
         )
 
-    def _feed_of(self, record: PostRecord) -> str:
+    def feed_of(self, record: PostRecord) -> str:
+        """The feed a record is of, as a run names it: a record of the days of one feed is
+        the first feed's ("" with one feed)."""
         return record.feed or (self.feeds[0] if self.feeds else "")
 
     def _replaces(self, record: PostRecord, post: Post) -> bool:
         """Whether marking `post` may take `record`'s place: a record of the post's own feed,
-        one of the days of one feed when the post's feed is the first (where the one feed
-        was), or any record in a newsletter of one feed."""
-        if (record.feed or "") == post.feed_url or not self.feeds:
-            return True
-        return record.feed is None and post.feed_url == self.feeds[0]
+        or any record in a newsletter of one feed."""
+        return not self.feeds or self.feed_of(record) == post.feed_url
 
     def _with_id(self, post: Post, post_id: str) -> PostRecord | None:
         """The record this id names for `post`.
@@ -339,7 +338,7 @@ class DestinationLedger:
         carried = history = None
         for key in self._by_id.get(post_id, ()):
             record = self._records[key]
-            if self._feed_of(record) == post.feed_url:
+            if self.feed_of(record) == post.feed_url:
                 return record
             if (record.feed or "") in self.feeds:
                 if carried is None and normalise_link(record.link) in links:
